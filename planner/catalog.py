@@ -1,0 +1,124 @@
+"""The hardware catalogue: server and drive SKUs with the figures the model needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from planner._yaml import Node, load_yaml_mapping
+from planner.units import TIB_PER_TB
+
+
+@dataclass(frozen=True)
+class ServerSku:
+    """A server model. Power is SPECpower-style: watts at idle, 50 % and 100 % load."""
+
+    sku: str
+    cores: int
+    memory_gib: float
+    drive_bays: int
+    rack_units: int
+    idle_w: float
+    half_w: float
+    full_w: float
+    price: float
+    source: str
+
+
+@dataclass(frozen=True)
+class DriveSku:
+    """A flash drive. ``capacity_tb`` is decimal terabytes, as vendors quote it."""
+
+    sku: str
+    capacity_tb: float
+    read_iops: float
+    write_iops: float
+    dwpd: float
+    watts: float
+    price: float
+    source: str
+
+    @property
+    def capacity_tib(self) -> float:
+        return self.capacity_tb * TIB_PER_TB
+
+
+@dataclass(frozen=True)
+class Catalog:
+    currency: str
+    servers: tuple[ServerSku, ...]
+    drives: tuple[DriveSku, ...]
+
+    def server(self, sku: str) -> ServerSku:
+        return next(s for s in self.servers if s.sku == sku)
+
+    def drive(self, sku: str) -> DriveSku:
+        return next(d for d in self.drives if d.sku == sku)
+
+
+def default_catalog_path() -> Path:
+    """The catalogue that ships with the package (figures with their public sources)."""
+    return Path(str(resources.files("planner") / "data" / "catalog.yaml"))
+
+
+def read_catalog(path: Path) -> Catalog:
+    """Read and validate a hardware catalogue YAML file."""
+    root = Node(str(path), load_yaml_mapping(path))
+    root.reject_unknown({"version", "currency", "servers", "drives"})
+    version = root.integer("version", minimum=1)
+    if version != 1:
+        raise root.error("version", f"expected 1, got {version}")
+    servers = tuple(_read_server(node) for node in root.items("servers"))
+    drives = tuple(_read_drive(node) for node in root.items("drives"))
+    for kind, skus in (("servers", [s.sku for s in servers]), ("drives", [d.sku for d in drives])):
+        for i, sku in enumerate(skus):
+            if sku in skus[:i]:
+                raise root.error(f"{kind}[{i}].sku", f"duplicate SKU '{sku}'")
+    return Catalog(currency=root.string("currency"), servers=servers, drives=drives)
+
+
+def _read_server(node: Node) -> ServerSku:
+    node.reject_unknown(
+        {"sku", "description", "cores", "memory_gib", "drive_bays", "rack_units", "power_w",
+         "price", "source"}
+    )
+    power = node.child("power_w")
+    power.reject_unknown({"idle", "half", "full"})
+    idle = power.number("idle", minimum=0)
+    half = power.number("half", minimum=idle)
+    full = power.number("full", exclusive_minimum=0, minimum=half)
+    if half - idle > full - half:
+        raise power.error(
+            "half",
+            f"expected a convex power curve (half-load watts <= midpoint {0.5 * (idle + full):g})",
+        )
+    return ServerSku(
+        sku=node.string("sku"),
+        cores=node.integer("cores", minimum=1),
+        memory_gib=node.number("memory_gib", exclusive_minimum=0),
+        drive_bays=node.integer("drive_bays", minimum=1),
+        rack_units=node.integer("rack_units", minimum=1),
+        idle_w=idle,
+        half_w=half,
+        full_w=full,
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )
+
+
+def _read_drive(node: Node) -> DriveSku:
+    node.reject_unknown(
+        {"sku", "description", "capacity_tb", "read_iops", "write_iops", "dwpd", "watts",
+         "price", "source"}
+    )
+    return DriveSku(
+        sku=node.string("sku"),
+        capacity_tb=node.number("capacity_tb", exclusive_minimum=0),
+        read_iops=node.number("read_iops", exclusive_minimum=0),
+        write_iops=node.number("write_iops", exclusive_minimum=0),
+        dwpd=node.number("dwpd", exclusive_minimum=0),
+        watts=node.number("watts", minimum=0),
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )

@@ -1,0 +1,18 @@
+"""The `planner` command line. Each command lives in its own module and imports the heavy
+libraries (numpy, scipy, pandas) only when it runs, so `planner --help` stays fast."""
+
+from __future__ import annotations
+
+import click
+
+from planner import __version__
+from planner.cli.size import size
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="planner")
+def main() -> None:
+    """Capacity planner for the active-active two-site hospital platform."""
+
+
+main.add_command(size)

@@ -1,0 +1,77 @@
+"""What every command shares: error mapping to exit codes, progress on a terminal only."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INFEASIBLE = 1
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(click.ClickException):
+    """One-line error for bad input, exit code 2, no traceback."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class Infeasible(click.ClickException):
+    exit_code = EXIT_INFEASIBLE
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("\n".join(reasons))
+        self.reasons = reasons
+
+    def show(self, file: Any = None) -> None:
+        click.echo("infeasible: no catalogue mix meets the spec:", err=True)
+        for reason in self.reasons:
+            click.echo(f"  - {reason}", err=True)
+
+
+def planner_errors(func: F) -> F:
+    """Map the library's own errors onto click exceptions with the promised exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from planner.errors import InfeasibleError, InputError, PlannerError, VerificationError
+
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            raise BadInput(str(exc)) from None
+        except InfeasibleError as exc:
+            raise Infeasible(exc.reasons) from None
+        except VerificationError as exc:
+            raise click.ClickException(
+                "the plan failed independent verification, nothing written:\n  "
+                + "\n  ".join(exc.failures)
+            ) from None
+        except PlannerError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def interactive() -> bool:
+    """Progress only on a terminal, never in CI or when piped."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def stage_printer() -> Callable[[str], None]:
+    if not interactive():
+        return lambda _: None
+
+    def show(message: str) -> None:
+        click.echo(click.style(f"... {message}", dim=True), err=True)
+
+    return show

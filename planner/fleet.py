@@ -1,0 +1,25 @@
+"""The chosen hardware per site: integer counts by SKU (the solver's write-back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SiteFleet:
+    site: str
+    servers: dict[str, int] = field(default_factory=dict)
+    drives: dict[str, int] = field(default_factory=dict)
+
+    def server_count(self) -> int:
+        return sum(self.servers.values())
+
+    def drive_count(self) -> int:
+        return sum(self.drives.values())
+
+    def without_zeros(self) -> SiteFleet:
+        return SiteFleet(
+            self.site,
+            {k: v for k, v in sorted(self.servers.items()) if v},
+            {k: v for k, v in sorted(self.drives.items()) if v},
+        )

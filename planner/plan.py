@@ -1,0 +1,236 @@
+"""The plan: a deterministic, versioned JSON lock file, and its reader.
+
+Same inputs give the same bytes: keys sorted, floats rounded to 9 significant digits,
+no timings or absolute paths, UTF-8 with a final newline, written to a temporary file
+and renamed so a failed run never leaves half a plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from planner import __version__
+from planner.catalog import Catalog
+from planner.costs import SiteCosts, site_costs
+from planner.envelope import Envelope
+from planner.errors import InputError
+from planner.fleet import SiteFleet
+from planner.power import site_power_w
+from planner.profiles import Profile
+from planner.spec import Spec
+from planner.verify import Report
+from planner.workloads import WorkloadSizing
+
+SCHEMA = "hospital-platform/plan"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class InputRef:
+    """An input's name (not its absolute path, so plans diff cleanly) and its hash."""
+
+    kind: str
+    name: str
+    sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_plan(
+    *,
+    inputs: tuple[InputRef, ...],
+    profile: Profile,
+    spec: Spec,
+    catalog: Catalog,
+    envelope: Envelope,
+    fleets: tuple[SiteFleet, ...],
+    sizings: tuple[WorkloadSizing, ...],
+    report: Report,
+    solver: dict[str, Any],
+) -> dict[str, Any]:
+    """Assemble the plan document (plain data, ready for :func:`dumps_plan`)."""
+    site_docs = []
+    totals = {"servers": 0.0, "drives": 0.0, "maintenance": 0.0, "energy": 0.0}
+    for fleet in fleets:
+        env = envelope.site(fleet.site)
+        costs = site_costs(fleet, catalog, spec, env.mean_busy_cores)
+        for key in totals:
+            totals[key] += getattr(costs, key)
+        site_docs.append(_site_doc(fleet, catalog, spec, envelope, costs))
+    totals_doc = {**totals, "capex": totals["servers"] + totals["drives"]}
+    totals_doc["tco"] = totals_doc["capex"] + totals["maintenance"] + totals["energy"]
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "planner_version": __version__,
+        "inputs": {
+            ref.kind: {"name": ref.name, "sha256": ref.sha256} for ref in inputs
+        },
+        "profile": {
+            "steps": profile.n_steps,
+            "step_s": profile.step_s,
+            "start_utc": _iso(int(profile.timestamps_ns[0])),
+            "end_utc": _iso(int(profile.timestamps_ns[-1])),
+        },
+        "assumptions": {
+            "name": spec.name,
+            "currency": spec.currency,
+            "horizon_years": spec.horizon_years,
+            "growth_per_year": spec.growth_per_year,
+            "sizing_percentile": spec.percentile,
+            "utilisation_ceiling": {
+                "cpu": spec.cpu_ceiling, "memory": spec.memory_ceiling,
+                "drive_iops": spec.drive_iops_ceiling,
+            },
+            "redundancy_servers_lost": spec.servers_lost,
+            "storage_overhead": spec.protection.overhead,
+            "fill_ceiling": spec.fill_ceiling,
+            "pue": spec.pue,
+            "energy_price_per_kwh": spec.energy_price_per_kwh,
+        },
+        "sites": site_docs,
+        "costs": totals_doc,
+        "constraints": [
+            {
+                "name": c.name, "site": c.site, "scenario": c.scenario, "unit": c.unit,
+                "capacity": c.capacity, "demand": c.demand, "margin": c.margin,
+                "margin_pct": 100 * c.margin_ratio, "binding": c.binding, "ok": c.ok,
+                "exceedances": c.exceedances, "allowed_exceedances": c.allowed,
+            }
+            for c in report.checks
+        ],
+        "workloads": _workload_docs(spec, sizings),
+        "solver": solver,
+    }
+
+
+def _site_doc(
+    fleet: SiteFleet, catalog: Catalog, spec: Spec, envelope: Envelope, costs: SiteCosts
+) -> dict[str, Any]:
+    env = envelope.site(fleet.site)
+    servers = [catalog.server(k) for k in fleet.servers]
+    drives = [catalog.drive(k) for k in fleet.drives]
+    power_kw = {"mean": site_power_w(fleet, catalog, env.mean_busy_cores) / 1000.0}
+    for scenario, values in env.demand.items():
+        power_kw[scenario] = site_power_w(fleet, catalog, values["cpu_cores"]) / 1000.0
+    return {
+        "name": fleet.site,
+        "servers": [
+            {"sku": s.sku, "count": fleet.servers[s.sku], "unit_price": s.price,
+             "cores": s.cores, "memory_gib": s.memory_gib, "rack_units": s.rack_units,
+             "drive_bays": s.drive_bays}
+            for s in servers
+        ],
+        "drives": [
+            {"sku": d.sku, "count": fleet.drives[d.sku], "unit_price": d.price,
+             "capacity_tb": d.capacity_tb}
+            for d in drives
+        ],
+        "totals": {
+            "servers": fleet.server_count(),
+            "drives": fleet.drive_count(),
+            "cores": sum(fleet.servers[s.sku] * s.cores for s in servers),
+            "memory_gib": sum(fleet.servers[s.sku] * s.memory_gib for s in servers),
+            "rack_units": sum(fleet.servers[s.sku] * s.rack_units for s in servers),
+            "flash_raw_tb": sum(fleet.drives[d.sku] * d.capacity_tb for d in drives),
+        },
+        "battery": {"status": "not sized yet: UPS battery sizing is a later planner step"},
+        "power_kw": power_kw,
+        "envelope": env.demand,
+        "mean_busy_cores": env.mean_busy_cores,
+        "written_tib_over_service_life": env.written_tib_life,
+        "costs": {
+            "servers": costs.servers, "drives": costs.drives, "capex": costs.capex,
+            "maintenance": costs.maintenance, "energy": costs.energy, "tco": costs.tco,
+        },
+    }
+
+
+def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[str, Any]]:
+    docs = []
+    for workload in spec.workloads:
+        per_site = {}
+        for z in sizings:
+            if z.workload != workload.name:
+                continue
+            per_site[z.site] = {
+                "replicas_normal": z.replicas_normal,
+                "replicas_failover": z.replicas_failover,
+                "replicas_min": z.replicas_normal,
+                "replicas_max": z.replicas_max,
+                "cpu_request_cores": z.cpu_request_cores,
+                "memory_request_gib": z.memory_request_gib,
+                "storage_gib": z.storage_gib,
+                "design_cpu_cores": z.design_cpu_cores,
+                "design_memory_gib": z.design_memory_gib,
+            }
+        docs.append({
+            "name": workload.name,
+            "criticality": workload.criticality,
+            "failover_fraction": workload.failover_fraction,
+            "scaling": workload.scaling,
+            "stateful": workload.stateful,
+            "sites": per_site,
+        })
+    return docs
+
+
+def dumps_plan(plan: dict[str, Any]) -> str:
+    """Canonical JSON text: sorted keys, rounded floats, two-space indent, final newline."""
+    return json.dumps(_canonical(plan), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_plan(plan: dict[str, Any], path: Path) -> None:
+    """Write atomically: a temporary file beside the target, then rename."""
+    text = dumps_plan(plan)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    """Read a plan file and check its schema and version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), "", "plan file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(str(path), "", f"not a readable JSON plan ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise InputError(str(path), "key 'schema'", f"expected '{SCHEMA}'")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(
+            str(path), "key 'schema_version'",
+            f"expected {SCHEMA_VERSION}, got {data.get('schema_version')!r}",
+        )
+    return data
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        rounded = float(f"{value:.9g}")
+        return 0.0 if rounded == 0 else rounded
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    raise TypeError(f"cannot write {type(value).__name__} to a plan")
+
+
+def _iso(ns: int) -> str:
+    import pandas as pd
+
+    return str(pd.Timestamp(ns, tz="UTC").isoformat())

@@ -1,0 +1,283 @@
+"""The planning spec: sites, workloads, horizon, growth, ceilings, redundancy, storage, costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner._yaml import Node, load_yaml_mapping
+from planner.errors import InputError
+from planner.units import METRICS
+
+CRITICALITIES = ("critical", "degradable", "deferrable")
+SCALINGS = ("horizontal", "vertical")
+#: Metrics sized at a percentile (the others: stored_tib at its maximum, write_mib_s at its mean).
+PERCENTILE_METRICS = ("cpu_cores", "memory_gib", "read_iops", "write_iops")
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    max_rack_units: int | None = None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One clinical or supporting service.
+
+    ``failover_fraction`` is the share of its load that must keep running in a
+    lost-site scenario: 1 for critical, the stated fraction for degradable, 0 for
+    deferrable. Horizontal workloads scale by replicas of a fixed size
+    (``replica_cpu_cores``, ``replica_memory_gib``); vertical ones run a fixed number of
+    ``replicas`` per site, each sized from the load.
+    """
+
+    name: str
+    criticality: str
+    failover_fraction: float
+    scaling: str
+    replica_cpu_cores: float | None
+    replica_memory_gib: float | None
+    replicas: int | None
+    min_replicas: int
+    stateful: bool
+
+
+@dataclass(frozen=True)
+class Protection:
+    """Storage protection inside a site: ``copies`` replicas, or erasure coding data+parity."""
+
+    scheme: str
+    copies: int = 1
+    data: int = 1
+    parity: int = 0
+
+    @property
+    def overhead(self) -> float:
+        """Raw bytes stored per usable byte: n for replicas, (k + m) / k for erasure coding."""
+        if self.scheme == "replicas":
+            return float(self.copies)
+        return (self.data + self.parity) / self.data
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    currency: str
+    sites: tuple[Site, Site]
+    workloads: tuple[Workload, ...]
+    horizon_years: float
+    growth_per_year: dict[str, float]
+    percentile: dict[str, float]
+    cpu_ceiling: float
+    memory_ceiling: float
+    drive_iops_ceiling: float
+    reserved_cpu_cores: float
+    reserved_memory_gib: float
+    servers_lost: int
+    protection: Protection
+    fill_ceiling: float
+    write_amplification: float
+    service_life_years: float
+    pue: float
+    energy_price_per_kwh: float
+    maintenance_rate_per_year: float
+    derived_metrics: dict[str, tuple[str, float]]
+
+    @property
+    def site_names(self) -> tuple[str, str]:
+        return (self.sites[0].name, self.sites[1].name)
+
+    def workload(self, name: str) -> Workload:
+        for workload in self.workloads:
+            if workload.name == name:
+                return workload
+        raise KeyError(name)
+
+
+TOP_KEYS = {
+    "version", "name", "currency", "sites", "workloads", "horizon_years", "growth_per_year",
+    "sizing_percentile", "utilisation_ceiling", "node_reserved", "redundancy", "storage",
+    "costs", "derived_metrics",
+}
+
+
+def read_spec(path: Path) -> Spec:
+    """Read and validate a planning spec YAML file."""
+    root = Node(str(path), load_yaml_mapping(path))
+    root.reject_unknown(TOP_KEYS)
+    version = root.integer("version", minimum=1)
+    if version != 1:
+        raise root.error("version", f"expected 1, got {version}")
+
+    sites = _read_sites(root)
+    workloads = _read_workloads(root)
+
+    growth_node = root.child("growth_per_year")
+    growth_node.reject_unknown(set(METRICS))
+    growth = {m: growth_node.number(m, default=0.0, minimum=-0.5, maximum=5.0) for m in METRICS}
+
+    percentile = _read_percentiles(root)
+
+    ceiling = root.child("utilisation_ceiling")
+    ceiling.reject_unknown({"cpu", "memory", "drive_iops"})
+    reserved = root.child("node_reserved") if root.has("node_reserved") else None
+    if reserved is not None:
+        reserved.reject_unknown({"cpu_cores", "memory_gib"})
+
+    redundancy = root.child("redundancy")
+    redundancy.reject_unknown({"servers"})
+
+    storage = root.child("storage")
+    storage.reject_unknown(
+        {"protection", "fill_ceiling", "write_amplification", "service_life_years"}
+    )
+    costs = root.child("costs")
+    costs.reject_unknown({"pue", "energy_price_per_kwh", "maintenance_rate_per_year"})
+
+    return Spec(
+        name=root.string("name"),
+        currency=root.string("currency"),
+        sites=sites,
+        workloads=workloads,
+        horizon_years=root.number("horizon_years", exclusive_minimum=0, maximum=30),
+        growth_per_year=growth,
+        percentile=percentile,
+        cpu_ceiling=ceiling.number("cpu", exclusive_minimum=0, maximum=1),
+        memory_ceiling=ceiling.number("memory", exclusive_minimum=0, maximum=1),
+        drive_iops_ceiling=ceiling.number("drive_iops", exclusive_minimum=0, maximum=1),
+        reserved_cpu_cores=0.0 if reserved is None else reserved.number("cpu_cores", minimum=0),
+        reserved_memory_gib=0.0 if reserved is None else reserved.number("memory_gib", minimum=0),
+        servers_lost=redundancy.integer("servers", minimum=0),
+        protection=_read_protection(storage.child("protection")),
+        fill_ceiling=storage.number("fill_ceiling", exclusive_minimum=0, maximum=1),
+        write_amplification=storage.number("write_amplification", minimum=1),
+        service_life_years=storage.number("service_life_years", exclusive_minimum=0, maximum=30),
+        pue=costs.number("pue", minimum=1, maximum=5),
+        energy_price_per_kwh=costs.number("energy_price_per_kwh", minimum=0),
+        maintenance_rate_per_year=costs.number("maintenance_rate_per_year", minimum=0, maximum=1),
+        derived_metrics=_read_derived(root),
+    )
+
+
+def _read_sites(root: Node) -> tuple[Site, Site]:
+    nodes = root.items("sites")
+    if len(nodes) != 2:
+        raise root.error("sites", f"expected exactly two sites (active-active), got {len(nodes)}")
+    sites = []
+    for node in nodes:
+        node.reject_unknown({"name", "max_rack_units"})
+        limit = node.integer("max_rack_units", minimum=1) if node.has("max_rack_units") else None
+        sites.append(Site(name=_identifier(node, "name"), max_rack_units=limit))
+    if sites[0].name == sites[1].name:
+        raise root.error("sites[1].name", f"duplicate site name '{sites[1].name}'")
+    return sites[0], sites[1]
+
+
+def _read_workloads(root: Node) -> tuple[Workload, ...]:
+    seen: set[str] = set()
+    workloads = []
+    allowed = {
+        "name", "criticality", "failover_fraction", "scaling", "replica", "replicas",
+        "min_replicas", "stateful",
+    }
+    for node in root.items("workloads"):
+        node.reject_unknown(allowed)
+        name = _identifier(node, "name")
+        if name in seen:
+            raise node.error("name", f"duplicate workload name '{name}'")
+        seen.add(name)
+        criticality = node.choice("criticality", CRITICALITIES)
+        if criticality == "critical":
+            fraction = 1.0
+        elif criticality == "deferrable":
+            fraction = 0.0
+        else:
+            fraction = node.number("failover_fraction", exclusive_minimum=0, maximum=1)
+        if criticality != "degradable" and node.has("failover_fraction"):
+            raise node.error(
+                "failover_fraction", f"only degradable workloads take a fraction ({criticality})"
+            )
+        scaling = node.choice("scaling", SCALINGS, default="horizontal")
+        cpu = memory = None
+        replicas = None
+        if scaling == "horizontal":
+            replica = node.child("replica")
+            replica.reject_unknown({"cpu_cores", "memory_gib"})
+            cpu = replica.number("cpu_cores", exclusive_minimum=0)
+            memory = replica.number("memory_gib", exclusive_minimum=0)
+            if node.has("replicas"):
+                raise node.error("replicas", "horizontal workloads set min_replicas, not replicas")
+        else:
+            replicas = node.integer("replicas", minimum=1)
+            if node.has("replica"):
+                raise node.error("replica", "vertical workloads are sized from the load")
+        workloads.append(
+            Workload(
+                name=name,
+                criticality=criticality,
+                failover_fraction=fraction,
+                scaling=scaling,
+                replica_cpu_cores=cpu,
+                replica_memory_gib=memory,
+                replicas=replicas,
+                min_replicas=node.integer("min_replicas", default=2, minimum=1),
+                stateful=node.boolean("stateful", False),
+            )
+        )
+    return tuple(workloads)
+
+
+def _read_percentiles(root: Node) -> dict[str, float]:
+    value = root.raw("sizing_percentile")
+    if isinstance(value, dict):
+        node = root.child("sizing_percentile")
+        node.reject_unknown(set(PERCENTILE_METRICS))
+        return {
+            m: node.number(m, exclusive_minimum=0, maximum=100) for m in PERCENTILE_METRICS
+        }
+    one = root.number("sizing_percentile", exclusive_minimum=0, maximum=100)
+    return dict.fromkeys(PERCENTILE_METRICS, one)
+
+
+def _read_protection(node: Node) -> Protection:
+    scheme = node.choice("scheme", ("replicas", "erasure"))
+    if scheme == "replicas":
+        node.reject_unknown({"scheme", "copies"})
+        return Protection(scheme, copies=node.integer("copies", minimum=1))
+    node.reject_unknown({"scheme", "data", "parity"})
+    return Protection(
+        scheme, data=node.integer("data", minimum=1), parity=node.integer("parity", minimum=1)
+    )
+
+
+def _read_derived(root: Node) -> dict[str, tuple[str, float]]:
+    """``derived_metrics: {write_mib_s: {from: write_iops, factor: 0.0625}}``: metric = factor x source."""
+    if not root.has("derived_metrics"):
+        return {}
+    node = root.child("derived_metrics")
+    node.reject_unknown(set(METRICS))
+    derived = {}
+    for metric in node.data:
+        rule = node.child(metric)
+        rule.reject_unknown({"from", "factor"})
+        source = rule.choice("from", METRICS)
+        if source == metric:
+            raise rule.error("from", f"a metric cannot be derived from itself ({metric})")
+        derived[metric] = (source, rule.number("factor", minimum=0))
+    for metric, (source, _) in derived.items():
+        if source in derived:
+            raise node.error(metric, f"'{source}' is itself derived; derive from a measured metric")
+    return derived
+
+
+def _identifier(node: Node, name: str) -> str:
+    value = node.string(name)
+    ok = value.replace("-", "").isalnum() and value.islower() and value[0].isalpha()
+    if not ok or len(value) > 40:
+        raise InputError(
+            node.source,
+            f"key '{node.key(name)}'",
+            f"expected a lower-case name of letters, digits and '-' (a Kubernetes name), got '{value}'",
+        )
+    return value
