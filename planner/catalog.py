@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from planner._yaml import Node, load_yaml_mapping
+from planner.errors import InputError
 from planner.units import TIB_PER_TB
 
 
@@ -57,6 +58,37 @@ class Catalog:
         return next(d for d in self.drives if d.sku == sku)
 
 
+def filter_catalog(
+    catalog: Catalog,
+    servers: tuple[str, ...] | None,
+    drives: tuple[str, ...] | None,
+    source: str,
+) -> Catalog:
+    """Keep only the allowed SKUs; an unknown SKU name is an input error in ``source``."""
+    kept_servers, kept_drives = catalog.servers, catalog.drives
+    if servers is not None:
+        known = {s.sku for s in catalog.servers}
+        for i, sku in enumerate(servers):
+            if sku not in known:
+                raise InputError(
+                    source,
+                    f"key 'catalog_filter.servers[{i}]'",
+                    f"unknown server SKU '{sku}' (the catalogue has: {', '.join(sorted(known))})",
+                )
+        kept_servers = tuple(s for s in catalog.servers if s.sku in servers)
+    if drives is not None:
+        known = {d.sku for d in catalog.drives}
+        for i, sku in enumerate(drives):
+            if sku not in known:
+                raise InputError(
+                    source,
+                    f"key 'catalog_filter.drives[{i}]'",
+                    f"unknown drive SKU '{sku}' (the catalogue has: {', '.join(sorted(known))})",
+                )
+        kept_drives = tuple(d for d in catalog.drives if d.sku in drives)
+    return Catalog(catalog.currency, kept_servers, kept_drives)
+
+
 def default_catalog_path() -> Path:
     """The catalogue that ships with the package (figures with their public sources)."""
     return Path(str(resources.files("planner") / "data" / "catalog.yaml"))
@@ -80,8 +112,17 @@ def read_catalog(path: Path) -> Catalog:
 
 def _read_server(node: Node) -> ServerSku:
     node.reject_unknown(
-        {"sku", "description", "cores", "memory_gib", "drive_bays", "rack_units", "power_w",
-         "price", "source"}
+        {
+            "sku",
+            "description",
+            "cores",
+            "memory_gib",
+            "drive_bays",
+            "rack_units",
+            "power_w",
+            "price",
+            "source",
+        }
     )
     power = node.child("power_w")
     power.reject_unknown({"idle", "half", "full"})
@@ -109,8 +150,17 @@ def _read_server(node: Node) -> ServerSku:
 
 def _read_drive(node: Node) -> DriveSku:
     node.reject_unknown(
-        {"sku", "description", "capacity_tb", "read_iops", "write_iops", "dwpd", "watts",
-         "price", "source"}
+        {
+            "sku",
+            "description",
+            "capacity_tb",
+            "read_iops",
+            "write_iops",
+            "dwpd",
+            "watts",
+            "price",
+            "source",
+        }
     )
     return DriveSku(
         sku=node.string("sku"),

@@ -89,10 +89,7 @@ def workload_series(
     index = profile.sites.index(site)
     growth = growth_factor_at(spec.horizon_years, spec.growth_per_year[metric])
     if scenario == NORMAL:
-        if metric in REPLICATED:
-            series = values.sum(axis=0)
-        else:
-            series = values[index]
+        series = values.sum(axis=0) if metric in REPLICATED else values[index]
     else:
         both = values.sum(axis=0)
         if metric == "stored_tib":
@@ -120,7 +117,8 @@ def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
             demand[scenario] = {
                 metric: design_value(
                     workload_series(profile, spec, site, scenario, metric).sum(axis=0),
-                    spec, metric,
+                    spec,
+                    metric,
                 )
                 for metric in DESIGN_METRICS
             }
@@ -130,8 +128,12 @@ def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
         write_mean = float(profile.values["write_mib_s"].sum(axis=(0, 1)).mean())
         life = spec.service_life_years
         written = (
-            write_mean * BYTES_PER_MIB * SECONDS_PER_YEAR * life
-            * mean_growth_factor(life, spec.growth_per_year["write_mib_s"]) / BYTES_PER_TIB
+            write_mean
+            * BYTES_PER_MIB
+            * SECONDS_PER_YEAR
+            * life
+            * mean_growth_factor(life, spec.growth_per_year["write_mib_s"])
+            / BYTES_PER_TIB
         )
         sites.append(
             SiteEnvelope(site=site, demand=demand, mean_busy_cores=busy, written_tib_life=written)

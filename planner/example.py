@@ -30,8 +30,16 @@ SITES = ("holstebro", "skejby")
 # Danish public holidays 2025 (Helligdage): New Year, Maundy Thursday, Good Friday,
 # Easter Monday, Ascension, Whit Monday, Christmas Eve to Boxing Day, New Year's Eve.
 HOLIDAYS_2025 = (
-    "2025-01-01", "2025-04-17", "2025-04-18", "2025-04-21", "2025-05-29", "2025-06-09",
-    "2025-12-24", "2025-12-25", "2025-12-26", "2025-12-31",
+    "2025-01-01",
+    "2025-04-17",
+    "2025-04-18",
+    "2025-04-21",
+    "2025-05-29",
+    "2025-06-09",
+    "2025-12-24",
+    "2025-12-25",
+    "2025-12-26",
+    "2025-12-31",
 )
 
 
@@ -78,7 +86,8 @@ def generate_example_frame() -> pd.DataFrame:
     """The synthetic year as a long-format frame, in (timestamp, site, workload) order."""
     rng = np.random.default_rng(SEED)
     utc = pd.date_range(
-        pd.Timestamp(START).tz_convert("UTC"), periods=DAYS * 24 * 60 // STEP_MINUTES,
+        pd.Timestamp(START).tz_convert("UTC"),
+        periods=DAYS * 24 * 60 // STEP_MINUTES,
         freq=f"{STEP_MINUTES}min",
     )
     local = utc.tz_convert(TIMEZONE)
@@ -112,12 +121,10 @@ def generate_example_frame() -> pd.DataFrame:
                 "read_iops": workload.read_iops * share * load,
                 "write_iops": workload.write_iops * share * load,
                 "write_mib_s": workload.write_mib_s * share * load,
-                "stored_tib": share * (workload.stored_tib + workload.stored_growth_in_year
-                                       * progress),
+                "stored_tib": share
+                * (workload.stored_tib + workload.stored_growth_in_year * progress),
             }
-            frame = pd.DataFrame(
-                {"timestamp": local, "site": site, "workload": workload.name}
-            )
+            frame = pd.DataFrame({"timestamp": local, "site": site, "workload": workload.name})
             for metric in METRICS:
                 frame[metric] = np.round(columns[metric], 4)
             frames.append(frame)
@@ -125,7 +132,9 @@ def generate_example_frame() -> pd.DataFrame:
     return out.sort_values(["timestamp", "site", "workload"], kind="stable", ignore_index=True)
 
 
-def _clinical(hour: npt.NDArray[np.float64], off_day: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+def _clinical(
+    hour: npt.NDArray[np.float64], off_day: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
     """Weekday: night floor 0.25, ramp from 07:00, plateau 09-15, evening tail."""
     rise = 1.0 / (1.0 + np.exp(-(hour - 8.0) * 2.2))
     fall = 1.0 / (1.0 + np.exp((hour - 16.5) * 1.2))

@@ -147,12 +147,14 @@ def define_site_variables(model: Model, spec: Spec, catalog: Catalog, site: str)
     per_watt = _energy_cost_per_watt(spec)
     for server in catalog.servers:
         model.var(
-            f"n[{site},{server.sku}]", integer=True,
+            f"n[{site},{server.sku}]",
+            integer=True,
             cost=server.price * upkeep + server.idle_w * per_watt,
         )
     for drive in catalog.drives:
         model.var(
-            f"d[{site},{drive.sku}]", integer=True,
+            f"d[{site},{drive.sku}]",
+            integer=True,
             cost=drive.price * upkeep + drive.watts * per_watt,
         )
 
@@ -205,7 +207,8 @@ def define_pod_placement(
         if need == 0:
             continue
         coeffs = {
-            model.index[f"n[{site},{s.sku}]"]: 1.0 for s in catalog.servers
+            model.index[f"n[{site},{s.sku}]"]: 1.0
+            for s in catalog.servers
             if pod_fits(s, spec, sizing)
         }
         model.row(f"placement[{site},{sizing.workload}]", coeffs, float(need))
@@ -222,7 +225,9 @@ def define_drive_bays(model: Model, catalog: Catalog, site: str) -> None:
 def define_flash_capacity(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
     """Usable flash holds the full data set: sum_j d_j cap_j [TiB] x fill / overhead >= S."""
     factor = spec.fill_ceiling / spec.protection.overhead
-    coeffs = {model.index[f"d[{env.site},{d.sku}]"]: d.capacity_tib * factor for d in catalog.drives}
+    coeffs = {
+        model.index[f"d[{env.site},{d.sku}]"]: d.capacity_tib * factor for d in catalog.drives
+    }
     model.row(f"flash_capacity[{env.site}]", coeffs, env.design("stored_tib"))
 
 
@@ -236,9 +241,7 @@ def define_flash_iops(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvel
     read = {model.index[f"d[{env.site},{d.sku}]"]: d.read_iops * c for d in catalog.drives}
     write = {model.index[f"d[{env.site},{d.sku}]"]: d.write_iops * c for d in catalog.drives}
     model.row(f"read_iops[{env.site}]", read, env.design("read_iops"))
-    model.row(
-        f"write_iops[{env.site}]", write, env.design("write_iops") * spec.protection.overhead
-    )
+    model.row(f"write_iops[{env.site}]", write, env.design("write_iops") * spec.protection.overhead)
 
 
 def define_flash_endurance(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
@@ -296,8 +299,11 @@ def solve(model: Model, options: ModelOptions) -> tuple[np.ndarray, float, float
         integrality=np.array(model.integer),
         bounds=Bounds(np.zeros(len(model.names)), np.array(model.upper)),
         constraints=LinearConstraint(matrix, np.array(model.row_lb), np.array(model.row_ub)),
-        options={"time_limit": options.time_limit_s, "mip_rel_gap": options.mip_rel_gap,
-                 "presolve": True},
+        options={
+            "time_limit": options.time_limit_s,
+            "mip_rel_gap": options.mip_rel_gap,
+            "presolve": True,
+        },
     )
     if result.status == 2:
         return None
@@ -307,7 +313,9 @@ def solve(model: Model, options: ModelOptions) -> tuple[np.ndarray, float, float
     return np.asarray(result.x), float(result.fun), gap
 
 
-def extract_fleets(model: Model, x: np.ndarray, spec: Spec, catalog: Catalog) -> tuple[SiteFleet, ...]:
+def extract_fleets(
+    model: Model, x: np.ndarray, spec: Spec, catalog: Catalog
+) -> tuple[SiteFleet, ...]:
     """Write-back: integer counts per SKU per site (rounded: HiGHS returns 3.0000000001)."""
     fleets = []
     for site in spec.site_names:
@@ -346,9 +354,7 @@ def optimise(
     )
 
 
-def explain_pod_fit(
-    spec: Spec, catalog: Catalog, sizings: tuple[WorkloadSizing, ...]
-) -> list[str]:
+def explain_pod_fit(spec: Spec, catalog: Catalog, sizings: tuple[WorkloadSizing, ...]) -> list[str]:
     """Pods no server in the catalogue can hold, with the shortfall."""
     reasons = []
     best_cpu = max(s.cores - spec.reserved_cpu_cores for s in catalog.servers)
@@ -389,8 +395,10 @@ def explain_infeasible(
 ) -> list[str]:
     """Which requirement no catalogue mix can meet. Rack space is the only finite limit."""
     relaxed = ModelOptions(
-        time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap,
-        enforce_rack_limits=False, objective="rack_units",
+        time_limit_s=options.time_limit_s,
+        mip_rel_gap=options.mip_rel_gap,
+        enforce_rack_limits=False,
+        objective="rack_units",
     )
     model = build_model(spec, catalog, envelope, sizings, relaxed)
     solved = solve(model, relaxed)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.catalog import Catalog, default_catalog_path, read_catalog
+from planner.catalog import Catalog, default_catalog_path, filter_catalog, read_catalog
 from planner.envelope import Envelope, compute_envelope
 from planner.errors import InputError, VerificationError
 from planner.model import ModelOptions, Solution, optimise
@@ -52,9 +52,11 @@ def load_inputs(inputs: SizeInputs) -> tuple[Spec, Catalog, Profile, tuple[Input
     catalog = read_catalog(inputs.catalog)
     if catalog.currency != spec.currency:
         raise InputError(
-            str(inputs.catalog), "key 'currency'",
+            str(inputs.catalog),
+            "key 'currency'",
             f"expected the spec's currency '{spec.currency}', got '{catalog.currency}'",
         )
+    catalog = filter_catalog(catalog, spec.allowed_servers, spec.allowed_drives, str(inputs.spec))
     if inputs.profile is None:
         from planner.example import generate_example_frame
 
@@ -94,8 +96,14 @@ def run_size(
     if not report.ok:
         raise VerificationError([c.describe() for c in report.failures()])
     plan = build_plan(
-        inputs=refs, profile=profile, spec=spec, catalog=catalog, envelope=envelope,
-        fleets=solution.fleets, sizings=sizings, report=report,
+        inputs=refs,
+        profile=profile,
+        spec=spec,
+        catalog=catalog,
+        envelope=envelope,
+        fleets=solution.fleets,
+        sizings=sizings,
+        report=report,
         solver={
             "name": "HiGHS via scipy.optimize.milp",
             "status": "optimal",

@@ -70,9 +70,7 @@ def build_plan(
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "planner_version": __version__,
-        "inputs": {
-            ref.kind: {"name": ref.name, "sha256": ref.sha256} for ref in inputs
-        },
+        "inputs": {ref.kind: {"name": ref.name, "sha256": ref.sha256} for ref in inputs},
         "profile": {
             "steps": profile.n_steps,
             "step_s": profile.step_s,
@@ -86,7 +84,8 @@ def build_plan(
             "growth_per_year": spec.growth_per_year,
             "sizing_percentile": spec.percentile,
             "utilisation_ceiling": {
-                "cpu": spec.cpu_ceiling, "memory": spec.memory_ceiling,
+                "cpu": spec.cpu_ceiling,
+                "memory": spec.memory_ceiling,
                 "drive_iops": spec.drive_iops_ceiling,
             },
             "redundancy_servers_lost": spec.servers_lost,
@@ -99,10 +98,18 @@ def build_plan(
         "costs": totals_doc,
         "constraints": [
             {
-                "name": c.name, "site": c.site, "scenario": c.scenario, "unit": c.unit,
-                "capacity": c.capacity, "demand": c.demand, "margin": c.margin,
-                "margin_pct": 100 * c.margin_ratio, "binding": c.binding, "ok": c.ok,
-                "exceedances": c.exceedances, "allowed_exceedances": c.allowed,
+                "name": c.name,
+                "site": c.site,
+                "scenario": c.scenario,
+                "unit": c.unit,
+                "capacity": c.capacity,
+                "demand": c.demand,
+                "margin": c.margin,
+                "margin_pct": 100 * c.margin_ratio,
+                "binding": c.binding,
+                "ok": c.ok,
+                "exceedances": c.exceedances,
+                "allowed_exceedances": c.allowed,
             }
             for c in report.checks
         ],
@@ -123,14 +130,24 @@ def _site_doc(
     return {
         "name": fleet.site,
         "servers": [
-            {"sku": s.sku, "count": fleet.servers[s.sku], "unit_price": s.price,
-             "cores": s.cores, "memory_gib": s.memory_gib, "rack_units": s.rack_units,
-             "drive_bays": s.drive_bays}
+            {
+                "sku": s.sku,
+                "count": fleet.servers[s.sku],
+                "unit_price": s.price,
+                "cores": s.cores,
+                "memory_gib": s.memory_gib,
+                "rack_units": s.rack_units,
+                "drive_bays": s.drive_bays,
+            }
             for s in servers
         ],
         "drives": [
-            {"sku": d.sku, "count": fleet.drives[d.sku], "unit_price": d.price,
-             "capacity_tb": d.capacity_tb}
+            {
+                "sku": d.sku,
+                "count": fleet.drives[d.sku],
+                "unit_price": d.price,
+                "capacity_tb": d.capacity_tb,
+            }
             for d in drives
         ],
         "totals": {
@@ -147,8 +164,12 @@ def _site_doc(
         "mean_busy_cores": env.mean_busy_cores,
         "written_tib_over_service_life": env.written_tib_life,
         "costs": {
-            "servers": costs.servers, "drives": costs.drives, "capex": costs.capex,
-            "maintenance": costs.maintenance, "energy": costs.energy, "tco": costs.tco,
+            "servers": costs.servers,
+            "drives": costs.drives,
+            "capex": costs.capex,
+            "maintenance": costs.maintenance,
+            "energy": costs.energy,
+            "tco": costs.tco,
         },
     }
 
@@ -171,14 +192,16 @@ def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict
                 "design_cpu_cores": z.design_cpu_cores,
                 "design_memory_gib": z.design_memory_gib,
             }
-        docs.append({
-            "name": workload.name,
-            "criticality": workload.criticality,
-            "failover_fraction": workload.failover_fraction,
-            "scaling": workload.scaling,
-            "stateful": workload.stateful,
-            "sites": per_site,
-        })
+        docs.append(
+            {
+                "name": workload.name,
+                "criticality": workload.criticality,
+                "failover_fraction": workload.failover_fraction,
+                "scaling": workload.scaling,
+                "stateful": workload.stateful,
+                "sites": per_site,
+            }
+        )
     return docs
 
 
@@ -211,7 +234,8 @@ def read_plan(path: Path) -> dict[str, Any]:
         raise InputError(str(path), "key 'schema'", f"expected '{SCHEMA}'")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise InputError(
-            str(path), "key 'schema_version'",
+            str(path),
+            "key 'schema_version'",
             f"expected {SCHEMA_VERSION}, got {data.get('schema_version')!r}",
         )
     return data

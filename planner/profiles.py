@@ -45,8 +45,10 @@ class Profile:
     def content_hash(self) -> str:
         """SHA-256 of the validated content: same data, same hash, whatever the file format."""
         digest = hashlib.sha256()
-        digest.update(f"sites={','.join(self.sites)};workloads={','.join(self.workloads)};"
-                      f"step={self.step_s};".encode())
+        digest.update(
+            f"sites={','.join(self.sites)};workloads={','.join(self.workloads)};"
+            f"step={self.step_s};".encode()
+        )
         digest.update(np.ascontiguousarray(self.timestamps_ns, dtype="<i8").tobytes())
         for metric in METRICS:
             digest.update(metric.encode())
@@ -100,7 +102,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             raise InputError(
                 str(path), "column 'timestamp'", "expected tz-aware timestamps, got naive ones"
             )
-    return table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def profile_from_frame(
@@ -129,7 +132,8 @@ def profile_from_frame(
     if same.any():
         first, second = sorted((int(order[1:][same][0]), int(order[:-1][same][0])))
         raise fail(
-            max(first, second), "timestamp",
+            max(first, second),
+            "timestamp",
             f"duplicate (timestamp, site, workload); the same as {label(min(first, second))}",
         )
     # Monotonic within each series, in file order.
@@ -151,7 +155,8 @@ def profile_from_frame(
         i = int(np.flatnonzero(odd)[0])
         row = int(file_order[i + 1])
         raise fail(
-            row, "timestamp",
+            row,
+            "timestamp",
             f"step of {diffs[i] / 1e9:g} s, expected a fixed step of {step_ns / 1e9:g} s "
             "(mixed steps or a gap)",
         )
@@ -159,16 +164,23 @@ def profile_from_frame(
     counts = np.bincount(series, minlength=n_sites * n_workloads)
     for code in range(n_sites * n_workloads):
         if counts[code] == 0:
-            site, workload = spec.site_names[code // n_workloads], workload_names[code % n_workloads]
+            site, workload = (
+                spec.site_names[code // n_workloads],
+                workload_names[code % n_workloads],
+            )
             raise InputError(source, "", f"no rows for site '{site}', workload '{workload}'")
     starts = np.full(n_sites * n_workloads, np.iinfo(np.int64).max)
     np.minimum.at(starts, series, ts)
     for code in range(n_sites * n_workloads):
         if counts[code] != counts[0] or starts[code] != starts[0]:
-            site, workload = spec.site_names[code // n_workloads], workload_names[code % n_workloads]
+            site, workload = (
+                spec.site_names[code // n_workloads],
+                workload_names[code % n_workloads],
+            )
             first_row = int(np.flatnonzero(series == code)[0])
             raise fail(
-                first_row, "timestamp",
+                first_row,
+                "timestamp",
                 f"series ({site}, {workload}) covers {counts[code]} steps from "
                 f"{_iso(int(starts[code]))}, expected {counts[0]} steps from "
                 f"{_iso(int(starts[0]))} like the first series",
@@ -202,14 +214,16 @@ def _check_columns(frame: pd.DataFrame, spec: Spec, source: str) -> list[str]:
             measured.append(metric)
         elif metric not in spec.derived_metrics:
             raise InputError(
-                source, f"column '{metric}'",
+                source,
+                f"column '{metric}'",
                 "required metric column is missing (or say in the spec's derived_metrics how "
                 "to derive it)",
             )
     for metric, (source_metric, _) in spec.derived_metrics.items():
         if metric not in columns and source_metric not in columns:
             raise InputError(
-                source, f"column '{source_metric}'",
+                source,
+                f"column '{source_metric}'",
                 f"missing, and '{metric}' is derived from it",
             )
     for column in columns:
@@ -220,7 +234,9 @@ def _check_columns(frame: pd.DataFrame, spec: Spec, source: str) -> list[str]:
 
 
 def _codes(
-    column: pd.Series, names: tuple[str, ...], what: str,
+    column: pd.Series,
+    names: tuple[str, ...],
+    what: str,
     fail: Callable[[int, str, str], InputError],
 ) -> npt.NDArray[np.int64]:
     text = column.astype(str).str.strip()
@@ -245,7 +261,8 @@ def _timestamps(
         if naive.any():
             row = int(np.flatnonzero(naive.to_numpy())[0])
             raise fail(
-                row, "timestamp",
+                row,
+                "timestamp",
                 f"expected a tz-aware ISO-8601 timestamp with an offset, got '{text.iloc[row]}'",
             )
         parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
@@ -256,7 +273,8 @@ def _timestamps(
     if parsed.isna().any():
         row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise fail(row, "timestamp", "missing timestamp")
-    return parsed.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    utc = parsed.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
+    return np.asarray(utc.astype(np.int64), dtype=np.int64)
 
 
 def _metric(

@@ -83,6 +83,8 @@ class Spec:
     energy_price_per_kwh: float
     maintenance_rate_per_year: float
     derived_metrics: dict[str, tuple[str, float]]
+    allowed_servers: tuple[str, ...] | None = None
+    allowed_drives: tuple[str, ...] | None = None
 
     @property
     def site_names(self) -> tuple[str, str]:
@@ -96,9 +98,21 @@ class Spec:
 
 
 TOP_KEYS = {
-    "version", "name", "currency", "sites", "workloads", "horizon_years", "growth_per_year",
-    "sizing_percentile", "utilisation_ceiling", "node_reserved", "redundancy", "storage",
-    "costs", "derived_metrics",
+    "version",
+    "name",
+    "currency",
+    "sites",
+    "workloads",
+    "horizon_years",
+    "growth_per_year",
+    "sizing_percentile",
+    "utilisation_ceiling",
+    "node_reserved",
+    "redundancy",
+    "storage",
+    "costs",
+    "derived_metrics",
+    "catalog_filter",
 }
 
 
@@ -157,7 +171,23 @@ def read_spec(path: Path) -> Spec:
         energy_price_per_kwh=costs.number("energy_price_per_kwh", minimum=0),
         maintenance_rate_per_year=costs.number("maintenance_rate_per_year", minimum=0, maximum=1),
         derived_metrics=_read_derived(root),
+        allowed_servers=_read_filter(root, "servers"),
+        allowed_drives=_read_filter(root, "drives"),
     )
+
+
+def _read_filter(root: Node, kind: str) -> tuple[str, ...] | None:
+    """``catalog_filter: {servers: [sku, ...], drives: [...]}``: only these SKUs are bought."""
+    if not root.has("catalog_filter"):
+        return None
+    node = root.child("catalog_filter")
+    node.reject_unknown({"servers", "drives"})
+    if not node.has(kind):
+        return None
+    value = node.raw(kind)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise node.error(kind, "expected a non-empty list of SKU names")
+    return tuple(value)
 
 
 def _read_sites(root: Node) -> tuple[Site, Site]:
@@ -178,8 +208,14 @@ def _read_workloads(root: Node) -> tuple[Workload, ...]:
     seen: set[str] = set()
     workloads = []
     allowed = {
-        "name", "criticality", "failover_fraction", "scaling", "replica", "replicas",
-        "min_replicas", "stateful",
+        "name",
+        "criticality",
+        "failover_fraction",
+        "scaling",
+        "replica",
+        "replicas",
+        "min_replicas",
+        "stateful",
     }
     for node in root.items("workloads"):
         node.reject_unknown(allowed)
@@ -233,9 +269,7 @@ def _read_percentiles(root: Node) -> dict[str, float]:
     if isinstance(value, dict):
         node = root.child("sizing_percentile")
         node.reject_unknown(set(PERCENTILE_METRICS))
-        return {
-            m: node.number(m, exclusive_minimum=0, maximum=100) for m in PERCENTILE_METRICS
-        }
+        return {m: node.number(m, exclusive_minimum=0, maximum=100) for m in PERCENTILE_METRICS}
     one = root.number("sizing_percentile", exclusive_minimum=0, maximum=100)
     return dict.fromkeys(PERCENTILE_METRICS, one)
 
@@ -252,7 +286,10 @@ def _read_protection(node: Node) -> Protection:
 
 
 def _read_derived(root: Node) -> dict[str, tuple[str, float]]:
-    """``derived_metrics: {write_mib_s: {from: write_iops, factor: 0.0625}}``: metric = factor x source."""
+    """``derived_metrics: {write_mib_s: {from: write_iops, factor: 0.0625}}``.
+
+    The derived metric is factor x the source metric, per row.
+    """
     if not root.has("derived_metrics"):
         return {}
     node = root.child("derived_metrics")
@@ -278,6 +315,7 @@ def _identifier(node: Node, name: str) -> str:
         raise InputError(
             node.source,
             f"key '{node.key(name)}'",
-            f"expected a lower-case name of letters, digits and '-' (a Kubernetes name), got '{value}'",
+            "expected a lower-case name of letters, digits and '-' (a Kubernetes name), "
+            f"got '{value}'",
         )
     return value

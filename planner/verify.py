@@ -106,12 +106,18 @@ def _scenario_load(
             share = 1.0 if metric == "stored_tib" else workload.failover_fraction
             for s in range(len(profile.sites)):
                 total += share * cube[s, w]
-    return total * growth
+    return np.asarray(total * growth, dtype=np.float64)
 
 
 def _percentile_check(
-    name: str, site: str, scenario: str, unit: str, load: npt.NDArray[np.float64],
-    capacity: float, percentile: float, smallest_unit: float,
+    name: str,
+    site: str,
+    scenario: str,
+    unit: str,
+    load: npt.NDArray[np.float64],
+    capacity: float,
+    percentile: float,
+    smallest_unit: float,
 ) -> Check:
     allowed = allowed_exceedances(load.shape[0], percentile)
     over = int(np.count_nonzero(load > capacity * (1 + REL_TOL) + 1e-9))
@@ -119,8 +125,16 @@ def _percentile_check(
     demand = float(ranked[allowed])  # the largest load that must be served
     margin = capacity - demand
     return Check(
-        name=name, site=site, scenario=scenario, unit=unit, capacity=capacity, demand=demand,
-        ok=over <= allowed, binding=margin < smallest_unit, exceedances=over, allowed=allowed,
+        name=name,
+        site=site,
+        scenario=scenario,
+        unit=unit,
+        capacity=capacity,
+        demand=demand,
+        ok=over <= allowed,
+        binding=margin < smallest_unit,
+        exceedances=over,
+        allowed=allowed,
     )
 
 
@@ -129,13 +143,22 @@ def _simple_check(
 ) -> Check:
     ok = demand <= capacity * (1 + REL_TOL) + 1e-9
     return Check(
-        name=name, site=site, scenario="", unit=unit, capacity=capacity, demand=demand, ok=ok,
+        name=name,
+        site=site,
+        scenario="",
+        unit=unit,
+        capacity=capacity,
+        demand=demand,
+        ok=ok,
         binding=capacity - demand < smallest_unit,
     )
 
 
 def _site_checks(
-    profile: Profile, spec: Spec, catalog: Catalog, fleet: SiteFleet,
+    profile: Profile,
+    spec: Spec,
+    catalog: Catalog,
+    fleet: SiteFleet,
     sizings: tuple[WorkloadSizing, ...],
 ) -> list[Check]:
     site = fleet.site
@@ -150,40 +173,67 @@ def _site_checks(
         max(0.0, s.memory_gib - spec.reserved_memory_gib) * spec.memory_ceiling for s in servers
     ]
     for lost_site, scenario in ((None, "normal"), (other, f"lost-{other}")):
-        for metric, each, unit in (("cpu_cores", cpu_each, "cores"),
-                                   ("memory_gib", mem_each, "GiB")):
+        for metric, each, unit in (
+            ("cpu_cores", cpu_each, "cores"),
+            ("memory_gib", mem_each, "GiB"),
+        ):
             survivors = sorted(each, reverse=True)[r:]  # the r largest servers are lost
             smallest = min(each) if each else 0.0
-            checks.append(_percentile_check(
-                f"{metric} N+{r}", site, scenario, unit,
-                _scenario_load(profile, spec, site, lost_site, metric),
-                float(sum(survivors)), spec.percentile[metric], smallest,
-            ))
+            checks.append(
+                _percentile_check(
+                    f"{metric} N+{r}",
+                    site,
+                    scenario,
+                    unit,
+                    _scenario_load(profile, spec, site, lost_site, metric),
+                    float(sum(survivors)),
+                    spec.percentile[metric],
+                    smallest,
+                )
+            )
         read_cap = sum(d.read_iops for d in drives) * spec.drive_iops_ceiling
         write_cap = sum(d.write_iops for d in drives) * spec.drive_iops_ceiling
         overhead = spec.protection.overhead
-        checks.append(_percentile_check(
-            "read_iops", site, scenario, "IOPS",
-            _scenario_load(profile, spec, site, lost_site, "read_iops"), read_cap,
-            spec.percentile["read_iops"],
-            min((d.read_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
-        ))
-        checks.append(_percentile_check(
-            "write_iops (raw, after protection)", site, scenario, "IOPS",
-            _scenario_load(profile, spec, site, lost_site, "write_iops") * overhead, write_cap,
-            spec.percentile["write_iops"],
-            min((d.write_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
-        ))
+        checks.append(
+            _percentile_check(
+                "read_iops",
+                site,
+                scenario,
+                "IOPS",
+                _scenario_load(profile, spec, site, lost_site, "read_iops"),
+                read_cap,
+                spec.percentile["read_iops"],
+                min((d.read_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
+            )
+        )
+        checks.append(
+            _percentile_check(
+                "write_iops (raw, after protection)",
+                site,
+                scenario,
+                "IOPS",
+                _scenario_load(profile, spec, site, lost_site, "write_iops") * overhead,
+                write_cap,
+                spec.percentile["write_iops"],
+                min((d.write_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
+            )
+        )
 
     stored = float(_scenario_load(profile, spec, site, None, "stored_tib").max())
     usable_each = [
         d.capacity_tb * BYTES_PER_TB / 2**40 * spec.fill_ceiling / spec.protection.overhead
         for d in drives
     ]
-    checks.append(_simple_check(
-        "flash usable capacity", site, "TiB", float(sum(usable_each)), stored,
-        min(usable_each, default=0.0),
-    ))
+    checks.append(
+        _simple_check(
+            "flash usable capacity",
+            site,
+            "TiB",
+            float(sum(usable_each)),
+            stored,
+            min(usable_each, default=0.0),
+        )
+    )
 
     life = spec.service_life_years
     g = spec.growth_per_year["write_mib_s"]
@@ -196,16 +246,28 @@ def _site_checks(
     written_tb = mib_s * BYTES_PER_MIB * SECONDS_PER_YEAR * life * mean_growth / BYTES_PER_TB
     need_tb = written_tb * spec.write_amplification * spec.protection.overhead
     rated_each = [d.capacity_tb * d.dwpd * 365 * life for d in drives]
-    checks.append(_simple_check(
-        "flash endurance (TB written over service life)", site, "TB",
-        float(sum(rated_each)), need_tb, min(rated_each, default=0.0),
-    ))
+    checks.append(
+        _simple_check(
+            "flash endurance (TB written over service life)",
+            site,
+            "TB",
+            float(sum(rated_each)),
+            need_tb,
+            min(rated_each, default=0.0),
+        )
+    )
 
     bays = sum(s.drive_bays for s in servers)
-    checks.append(_simple_check(
-        "drive bays", site, "bays", float(bays), float(len(drives)),
-        float(min((s.drive_bays for s in servers), default=0)),
-    ))
+    checks.append(
+        _simple_check(
+            "drive bays",
+            site,
+            "bays",
+            float(bays),
+            float(len(drives)),
+            float(min((s.drive_bays for s in servers), default=0)),
+        )
+    )
     limit = next(s.max_rack_units for s in spec.sites if s.name == site)
     if limit is not None:
         used = sum(s.rack_units for s in servers)
@@ -215,13 +277,20 @@ def _site_checks(
         if z.site != site or z.replicas_max == 0:
             continue
         hosts = [
-            s for s in servers
+            s
+            for s in servers
             if z.cpu_request_cores <= s.cores - spec.reserved_cpu_cores + 1e-9
             and z.memory_request_gib <= s.memory_gib - spec.reserved_memory_gib + 1e-9
         ]
         need = (z.replicas_max if z.anti_affinity else 1) + r
-        checks.append(_simple_check(
-            f"placement {z.workload} (servers able to host a pod, N+{r})", site, "servers",
-            float(len(hosts)), float(need), 1.0,
-        ))
+        checks.append(
+            _simple_check(
+                f"placement {z.workload} (servers able to host a pod, N+{r})",
+                site,
+                "servers",
+                float(len(hosts)),
+                float(need),
+                1.0,
+            )
+        )
     return checks

@@ -66,8 +66,13 @@ def size_workloads(profile: Profile, spec: Spec) -> tuple[WorkloadSizing, ...]:
 
 
 def _size_one(
-    spec: Spec, workload: Workload, site: str, cpu: dict[str, float], mem: dict[str, float],
-    stored_tib: float, failover: str,
+    spec: Spec,
+    workload: Workload,
+    site: str,
+    cpu: dict[str, float],
+    mem: dict[str, float],
+    stored_tib: float,
+    failover: str,
 ) -> WorkloadSizing:
     if workload.scaling == "vertical":
         assert workload.replicas is not None
@@ -76,7 +81,8 @@ def _size_one(
         mem_req = _round_up(max(mem.values()) / (replicas * spec.memory_ceiling), 1.0)
         normal_replicas = failover_replicas = replicas
     else:
-        assert workload.replica_cpu_cores is not None and workload.replica_memory_gib is not None
+        assert workload.replica_cpu_cores is not None
+        assert workload.replica_memory_gib is not None
         cpu_req, mem_req = workload.replica_cpu_cores, workload.replica_memory_gib
 
         def count(scenario: str) -> int:

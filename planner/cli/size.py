@@ -18,15 +18,18 @@ DEFAULT_OUT = Path("out/plan.json")
 def input_options(func: Any) -> Any:
     """--profile, --spec and --catalog; none of them means the bundled example."""
     func = click.option(
-        "--catalog", type=click.Path(path_type=Path, dir_okay=False),
+        "--catalog",
+        type=click.Path(path_type=Path, dir_okay=False),
         help="Hardware catalogue YAML (default: the catalogue shipped with the planner).",
     )(func)
     func = click.option(
-        "--spec", type=click.Path(path_type=Path, dir_okay=False),
+        "--spec",
+        type=click.Path(path_type=Path, dir_okay=False),
         help="Planning spec YAML (default: the bundled example's spec).",
     )(func)
     func = click.option(
-        "--profile", type=click.Path(path_type=Path, dir_okay=False),
+        "--profile",
+        type=click.Path(path_type=Path, dir_okay=False),
         help="Load profile, CSV or Parquet (default: the generated bundled example).",
     )(func)
     return func
@@ -47,11 +50,17 @@ def resolve_inputs(profile: Path | None, spec: Path | None, catalog: Path | None
 @click.command()
 @input_options
 @click.option(
-    "--out", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_OUT,
-    show_default=True, help="Where to write the plan JSON.",
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Where to write the plan JSON.",
 )
 @click.option(
-    "--check", "check", type=click.Path(path_type=Path, dir_okay=False), metavar="PLAN",
+    "--check",
+    "check",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PLAN",
     help="Write nothing; exit 1 if PLAN no longer matches what these inputs give.",
 )
 @planner_errors
@@ -59,8 +68,8 @@ def size(
     profile: Path | None, spec: Path | None, catalog: Path | None, out: Path, check: Path | None
 ) -> None:
     """Size servers and flash for both sites at least cost; write the plan."""
-    from planner.plan import dumps_plan, read_plan, write_plan
     from planner.pipeline import run_size
+    from planner.plan import dumps_plan, read_plan, write_plan
 
     inputs = resolve_inputs(profile, spec, catalog)
     if check is not None:
@@ -71,11 +80,13 @@ def size(
             click.echo(f"{check}: up to date with its inputs")
             return
         changed = [
-            kind for kind, ref in result.plan["inputs"].items()
+            kind
+            for kind, ref in result.plan["inputs"].items()
             if committed.get("inputs", {}).get(kind, {}).get("sha256") != ref["sha256"]
         ]
         what = (
-            "inputs changed: " + ", ".join(changed) if changed
+            "inputs changed: " + ", ".join(changed)
+            if changed
             else "same inputs, different result (planner version or model changed)"
         )
         raise click.ClickException(f"{check} is out of date ({what}); re-run `planner size`")
