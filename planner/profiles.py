@@ -240,7 +240,7 @@ def _codes(
     fail: Callable[[int, str, str], InputError],
 ) -> npt.NDArray[np.int64]:
     text = column.astype(str).str.strip()
-    codes = pd.Categorical(text, categories=list(names)).codes.astype(np.int64)
+    codes = pd.Index(list(names)).get_indexer(pd.Index(text)).astype(np.int64)
     bad = np.flatnonzero(codes < 0)
     if bad.size:
         row = int(bad[0])

@@ -24,9 +24,7 @@ def base_spec(**changes: Any) -> Spec:
         name="test",
         currency="DKK",
         sites=(Site("alpha"), Site("beta")),
-        workloads=(
-            Workload("app", "critical", 1.0, "horizontal", 1.0, 1.0, None, 1, False),
-        ),
+        workloads=(Workload("app", "critical", 1.0, "horizontal", 1.0, 1.0, None, 1, False),),
         horizon_years=1.0,
         growth_per_year=dict.fromkeys(
             ("cpu_cores", "memory_gib", "read_iops", "write_iops", "write_mib_s", "stored_tib"),
@@ -53,7 +51,11 @@ def base_spec(**changes: Any) -> Spec:
 
 def server(sku: str, cores: int, memory_gib: float, price: float, **kw: Any) -> ServerSku:
     values: dict[str, Any] = {
-        "drive_bays": 4, "rack_units": 2, "idle_w": 100.0, "half_w": 200.0, "full_w": 400.0,
+        "drive_bays": 4,
+        "rack_units": 2,
+        "idle_w": 100.0,
+        "half_w": 200.0,
+        "full_w": 400.0,
         "source": "test",
     }
     values.update(kw)
@@ -65,8 +67,12 @@ TIB_IN_TB = 2**40 / 1e12  # a drive of this many TB holds exactly 1 TiB
 
 def drive(sku: str, price: float, **kw: Any) -> DriveSku:
     values: dict[str, Any] = {
-        "capacity_tb": TIB_IN_TB, "read_iops": 1000.0, "write_iops": 1000.0, "dwpd": 1.0,
-        "watts": 0.0, "source": "test",
+        "capacity_tb": TIB_IN_TB,
+        "read_iops": 1000.0,
+        "write_iops": 1000.0,
+        "dwpd": 1.0,
+        "watts": 0.0,
+        "source": "test",
     }
     values.update(kw)
     return DriveSku(sku=sku, price=price, **values)
@@ -120,10 +126,19 @@ SPEC_DOC: dict[str, Any] = {
     "costs": {"pue": 1.4, "energy_price_per_kwh": 1.5, "maintenance_rate_per_year": 0.05},
     "workloads": [
         {"name": "web", "criticality": "critical", "replica": {"cpu_cores": 1, "memory_gib": 2}},
-        {"name": "db", "criticality": "critical", "scaling": "vertical", "replicas": 2,
-         "stateful": True},
-        {"name": "batch", "criticality": "deferrable",
-         "replica": {"cpu_cores": 2, "memory_gib": 4}, "min_replicas": 1},
+        {
+            "name": "db",
+            "criticality": "critical",
+            "scaling": "vertical",
+            "replicas": 2,
+            "stateful": True,
+        },
+        {
+            "name": "batch",
+            "criticality": "deferrable",
+            "replica": {"cpu_cores": 2, "memory_gib": 4},
+            "min_replicas": 1,
+        },
     ],
 }
 
@@ -131,22 +146,58 @@ CATALOG_DOC: dict[str, Any] = {
     "version": 1,
     "currency": "DKK",
     "servers": [
-        {"sku": "small", "cores": 16, "memory_gib": 128, "drive_bays": 4, "rack_units": 1,
-         "power_w": {"idle": 60, "half": 150, "full": 300}, "price": 50000, "source": "test"},
-        {"sku": "large", "cores": 64, "memory_gib": 512, "drive_bays": 10, "rack_units": 2,
-         "power_w": {"idle": 120, "half": 350, "full": 700}, "price": 160000, "source": "test"},
+        {
+            "sku": "small",
+            "cores": 16,
+            "memory_gib": 128,
+            "drive_bays": 4,
+            "rack_units": 1,
+            "power_w": {"idle": 60, "half": 150, "full": 300},
+            "price": 50000,
+            "source": "test",
+        },
+        {
+            "sku": "large",
+            "cores": 64,
+            "memory_gib": 512,
+            "drive_bays": 10,
+            "rack_units": 2,
+            "power_w": {"idle": 120, "half": 350, "full": 700},
+            "price": 160000,
+            "source": "test",
+        },
     ],
     "drives": [
-        {"sku": "read-intensive", "capacity_tb": 7.68, "read_iops": 800000,
-         "write_iops": 100000, "dwpd": 1, "watts": 12, "price": 8000, "source": "test"},
-        {"sku": "mixed-use", "capacity_tb": 3.2, "read_iops": 700000, "write_iops": 180000,
-         "dwpd": 3, "watts": 14, "price": 7000, "source": "test"},
+        {
+            "sku": "read-intensive",
+            "capacity_tb": 7.68,
+            "read_iops": 800000,
+            "write_iops": 100000,
+            "dwpd": 1,
+            "watts": 12,
+            "price": 8000,
+            "source": "test",
+        },
+        {
+            "sku": "mixed-use",
+            "capacity_tb": 3.2,
+            "read_iops": 700000,
+            "write_iops": 180000,
+            "dwpd": 3,
+            "watts": 14,
+            "price": 7000,
+            "source": "test",
+        },
     ],
 }
 
 
-def profile_frame(steps: int = 288, start: str = "2025-03-29T00:00:00+01:00",
-                  tz: str = "Europe/Copenhagen", seed: int = 7) -> pd.DataFrame:
+def profile_frame(
+    steps: int = 288,
+    start: str = "2025-03-29T00:00:00+01:00",
+    tz: str = "Europe/Copenhagen",
+    seed: int = 7,
+) -> pd.DataFrame:
     """A small long-format profile for SPEC_DOC's sites and workloads (crosses a DST change)."""
     rng = np.random.default_rng(seed)
     times = pd.date_range(pd.Timestamp(start).tz_convert("UTC"), periods=steps, freq="15min")
@@ -157,17 +208,21 @@ def profile_frame(steps: int = 288, start: str = "2025-03-29T00:00:00+01:00",
     for site_i, site in enumerate(("alpha", "beta")):
         for workload in ("web", "db", "batch"):
             load = 0.5 + 0.5 * rng.random(steps)
-            rows.append(pd.DataFrame({
-                "timestamp": local,
-                "site": site,
-                "workload": workload,
-                "cpu_cores": np.round(scale[workload] * load * (1 + site_i), 3),
-                "memory_gib": np.round(memory[workload] * (0.8 + 0.2 * load), 3),
-                "read_iops": np.round(2000 * load, 1),
-                "write_iops": np.round(500 * load, 1),
-                "write_mib_s": np.round(5 * load, 3),
-                "stored_tib": np.round(1.0 + 0.001 * np.arange(steps), 4),
-            }))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "timestamp": local,
+                        "site": site,
+                        "workload": workload,
+                        "cpu_cores": np.round(scale[workload] * load * (1 + site_i), 3),
+                        "memory_gib": np.round(memory[workload] * (0.8 + 0.2 * load), 3),
+                        "read_iops": np.round(2000 * load, 1),
+                        "write_iops": np.round(500 * load, 1),
+                        "write_mib_s": np.round(5 * load, 3),
+                        "stored_tib": np.round(1.0 + 0.001 * np.arange(steps), 4),
+                    }
+                )
+            )
     return pd.concat(rows, ignore_index=True)
 
 

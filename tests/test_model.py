@@ -48,8 +48,9 @@ def test_mixed_fleet_n_plus_1_exact_optimum() -> None:
     losing a big one leaves 140 >= 130, cost 550, the optimum; one big + four small = 800.
     """
     spec = base_spec()
-    cat = catalog([server("big", 100, 1000, 200.0), server("small", 40, 1000, 150.0)],
-                  [drive("d1", 1.0)])
+    cat = catalog(
+        [server("big", 100, 1000, 200.0), server("small", 40, 1000, 150.0)], [drive("d1", 1.0)]
+    )
     solution = optimise(spec, cat, envelope(cpu_cores=130), ())
     assert solution.objective == pytest.approx(1100.0, rel=1e-9)
     assert solution.fleets[0].servers == {"big": 2, "small": 1}
@@ -58,8 +59,9 @@ def test_mixed_fleet_n_plus_1_exact_optimum() -> None:
 def test_n_plus_2_removes_the_two_largest() -> None:
     """r = 2 with D = 100: a big (100) + 3 small (40) fails (lose big + small: 80)."""
     spec = base_spec(servers_lost=2)
-    cat = catalog([server("big", 100, 1000, 300.0), server("small", 40, 1000, 100.0)],
-                  [drive("d1", 1.0)])
+    cat = catalog(
+        [server("big", 100, 1000, 300.0), server("small", 40, 1000, 100.0)], [drive("d1", 1.0)]
+    )
     solution = optimise(spec, cat, envelope(cpu_cores=100), ())
     # small only: 40 (k - 2) >= 100 -> k = 5, cost 500; big only: 3 -> 900;
     # 1 big + k small: lose big + small -> 40 (k - 1) >= 100 -> k = 4, cost 700.
@@ -91,8 +93,10 @@ def test_energy_prefers_the_efficient_server() -> None:
     """
     spec = base_spec(pue=1.5, energy_price_per_kwh=2.0, servers_lost=0)
     cat = catalog(
-        [server("hungry", 32, 256, 1000.0, idle_w=200, half_w=300, full_w=500),
-         server("frugal", 32, 256, 1000.0, idle_w=100, half_w=200, full_w=400)],
+        [
+            server("hungry", 32, 256, 1000.0, idle_w=200, half_w=300, full_w=500),
+            server("frugal", 32, 256, 1000.0, idle_w=100, half_w=200, full_w=400),
+        ],
         [drive("d", 1.0)],
     )
     solution = optimise(spec, cat, envelope(cpu_cores=32), ())
@@ -136,8 +140,9 @@ def test_rack_limit_infeasibility_names_the_shortfall() -> None:
 def test_vertical_pods_need_their_own_servers() -> None:
     """Three 300 GiB database replicas fit only the large SKU: 3 + 1 large servers."""
     spec = base_spec()
-    cat = catalog([server("small", 64, 256, 10.0), server("large", 64, 512, 50.0)],
-                  [drive("d", 1.0)])
+    cat = catalog(
+        [server("small", 64, 256, 10.0), server("large", 64, 512, 50.0)], [drive("d", 1.0)]
+    )
     db = tuple(
         WorkloadSizing("db", site, "critical", 3, 3, 4.0, 300.0, 0, True, {}, {})
         for site in ("alpha", "beta")
@@ -151,14 +156,15 @@ def test_vertical_pods_need_their_own_servers() -> None:
 # Brute force on small random instances
 
 
-def feasible(fleet: SiteFleet, cat: Catalog, spec: Spec, demand: dict[str, float],
-             written_tib: float) -> bool:
+def feasible(
+    fleet: SiteFleet, cat: Catalog, spec: Spec, demand: dict[str, float], written_tib: float
+) -> bool:
     """The requirements restated plainly: explicit N+r by dropping the r largest."""
     servers = [cat.server(k) for k, n in fleet.servers.items() for _ in range(n)]
     drives = [cat.drive(k) for k, n in fleet.drives.items() for _ in range(n)]
     for resource in ("cpu_cores", "memory_gib"):
         caps = sorted((server_capacity(s, spec, resource) for s in servers), reverse=True)
-        if sum(caps[spec.servers_lost:]) < demand[resource] - 1e-7:
+        if sum(caps[spec.servers_lost :]) < demand[resource] - 1e-7:
             return False
     if len(drives) > sum(s.drive_bays for s in servers):
         return False
@@ -185,30 +191,43 @@ def instances(draw: st.DrawFn) -> tuple[Spec, Catalog, Envelope]:
         idle = draw(st.integers(50, 150))
         half = idle + draw(st.integers(20, 150))
         full = half + (half - idle) + draw(st.integers(0, 100))
-        servers.append(server(
-            f"s{i}", cores, float(draw(st.sampled_from([32, 64, 128]))),
-            float(draw(st.integers(10, 60)) * 100),
-            drive_bays=draw(st.integers(1, 4)), idle_w=float(idle), half_w=float(half),
-            full_w=float(full),
-        ))
+        servers.append(
+            server(
+                f"s{i}",
+                cores,
+                float(draw(st.sampled_from([32, 64, 128]))),
+                float(draw(st.integers(10, 60)) * 100),
+                drive_bays=draw(st.integers(1, 4)),
+                idle_w=float(idle),
+                half_w=float(half),
+                full_w=float(full),
+            )
+        )
     drives = [
-        drive(f"d{j}", float(draw(st.integers(2, 20)) * 50),
-              capacity_tb=float(draw(st.sampled_from([1.0, 2.0, 4.0]))),
-              read_iops=float(draw(st.sampled_from([1000, 3000]))),
-              write_iops=float(draw(st.sampled_from([300, 1000]))),
-              dwpd=float(draw(st.sampled_from([0.5, 1.0, 3.0]))),
-              watts=float(draw(st.integers(0, 20))))
+        drive(
+            f"d{j}",
+            float(draw(st.integers(2, 20)) * 50),
+            capacity_tb=float(draw(st.sampled_from([1.0, 2.0, 4.0]))),
+            read_iops=float(draw(st.sampled_from([1000, 3000]))),
+            write_iops=float(draw(st.sampled_from([300, 1000]))),
+            dwpd=float(draw(st.sampled_from([0.5, 1.0, 3.0]))),
+            watts=float(draw(st.integers(0, 20))),
+        )
         for j in range(draw(st.integers(1, 2)))
     ]
     spec = base_spec(
         servers_lost=draw(st.integers(0, 2)),
         cpu_ceiling=draw(st.sampled_from([0.5, 0.7, 1.0])),
         reserved_cpu_cores=float(draw(st.integers(0, 2))),
-        protection=draw(st.sampled_from([Protection("replicas", copies=2),
-                                         Protection("erasure", data=2, parity=1)])),
+        protection=draw(
+            st.sampled_from(
+                [Protection("replicas", copies=2), Protection("erasure", data=2, parity=1)]
+            )
+        ),
         fill_ceiling=draw(st.sampled_from([0.7, 1.0])),
         write_amplification=draw(st.sampled_from([1.0, 2.0])),
-        pue=1.3, energy_price_per_kwh=draw(st.sampled_from([0.0, 0.2])),
+        pue=1.3,
+        energy_price_per_kwh=draw(st.sampled_from([0.0, 0.2])),
         maintenance_rate_per_year=draw(st.sampled_from([0.0, 0.1])),
     )
     sites = []
@@ -216,15 +235,19 @@ def instances(draw: st.DrawFn) -> tuple[Spec, Catalog, Envelope]:
         from tests.conftest import site_envelope
 
         cpu = float(draw(st.integers(0, 24)))
-        sites.append(site_envelope(
-            site, other,
-            cpu_cores=cpu, memory_gib=float(draw(st.integers(0, 100))),
-            stored_tib=float(draw(st.integers(0, 4))),
-            read_iops=float(draw(st.integers(0, 2500))),
-            write_iops=float(draw(st.integers(0, 600))),
-            mean_busy_cores=cpu * draw(st.sampled_from([0.0, 0.3, 0.6])),
-            written_tib_life=float(draw(st.integers(0, 1500))),
-        ))
+        sites.append(
+            site_envelope(
+                site,
+                other,
+                cpu_cores=cpu,
+                memory_gib=float(draw(st.integers(0, 100))),
+                stored_tib=float(draw(st.integers(0, 4))),
+                read_iops=float(draw(st.integers(0, 2500))),
+                write_iops=float(draw(st.integers(0, 600))),
+                mean_busy_cores=cpu * draw(st.sampled_from([0.0, 0.3, 0.6])),
+                written_tib_life=float(draw(st.integers(0, 1500))),
+            )
+        )
     return spec, catalog(servers, drives), Envelope(tuple(sites))
 
 
@@ -235,14 +258,17 @@ DRIVE_MAX = 9
 def brute_force(spec: Spec, cat: Catalog, env: Envelope) -> float:
     total = 0.0
     for site_env in env.sites:
-        demand = {m: site_env.design(m) for m in
-                  ("cpu_cores", "memory_gib", "read_iops", "write_iops", "stored_tib")}
+        demand = {
+            m: site_env.design(m)
+            for m in ("cpu_cores", "memory_gib", "read_iops", "write_iops", "stored_tib")
+        }
         best = math.inf
         for counts in itertools.product(range(SERVER_MAX + 1), repeat=len(cat.servers)):
             servers = {s.sku: n for s, n in zip(cat.servers, counts, strict=True) if n}
             bays = sum(cat.server(k).drive_bays * n for k, n in servers.items())
-            for dcounts in itertools.product(range(min(bays, DRIVE_MAX) + 1),
-                                             repeat=len(cat.drives)):
+            for dcounts in itertools.product(
+                range(min(bays, DRIVE_MAX) + 1), repeat=len(cat.drives)
+            ):
                 drives = {d.sku: n for d, n in zip(cat.drives, dcounts, strict=True) if n}
                 fleet = SiteFleet(site_env.site, servers, drives)
                 if not feasible(fleet, cat, spec, demand, site_env.written_tib_life):
@@ -252,8 +278,12 @@ def brute_force(spec: Spec, cat: Catalog, env: Envelope) -> float:
     return total
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(instances())
 def test_milp_matches_brute_force(instance: tuple[Spec, Catalog, Envelope]) -> None:
     """The MILP's fleet is feasible (checked plainly), costs no more than the best
@@ -265,12 +295,14 @@ def test_milp_matches_brute_force(instance: tuple[Spec, Catalog, Envelope]) -> N
     assert solution.objective == pytest.approx(cost, rel=1e-7, abs=1e-6)
     for fleet in solution.fleets:
         site_env = env.site(fleet.site)
-        demand = {m: site_env.design(m) for m in
-                  ("cpu_cores", "memory_gib", "read_iops", "write_iops", "stored_tib")}
+        demand = {
+            m: site_env.design(m)
+            for m in ("cpu_cores", "memory_gib", "read_iops", "write_iops", "stored_tib")
+        }
         assert feasible(fleet, cat, spec, demand, site_env.written_tib_life)
-    inside = all(
-        n <= SERVER_MAX for f in solution.fleets for n in f.servers.values()
-    ) and all(n <= DRIVE_MAX for f in solution.fleets for n in f.drives.values())
+    inside = all(n <= SERVER_MAX for f in solution.fleets for n in f.servers.values()) and all(
+        n <= DRIVE_MAX for f in solution.fleets for n in f.drives.values()
+    )
     if math.isinf(expected):
         assert not inside  # nothing feasible in the enumeration: the MILP must leave it
     else:
@@ -281,8 +313,9 @@ def test_milp_matches_brute_force(instance: tuple[Spec, Catalog, Envelope]) -> N
     assert cost == pytest.approx(expected, rel=1e-7, abs=1e-6)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(instances())
 def test_every_removal_of_r_servers_still_meets_the_envelope(
     instance: tuple[Spec, Catalog, Envelope],

@@ -1,0 +1,57 @@
+"""The independent verifier: exceedance counting, N+r by dropping the largest, margins."""
+
+from __future__ import annotations
+
+from planner.fleet import SiteFleet
+from planner.verify import verify_plan
+from tests.conftest import base_spec, catalog, drive, server
+from tests.test_envelope import load
+
+
+def checks_by_name(report, name, site="alpha", scenario="normal"):  # type: ignore[no-untyped-def]
+    return next(
+        c for c in report.checks if c.name == name and c.site == site and c.scenario == scenario
+    )
+
+
+def test_percentile_allows_exactly_the_permitted_exceedances() -> None:
+    percentile = dict(base_spec().percentile, cpu_cores=75.0)
+    spec, profile = load(
+        {"percentile": percentile, "servers_lost": 0},
+        {
+            ("alpha", "app"): [1, 9, 5, 3],
+            ("beta", "app"): [0, 0, 0, 0],
+        },
+    )
+    cat = catalog([server("one", 1, 64, 1.0)], [drive("d", 1.0)])
+    fleets = (SiteFleet("alpha", {"one": 5}), SiteFleet("beta", {"one": 9}))
+    report = verify_plan(profile, spec, cat, fleets, ())
+    cpu = checks_by_name(report, "cpu_cores N+0")
+    assert (cpu.exceedances, cpu.allowed, cpu.ok, cpu.demand) == (1, 1, True, 5.0)
+    assert cpu.binding  # one core fewer and two samples would exceed
+    short = verify_plan(profile, spec, cat, (SiteFleet("alpha", {"one": 4}), fleets[1]), ())
+    assert not checks_by_name(short, "cpu_cores N+0").ok
+    assert not short.ok
+
+
+def test_n_plus_r_drops_the_largest_servers() -> None:
+    """Capacity 100 + 40 + 40 with r = 1 leaves 80: a demand of 90 fails, 80 passes."""
+    for demand, ok in ((90.0, False), (80.0, True)):
+        spec, profile = load({}, {("alpha", "app"): [demand, 0.0], ("beta", "app"): [0.0, 0.0]})
+        cat = catalog(
+            [server("big", 100, 999, 1.0), server("small", 40, 999, 1.0)], [drive("d", 1.0)]
+        )
+        fleets = (SiteFleet("alpha", {"big": 1, "small": 2}), SiteFleet("beta", {"big": 3}))
+        report = verify_plan(profile, spec, cat, fleets, ())
+        check = checks_by_name(report, "cpu_cores N+1")
+        assert check.capacity == 80.0
+        assert check.ok is ok
+
+
+def test_failover_scenario_is_checked_on_the_survivor() -> None:
+    spec, profile = load({"servers_lost": 0}, {("alpha", "app"): [3, 1], ("beta", "app"): [1, 3]})
+    cat = catalog([server("one", 1, 64, 1.0)], [drive("d", 1.0)])
+    fleets = (SiteFleet("alpha", {"one": 3}), SiteFleet("beta", {"one": 4}))
+    report = verify_plan(profile, spec, cat, fleets, ())
+    assert not checks_by_name(report, "cpu_cores N+0", "alpha", "lost-beta").ok
+    assert checks_by_name(report, "cpu_cores N+0", "beta", "lost-alpha").ok

@@ -1,0 +1,42 @@
+"""Per-workload Kubernetes sizing: replicas, requests, volumes."""
+
+from __future__ import annotations
+
+import math
+
+from planner.envelope import NORMAL, lost
+from planner.spec import Workload
+from planner.workloads import size_workloads
+from tests.test_envelope import load
+
+
+def test_horizontal_and_vertical_sizing() -> None:
+    workloads = (
+        Workload("web", "critical", 1.0, "horizontal", 2.0, 4.0, None, 2, False),
+        Workload("db", "critical", 1.0, "vertical", None, None, 3, 2, True),
+        Workload("later", "deferrable", 0.0, "horizontal", 1.0, 1.0, None, 1, False),
+    )
+    spec, profile = load(
+        {"workloads": workloads, "cpu_ceiling": 0.5},
+        {
+            ("alpha", "web"): [10, 4],
+            ("beta", "web"): [3, 9],
+            ("alpha", "db"): [6, 6],
+            ("beta", "db"): [3, 3],
+            ("alpha", "later"): [5, 5],
+            ("beta", "later"): [1, 1],
+        },
+    )
+    sized = {(z.workload, z.site): z for z in size_workloads(profile, spec)}
+    web = sized[("web", "alpha")]
+    # normal: 10 cores / (2 x 0.5) = 10 replicas; failover: peak of sum 13 -> 13 replicas
+    assert (web.replicas_normal, web.replicas_failover) == (10, 13)
+    assert web.design_cpu_cores == {NORMAL: 10.0, lost("beta"): 13.0}
+    db = sized[("db", "alpha")]
+    # vertical: 3 pods share the larger of normal 6 and failover 9, under the 0.5 ceiling
+    assert (db.replicas_normal, db.replicas_failover) == (3, 3)
+    assert math.isclose(db.cpu_request_cores, 6.0)
+    assert db.anti_affinity
+    later = sized[("later", "beta")]
+    # 1 core on 1-core pods under a 0.5 ceiling needs 2; deferrable: none in failover
+    assert (later.replicas_normal, later.replicas_failover) == (2, 0)
