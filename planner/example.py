@@ -107,6 +107,8 @@ def generate_example_frame() -> pd.DataFrame:
     }
     frames = []
     n = len(utc)
+    site_names = pd.Index(list(SITES))
+    workload_names = pd.Index([w.name for w in WORKLOADS])
     for workload in WORKLOADS:
         shape = shapes[workload.rhythm]
         for site in SITES:
@@ -124,7 +126,18 @@ def generate_example_frame() -> pd.DataFrame:
                 "stored_tib": share
                 * (workload.stored_tib + workload.stored_growth_in_year * progress),
             }
-            frame = pd.DataFrame({"timestamp": local, "site": site, "workload": workload.name})
+            frame = pd.DataFrame(
+                {
+                    "timestamp": local,
+                    "site": pd.Categorical.from_codes(
+                        np.full(n, SITES.index(site), dtype=np.int64), categories=site_names
+                    ),
+                    "workload": pd.Categorical.from_codes(
+                        np.full(n, WORKLOADS.index(workload), dtype=np.int64),
+                        categories=workload_names,
+                    ),
+                }
+            )
             for metric in METRICS:
                 frame[metric] = np.round(columns[metric], 4)
             frames.append(frame)

@@ -76,7 +76,10 @@ def read_profile(path: Path, spec: Spec) -> Profile:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+        # Metric columns parse as floats where they are clean; anything else stays text and
+        # is reported row by row by _metric.
+        text_columns = dict.fromkeys(KEY_COLUMNS, str)
+        return pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_filter=False)
     except FileNotFoundError:
         raise InputError(str(path), "", "file not found") from None
     except pd.errors.EmptyDataError:
@@ -239,42 +242,45 @@ def _codes(
     what: str,
     fail: Callable[[int, str, str], InputError],
 ) -> npt.NDArray[np.int64]:
-    text = column.astype(str).str.strip()
-    codes = pd.Index(list(names)).get_indexer(pd.Index(text)).astype(np.int64)
-    bad = np.flatnonzero(codes < 0)
-    if bad.size:
-        row = int(bad[0])
-        raise fail(
-            row, what, f"unknown {what} '{text.iloc[row]}' (the spec has: {', '.join(names)})"
-        )
-    return codes
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    labels = pd.Index([str(u).strip() for u in uniques])
+    lookup = pd.Index(list(names)).get_indexer(labels)
+    unknown = np.flatnonzero(lookup < 0)
+    if unknown.size:
+        row = int(np.flatnonzero(np.isin(codes, unknown))[0])
+        value = labels[codes[row]]
+        raise fail(row, what, f"unknown {what} '{value}' (the spec has: {', '.join(names)})")
+    return np.asarray(lookup[codes], dtype=np.int64)
 
 
 def _timestamps(
     column: pd.Series, fail: Callable[[int, str, str], InputError]
 ) -> npt.NDArray[np.int64]:
+    """Parse each distinct timestamp once (a profile repeats every timestamp per series)."""
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         parsed = column.dt.tz_convert("UTC")
-    else:
-        text = column.astype(str).str.strip()
-        naive = ~text.str.contains(_TZ_SUFFIX, regex=True)
-        if naive.any():
-            row = int(np.flatnonzero(naive.to_numpy())[0])
-            raise fail(
-                row,
-                "timestamp",
-                f"expected a tz-aware ISO-8601 timestamp with an offset, got '{text.iloc[row]}'",
-            )
-        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-        bad = parsed.isna().to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise fail(row, "timestamp", f"not an ISO-8601 timestamp: '{text.iloc[row]}'")
-    if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise fail(row, "timestamp", "missing timestamp")
-    utc = parsed.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
-    return np.asarray(utc.astype(np.int64), dtype=np.int64)
+        if parsed.isna().any():
+            row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+            raise fail(row, "timestamp", "missing timestamp")
+        utc = parsed.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
+        return np.asarray(utc.astype(np.int64), dtype=np.int64)
+    codes, uniques = pd.factorize(column.astype(str), use_na_sentinel=False)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    naive = ~text.str.contains(_TZ_SUFFIX, regex=True).to_numpy()
+    if naive.any():
+        row = int(np.flatnonzero(np.isin(codes, np.flatnonzero(naive)))[0])
+        raise fail(
+            row,
+            "timestamp",
+            f"expected a tz-aware ISO-8601 timestamp with an offset, got '{text.iloc[codes[row]]}'",
+        )
+    parsed_unique = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    bad = parsed_unique.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(np.isin(codes, np.flatnonzero(bad)))[0])
+        raise fail(row, "timestamp", f"not an ISO-8601 timestamp: '{text.iloc[codes[row]]}'")
+    utc_unique = parsed_unique.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
+    return np.asarray(utc_unique.astype(np.int64)[codes], dtype=np.int64)
 
 
 def _metric(
