@@ -10,9 +10,14 @@ Vertical workloads run ``replicas`` pods per site, sharing the design load, each
     req_cpu = cpu / (replicas x c_cpu),   req_mem = mem / (replicas x c_mem)
 
 sized for the larger of normal and failover load, because a pod's size does not change
-when the other site is lost. Stateful pods get a volume for their data at the horizon's
-end under the fill ceiling: the whole data set for vertical workloads (every replica is a
-full copy), a shard (data / normal replicas) for horizontal ones.
+when the other site is lost. Stateful pods get a volume for their share of the data the
+site holds at the horizon's end, under the fill ceiling:
+
+    pvc_gib = ceil(stored_tib x 1024 / fill / replicas_normal)
+
+``stored_tib`` counts every copy a workload keeps at a site (a three-node database that
+keeps three full copies reports three times its data set), so the volumes add up to
+what the flash pool is sized for.
 """
 
 from __future__ import annotations
@@ -96,9 +101,7 @@ def _size_one(
         failover_replicas = 0 if workload.failover_fraction == 0 else count(failover)
     storage_gib = 0
     if workload.stateful:
-        data_gib = stored_tib * 1024 / spec.fill_ceiling
-        if workload.scaling == "horizontal":
-            data_gib /= normal_replicas
+        data_gib = stored_tib * 1024 / spec.fill_ceiling / normal_replicas
         storage_gib = max(1, math.ceil(data_gib - 1e-9))
     return WorkloadSizing(
         workload=workload.name,

@@ -330,3 +330,31 @@ def test_spec_catalogue_and_example_files_are_valid() -> None:
     assert catalog.currency == spec.currency == SPEC_DOC["currency"] == CATALOG_DOC["currency"]
     assert len(spec.workloads) >= 8
     assert {w.criticality for w in spec.workloads} == {"critical", "degradable", "deferrable"}
+
+
+def test_a_plan_failing_verification_is_not_written(
+    small_inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the optimiser ever returned an undersized fleet, the verifier stops the write."""
+    import dataclasses
+
+    import planner.pipeline
+    from planner.fleet import SiteFleet
+
+    real = planner.pipeline.optimise
+
+    def undersized(*args: Any, **kwargs: Any) -> Any:
+        solution = real(*args, **kwargs)
+        fleets = tuple(
+            SiteFleet(f.site, {k: n - 1 for k, n in f.servers.items()}, f.drives)
+            for f in solution.fleets
+        )
+        return dataclasses.replace(solution, fleets=fleets)
+
+    monkeypatch.setattr(planner.pipeline, "optimise", undersized)
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(main, size_args(small_inputs, out))
+    assert result.exit_code == 1
+    assert "failed independent verification, nothing written" in result.output
+    assert "cpu_cores N+1 at alpha" in result.output
+    assert not out.exists()
