@@ -46,10 +46,42 @@ class DriveSku:
 
 
 @dataclass(frozen=True)
+class BatterySku:
+    """A UPS battery module (or cabinet string) of one chemistry."""
+
+    sku: str
+    chemistry: str
+    kwh: float
+    max_kw: float
+    service_life_years: float
+    price: float
+    source: str
+
+
+@dataclass(frozen=True)
+class UpsFrameSku:
+    """A UPS power frame (inverter): its rated output and efficiency."""
+
+    sku: str
+    kw: float
+    efficiency: float
+    price: float
+    source: str
+
+
+@dataclass(frozen=True)
 class Catalog:
     currency: str
     servers: tuple[ServerSku, ...]
     drives: tuple[DriveSku, ...]
+    batteries: tuple[BatterySku, ...] = ()
+    ups_frames: tuple[UpsFrameSku, ...] = ()
+
+    def battery(self, sku: str) -> BatterySku:
+        return next(b for b in self.batteries if b.sku == sku)
+
+    def ups_frame(self, sku: str) -> UpsFrameSku:
+        return next(u for u in self.ups_frames if u.sku == sku)
 
     def server(self, sku: str) -> ServerSku:
         return next(s for s in self.servers if s.sku == sku)
@@ -86,7 +118,9 @@ def filter_catalog(
                     f"unknown drive SKU '{sku}' (the catalogue has: {', '.join(sorted(known))})",
                 )
         kept_drives = tuple(d for d in catalog.drives if d.sku in drives)
-    return Catalog(catalog.currency, kept_servers, kept_drives)
+    return Catalog(
+        catalog.currency, kept_servers, kept_drives, catalog.batteries, catalog.ups_frames
+    )
 
 
 def default_catalog_path() -> Path:
@@ -97,17 +131,69 @@ def default_catalog_path() -> Path:
 def read_catalog(path: Path) -> Catalog:
     """Read and validate a hardware catalogue YAML file."""
     root = Node(str(path), load_yaml_mapping(path))
-    root.reject_unknown({"version", "currency", "servers", "drives"})
+    root.reject_unknown({"version", "currency", "servers", "drives", "batteries", "ups_frames"})
     version = root.integer("version", minimum=1)
     if version != 1:
         raise root.error("version", f"expected 1, got {version}")
     servers = tuple(_read_server(node) for node in root.items("servers"))
     drives = tuple(_read_drive(node) for node in root.items("drives"))
-    for kind, skus in (("servers", [s.sku for s in servers]), ("drives", [d.sku for d in drives])):
+    batteries = (
+        tuple(_read_battery(n) for n in root.items("batteries")) if root.has("batteries") else ()
+    )
+    frames = tuple(_read_ups(n) for n in root.items("ups_frames")) if root.has("ups_frames") else ()
+    for kind, skus in (
+        ("servers", [s.sku for s in servers]),
+        ("drives", [d.sku for d in drives]),
+        ("batteries", [b.sku for b in batteries]),
+        ("ups_frames", [u.sku for u in frames]),
+    ):
         for i, sku in enumerate(skus):
             if sku in skus[:i]:
                 raise root.error(f"{kind}[{i}].sku", f"duplicate SKU '{sku}'")
-    return Catalog(currency=root.string("currency"), servers=servers, drives=drives)
+    return Catalog(
+        currency=root.string("currency"),
+        servers=servers,
+        drives=drives,
+        batteries=batteries,
+        ups_frames=frames,
+    )
+
+
+def _read_battery(node: Node) -> BatterySku:
+    from planner.battery import CHEMISTRIES
+
+    node.reject_unknown(
+        {
+            "sku",
+            "description",
+            "chemistry",
+            "kwh",
+            "max_kw",
+            "service_life_years",
+            "price",
+            "source",
+        }
+    )
+    return BatterySku(
+        sku=node.string("sku"),
+        chemistry=node.choice("chemistry", tuple(sorted(CHEMISTRIES))),
+        kwh=node.number("kwh", exclusive_minimum=0),
+        max_kw=node.number("max_kw", exclusive_minimum=0),
+        service_life_years=node.number("service_life_years", exclusive_minimum=0),
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )
+
+
+def _read_ups(node: Node) -> UpsFrameSku:
+    node.reject_unknown({"sku", "description", "kw", "efficiency", "price", "source"})
+    return UpsFrameSku(
+        sku=node.string("sku"),
+        kw=node.number("kw", exclusive_minimum=0),
+        efficiency=node.number("efficiency", exclusive_minimum=0, maximum=1),
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )
 
 
 def _read_server(node: Node) -> ServerSku:

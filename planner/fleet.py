@@ -10,6 +10,8 @@ class SiteFleet:
     site: str
     servers: dict[str, int] = field(default_factory=dict)
     drives: dict[str, int] = field(default_factory=dict)
+    batteries: dict[str, int] = field(default_factory=dict)
+    ups: dict[str, int] = field(default_factory=dict)
 
     def server_count(self) -> int:
         return sum(self.servers.values())
@@ -22,4 +24,6 @@ class SiteFleet:
             self.site,
             {k: v for k, v in sorted(self.servers.items()) if v},
             {k: v for k, v in sorted(self.drives.items()) if v},
+            {k: v for k, v in sorted(self.batteries.items()) if v},
+            {k: v for k, v in sorted(self.ups.items()) if v},
         )

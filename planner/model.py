@@ -129,6 +129,10 @@ def build_model(
         limit = next(s.max_rack_units for s in spec.sites if s.name == site)
         if options.enforce_rack_limits and limit is not None:
             define_rack_space(model, catalog, site, limit)
+        if spec.power is not None:
+            design_w = define_design_load(model, spec, catalog, site_envelope)
+            define_ups_power(model, spec, catalog, site, design_w)
+            define_battery(model, spec, catalog, site, design_w)
     if options.objective == "rack_units":
         model.cost = [0.0] * len(model.cost)
         for site in spec.site_names:
@@ -275,6 +279,86 @@ def define_energy(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope)
     model.row(f"mean_load[{env.site}]", total, env.mean_busy_cores, env.mean_busy_cores)
 
 
+def define_design_load(
+    model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope
+) -> dict[int, float]:
+    """The site's IT power at its design load, as a linear expression [W].
+
+    The UPS carries the worst scenario the site must run (a survivor carries the other
+    site's load): B = max over scenarios of the design CPU demand, served the way
+    :func:`planner.power.site_power_w` serves it,
+
+        P_design = sum_k P_idle,k n_k + sum_kq slope_kq e_kq + sum_j P_j d_j,
+        sum_kq e_kq = B,  e_kq <= (C_k / 2) n_k.
+    """
+    site = env.site
+    busy = env.design("cpu_cores")
+    expression: dict[int, float] = {}
+    total: dict[int, float] = {}
+    for server in catalog.servers:
+        n = model.index[f"n[{site},{server.sku}]"]
+        expression[n] = server.idle_w
+        for q, (cores, slope) in enumerate(segments(server)):
+            e = model.var(f"e[{site},{server.sku},{q}]", integer=False)
+            expression[e] = slope
+            total[e] = 1.0
+            model.row(f"design_segment[{site},{server.sku},{q}]", {e: 1.0, n: -cores}, -np.inf, 0.0)
+    for drive in catalog.drives:
+        expression[model.index[f"d[{site},{drive.sku}]"]] = drive.watts
+    model.row(f"design_load[{site}]", total, busy, busy)
+    return expression
+
+
+def define_ups_power(
+    model: Model, spec: Spec, catalog: Catalog, site: str, design_w: dict[int, float]
+) -> None:
+    """UPS frames carry the design load with the design margin:
+
+    sum_u kW_u 1000 f_u >= K_margin x P_design.
+    """
+    assert spec.power is not None
+    upkeep = 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
+    coeffs = {i: -c * spec.power.design_margin for i, c in design_w.items()}
+    for frame in catalog.ups_frames:
+        f = model.var(f"f[{site},{frame.sku}]", integer=True, cost=frame.price * upkeep)
+        coeffs[f] = frame.kw * 1000.0
+    model.row(f"ups_power[{site}]", coeffs, 0.0)
+
+
+def define_battery(
+    model: Model, spec: Spec, catalog: Catalog, site: str, design_w: dict[int, float]
+) -> None:
+    """Battery modules of the spec's chemistry give the required runtime at end of life:
+
+    sum_m Wh_m b_m >= P_design x w(T),  w(T) = H^(1-1/k) T^(1/k) K_temp K_aging K_margin
+                                              / (eta DoD)
+    (the IEEE 485 chain with the Peukert runtime law, :mod:`planner.battery`), and they can
+    deliver the power: sum_m kW_m 1000 b_m >= P_design / eta.
+    Cost: price x purchases over the horizon x (1 + m Y).
+    """
+    from planner.ups import (
+        battery_design,
+        candidate_batteries,
+        purchases_over,
+        site_required_runtime,
+    )
+
+    assert spec.power is not None
+    design = battery_design(spec.power)
+    runtime_h = site_required_runtime(spec.power).minutes / 60.0
+    wh_per_w = design.required_nameplate_wh(1.0, runtime_h)
+    upkeep = 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
+    energy = {i: -c * wh_per_w for i, c in design_w.items()}
+    power = {i: -c / spec.power.inverter_efficiency for i, c in design_w.items()}
+    for battery in candidate_batteries(catalog, spec.power):
+        buys = purchases_over(spec.horizon_years, battery.service_life_years)
+        b = model.var(f"m[{site},{battery.sku}]", integer=True, cost=battery.price * buys * upkeep)
+        energy[b] = battery.kwh * 1000.0
+        power[b] = battery.max_kw * 1000.0
+    model.row(f"battery_energy[{site}]", energy, 0.0)
+    model.row(f"battery_power[{site}]", power, 0.0)
+
+
 def define_rack_space(model: Model, catalog: Catalog, site: str, limit: int) -> None:
     """Servers fit the site's reserved space: sum_k U_k n_k <= U_max."""
     coeffs = {model.index[f"n[{site},{s.sku}]"]: float(s.rack_units) for s in catalog.servers}
@@ -321,7 +405,17 @@ def extract_fleets(
     for site in spec.site_names:
         servers = {s.sku: round(x[model.index[f"n[{site},{s.sku}]"]]) for s in catalog.servers}
         drives = {d.sku: round(x[model.index[f"d[{site},{d.sku}]"]]) for d in catalog.drives}
-        fleets.append(SiteFleet(site, servers, drives).without_zeros())
+        batteries = {
+            b.sku: round(x[model.index[name]])
+            for b in catalog.batteries
+            if (name := f"m[{site},{b.sku}]") in model.index
+        }
+        ups = {
+            u.sku: round(x[model.index[name]])
+            for u in catalog.ups_frames
+            if (name := f"f[{site},{u.sku}]") in model.index
+        }
+        fleets.append(SiteFleet(site, servers, drives, batteries, ups).without_zeros())
     return tuple(fleets)
 
 

@@ -57,14 +57,22 @@ def build_plan(
 ) -> dict[str, Any]:
     """Assemble the plan document (plain data, ready for :func:`dumps_plan`)."""
     site_docs = []
-    totals = {"servers": 0.0, "drives": 0.0, "maintenance": 0.0, "energy": 0.0}
+    totals = {
+        "servers": 0.0,
+        "drives": 0.0,
+        "batteries": 0.0,
+        "ups": 0.0,
+        "maintenance": 0.0,
+        "energy": 0.0,
+    }
     for fleet in fleets:
         env = envelope.site(fleet.site)
         costs = site_costs(fleet, catalog, spec, env.mean_busy_cores)
         for key in totals:
             totals[key] += getattr(costs, key)
         site_docs.append(_site_doc(fleet, catalog, spec, envelope, costs))
-    totals_doc = {**totals, "capex": totals["servers"] + totals["drives"]}
+    capex = totals["servers"] + totals["drives"] + totals["batteries"] + totals["ups"]
+    totals_doc = {**totals, "capex": capex}
     totals_doc["tco"] = totals_doc["capex"] + totals["maintenance"] + totals["energy"]
     return {
         "schema": SCHEMA,
@@ -158,7 +166,9 @@ def _site_doc(
             "rack_units": sum(fleet.servers[s.sku] * s.rack_units for s in servers),
             "flash_raw_tb": sum(fleet.drives[d.sku] * d.capacity_tb for d in drives),
         },
-        "battery": {"status": "not sized yet: UPS battery sizing is a later planner step"},
+        "battery": battery_doc(
+            fleet, catalog, spec, site_power_w(fleet, catalog, env.design("cpu_cores"))
+        ),
         "power_kw": power_kw,
         "envelope": env.demand,
         "mean_busy_cores": env.mean_busy_cores,
@@ -166,10 +176,75 @@ def _site_doc(
         "costs": {
             "servers": costs.servers,
             "drives": costs.drives,
+            "batteries": costs.batteries,
+            "ups": costs.ups,
             "capex": costs.capex,
             "maintenance": costs.maintenance,
             "energy": costs.energy,
             "tco": costs.tco,
+        },
+    }
+
+
+def battery_doc(
+    fleet: SiteFleet, catalog: Catalog, spec: Spec, design_load_w: float
+) -> dict[str, Any]:
+    """The UPS and battery of one site: what is bought, what it gives, what was required."""
+    if spec.power is None:
+        return {"status": "not sized: the spec has no power section"}
+    from planner.ups import battery_design, purchases_over, site_required_runtime
+
+    design = battery_design(spec.power)
+    required = site_required_runtime(spec.power)
+    nameplate_wh = sum(n * catalog.battery(k).kwh * 1000.0 for k, n in fleet.batteries.items())
+    eol = design.chemistry.end_of_life_capacity
+    return {
+        "status": "sized",
+        "chemistry": design.chemistry.name,
+        "modules": [
+            {
+                "sku": k,
+                "count": n,
+                "kwh": catalog.battery(k).kwh,
+                "unit_price": catalog.battery(k).price,
+                "purchases_over_horizon": purchases_over(
+                    spec.horizon_years, catalog.battery(k).service_life_years
+                ),
+            }
+            for k, n in fleet.batteries.items()
+        ],
+        "ups_frames": [
+            {
+                "sku": k,
+                "count": n,
+                "kw": catalog.ups_frame(k).kw,
+                "unit_price": catalog.ups_frame(k).price,
+            }
+            for k, n in fleet.ups.items()
+        ],
+        "ups_kw": sum(n * catalog.ups_frame(k).kw for k, n in fleet.ups.items()),
+        "kwh_installed": nameplate_wh / 1000.0,
+        "kwh_usable_new": design.usable_wh(nameplate_wh, 1.0) / 1000.0,
+        "kwh_usable_end_of_life": design.usable_wh(nameplate_wh, eol) / 1000.0,
+        "design_load_kw": design_load_w / 1000.0,
+        "runtime_minutes_at_design_load": {
+            "new": 60.0 * design.runtime_h(nameplate_wh, design_load_w, 1.0),
+            "end_of_life": 60.0 * design.runtime_h(nameplate_wh, design_load_w, eol),
+        },
+        "required_runtime_minutes": required.minutes,
+        "required_runtime_deciding": required.deciding,
+        "required_runtime_reason": required.reason,
+        "generator_bridge_minutes": required.bridge_minutes,
+        "failover_path_minutes": required.failover_minutes,
+        "failover_quantile": required.failover_quantile,
+        "factors": {
+            "temperature": design.temperature_factor,
+            "aging": design.aging_factor,
+            "design_margin": design.design_margin,
+            "inverter_efficiency": design.inverter_efficiency,
+            "usable_depth_of_discharge": design.chemistry.usable_dod,
+            "peukert_k": design.chemistry.peukert_k,
+            "rated_hours": design.chemistry.rated_hours,
         },
     }
 

@@ -61,6 +61,45 @@ class Protection:
 
 
 @dataclass(frozen=True)
+class GridOutages:
+    """Grid outages at one site: a Poisson rate and a duration distribution.
+
+    ``distribution`` is ``exponential`` (``mean_minutes``) or ``lognormal``
+    (``p50_minutes``, ``p95_minutes``).
+    """
+
+    outages_per_year: float
+    distribution: str
+    mean_minutes: float = 0.0
+    p50_minutes: float = 0.0
+    p95_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
+class PowerSpec:
+    """The power chain: UPS battery, generator, failover, accepted risk, grid, as-was design."""
+
+    chemistry: str
+    temperature_c: float
+    inverter_efficiency: float
+    design_margin: float
+    generator_start_s: float
+    generator_transfer_s: float
+    generator_stabilise_s: float
+    generator_fail_to_start: float
+    generator_fail_to_run_per_hour: float
+    failover_p50_min: float
+    failover_p95_min: float
+    shutdown_min: float
+    failover_failure_probability: float
+    accepted_risk: float
+    grid: GridOutages
+    as_was_ups_runtime_min: float
+    as_was_standby_takeover_min: float
+    as_was_standby_failure_probability: float
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     currency: str
@@ -85,6 +124,7 @@ class Spec:
     derived_metrics: dict[str, tuple[str, float]]
     allowed_servers: tuple[str, ...] | None = None
     allowed_drives: tuple[str, ...] | None = None
+    power: PowerSpec | None = None
 
     @property
     def site_names(self) -> tuple[str, str]:
@@ -113,6 +153,7 @@ TOP_KEYS = {
     "costs",
     "derived_metrics",
     "catalog_filter",
+    "power",
 }
 
 
@@ -173,6 +214,83 @@ def read_spec(path: Path) -> Spec:
         derived_metrics=_read_derived(root),
         allowed_servers=_read_filter(root, "servers"),
         allowed_drives=_read_filter(root, "drives"),
+        power=_read_power(root.child("power")) if root.has("power") else None,
+    )
+
+
+def _read_power(node: Node) -> PowerSpec:
+    """The ``power`` section; every probability in [0, 1], every duration >= 0."""
+    from planner.battery import CHEMISTRIES, IEEE485_TEMPERATURE_TABLE
+
+    node.reject_unknown(
+        {
+            "chemistry",
+            "temperature_c",
+            "inverter_efficiency",
+            "design_margin",
+            "generator",
+            "failover",
+            "accepted_risk",
+            "grid",
+            "as_was",
+        }
+    )
+    gen = node.child("generator")
+    gen.reject_unknown(
+        {"start_s", "transfer_s", "stabilise_s", "fail_to_start", "fail_to_run_per_hour"}
+    )
+    fail = node.child("failover")
+    fail.reject_unknown({"p50_minutes", "p95_minutes", "shutdown_minutes", "failure_probability"})
+    p50 = fail.number("p50_minutes", exclusive_minimum=0)
+    p95 = fail.number("p95_minutes", exclusive_minimum=0)
+    if p95 < p50:
+        raise fail.error("p95_minutes", f"expected p95 >= p50 ({p50:g}), got {p95:g}")
+    grid = node.child("grid")
+    grid.reject_unknown({"outages_per_year", "duration"})
+    duration = grid.child("duration")
+    kind = duration.choice("distribution", ("exponential", "lognormal"))
+    if kind == "exponential":
+        duration.reject_unknown({"distribution", "mean_minutes"})
+        outages = GridOutages(
+            grid.number("outages_per_year", minimum=0),
+            kind,
+            mean_minutes=duration.number("mean_minutes", exclusive_minimum=0),
+        )
+    else:
+        duration.reject_unknown({"distribution", "p50_minutes", "p95_minutes"})
+        d50 = duration.number("p50_minutes", exclusive_minimum=0)
+        d95 = duration.number("p95_minutes", exclusive_minimum=0)
+        if d95 < d50:
+            raise duration.error("p95_minutes", f"expected p95 >= p50 ({d50:g}), got {d95:g}")
+        outages = GridOutages(
+            grid.number("outages_per_year", minimum=0), kind, p50_minutes=d50, p95_minutes=d95
+        )
+    as_was = node.child("as_was")
+    as_was.reject_unknown(
+        {"ups_runtime_minutes", "standby_takeover_minutes", "standby_failure_probability"}
+    )
+    lowest = IEEE485_TEMPERATURE_TABLE[0][0]
+    return PowerSpec(
+        chemistry=node.choice("chemistry", tuple(sorted(CHEMISTRIES))),
+        temperature_c=node.number("temperature_c", minimum=lowest, maximum=60),
+        inverter_efficiency=node.number("inverter_efficiency", exclusive_minimum=0, maximum=1),
+        design_margin=node.number("design_margin", minimum=1, maximum=3),
+        generator_start_s=gen.number("start_s", minimum=0),
+        generator_transfer_s=gen.number("transfer_s", minimum=0),
+        generator_stabilise_s=gen.number("stabilise_s", minimum=0),
+        generator_fail_to_start=gen.number("fail_to_start", minimum=0, maximum=1),
+        generator_fail_to_run_per_hour=gen.number("fail_to_run_per_hour", minimum=0, maximum=1),
+        failover_p50_min=p50,
+        failover_p95_min=p95,
+        shutdown_min=fail.number("shutdown_minutes", minimum=0),
+        failover_failure_probability=fail.number("failure_probability", minimum=0, maximum=1),
+        accepted_risk=node.number("accepted_risk", exclusive_minimum=0, maximum=1),
+        grid=outages,
+        as_was_ups_runtime_min=as_was.number("ups_runtime_minutes", minimum=0),
+        as_was_standby_takeover_min=as_was.number("standby_takeover_minutes", minimum=0),
+        as_was_standby_failure_probability=as_was.number(
+            "standby_failure_probability", minimum=0, maximum=1
+        ),
     )
 
 

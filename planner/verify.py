@@ -154,6 +154,53 @@ def _simple_check(
     )
 
 
+def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, design_cpu: float) -> list[Check]:
+    """UPS power, battery runtime at end of life, and battery discharge power at the
+    site's design IT load (the largest design CPU demand it carries, in any scenario)."""
+    if spec.power is None:
+        return []
+    from planner.power import site_power_w
+    from planner.ups import battery_design, site_required_runtime
+
+    site = fleet.site
+    load_w = site_power_w(fleet, catalog, design_cpu)
+    design = battery_design(spec.power)
+    required = site_required_runtime(spec.power).minutes
+    frames = [catalog.ups_frame(k) for k, n in fleet.ups.items() for _ in range(n)]
+    modules = [catalog.battery(k) for k, n in fleet.batteries.items() for _ in range(n)]
+    nameplate_wh = sum(m.kwh for m in modules) * 1000.0
+    eol = design.chemistry.end_of_life_capacity
+    runtime = 60.0 * design.runtime_h(nameplate_wh, load_w, eol)
+    smallest = min((m.kwh for m in modules), default=0.0) * 1000.0
+    one_fewer = 60.0 * design.runtime_h(max(0.0, nameplate_wh - smallest), load_w, eol)
+    return [
+        _simple_check(
+            "UPS power (design load x margin)",
+            site,
+            "kW",
+            sum(f.kw for f in frames),
+            load_w * spec.power.design_margin / 1000.0,
+            min((f.kw for f in frames), default=0.0),
+        ),
+        _simple_check(
+            "battery runtime at design load, end of life",
+            site,
+            "min",
+            runtime,
+            required,
+            runtime - one_fewer,
+        ),
+        _simple_check(
+            "battery discharge power",
+            site,
+            "kW",
+            sum(m.max_kw for m in modules),
+            load_w / spec.power.inverter_efficiency / 1000.0,
+            min((m.max_kw for m in modules), default=0.0),
+        ),
+    ]
+
+
 def _site_checks(
     profile: Profile,
     spec: Spec,
@@ -218,6 +265,9 @@ def _site_checks(
                 min((d.write_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
             )
         )
+
+    design_cpu = max(c.demand for c in checks if c.name.startswith("cpu_cores"))
+    checks.extend(_power_checks(spec, catalog, fleet, design_cpu))
 
     stored = float(_scenario_load(profile, spec, site, None, "stored_tib").max())
     usable_each = [

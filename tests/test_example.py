@@ -80,7 +80,9 @@ def test_bundled_plan_costs_add_up(site: str) -> None:
     plan = bundled_result().plan
     doc = next(s for s in plan["sites"] if s["name"] == site)
     costs = doc["costs"]
-    assert costs["capex"] == pytest.approx(costs["servers"] + costs["drives"])
+    assert costs["capex"] == pytest.approx(
+        costs["servers"] + costs["drives"] + costs["batteries"] + costs["ups"]
+    )
     assert costs["tco"] == pytest.approx(costs["capex"] + costs["maintenance"] + costs["energy"])
     servers = sum(x["count"] * x["unit_price"] for x in doc["servers"])
     assert costs["servers"] == pytest.approx(servers)

@@ -115,7 +115,19 @@ def render_summary(result: SizeResult) -> str:
     for sku in drive_skus:
         rows.append((f"drives  {sku}", [_count(s["drives"], sku) for s in sites]))
     rows.append(("rack units", [str(s["totals"]["rack_units"]) for s in sites]))
-    rows.append(("battery", ["not sized yet" for _ in sites]))
+    rows.append(("battery", [_battery_cell(s["battery"]) for s in sites]))
+    if all(s["battery"].get("status") == "sized" for s in sites):
+        rows.append(
+            (
+                "battery runtime min (EOL / required)",
+                [
+                    f"{s['battery']['runtime_minutes_at_design_load']['end_of_life']:.1f}"
+                    f" / {s['battery']['required_runtime_minutes']:.1f}"
+                    for s in sites
+                ],
+            )
+        )
+        rows.append(("UPS kW", [f"{s['battery']['ups_kw']:g}" for s in sites]))
     rows.append(("power kW mean", [f"{s['power_kw']['mean']:.1f}" for s in sites]))
     for i, site in enumerate(sites):
         other = names[1 - i]
@@ -145,6 +157,12 @@ def render_summary(result: SizeResult) -> str:
         flag = " [binding]" if check.binding else ""
         lines.append(f"  - {check.describe()}{flag}")
     return "\n".join(lines)
+
+
+def _battery_cell(battery: dict[str, Any]) -> str:
+    if battery.get("status") != "sized":
+        return "not sized"
+    return f"{battery['kwh_installed']:.1f} kWh {battery['chemistry'].upper()}"
 
 
 def _count(items: list[dict[str, Any]], sku: str) -> str:
