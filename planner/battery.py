@@ -196,18 +196,21 @@ def required_runtime(
     """The longer of the generator bridge and the failover path.
 
     Bridge: start + transfer + stabilisation. Failover path (generator failed): the
-    battery must hold until the site's load has moved (T ~ lognormal(p50, p95)) and the
-    site has shut down cleanly. Per grid failure, P(outage) = p_fts x P(T > t - shutdown);
-    keeping it <= the accepted risk needs t - shutdown >= the quantile q = 1 - risk / p_fts
-    of T. With risk >= p_fts no failover time needs covering beyond the bridge.
+    battery must hold while the failure is noticed (d = start + transfer time), the
+    site's load moves (T ~ lognormal(p50, p95)) and the site shuts down cleanly (s).
+    Per grid failure, P(outage) = p_fts x P(d + T + s > t); keeping it <= the accepted
+    risk needs t >= d + s + the quantile q = 1 - risk / p_fts of T. With risk >= p_fts
+    no failover time needs covering beyond the bridge.
     """
     bridge = (generator_start_s + generator_transfer_s + generator_stabilise_s) / 60.0
+    detection = (generator_start_s + generator_transfer_s) / 60.0
     if generator_fail_to_start <= accepted_risk:
         q = 0.0
         failover = 0.0
     else:
         q = 1.0 - accepted_risk / generator_fail_to_start
-        failover = lognormal_quantile(failover_p50_min, failover_p95_min, q) + shutdown_min
+        move = lognormal_quantile(failover_p50_min, failover_p95_min, q)
+        failover = detection + move + shutdown_min
     if failover > bridge:
         return RequiredRuntime(
             minutes=failover,
@@ -218,9 +221,9 @@ def required_runtime(
             reason=(
                 f"generator fails to start with p={generator_fail_to_start:g}; to keep a "
                 f"clinical outage per grid failure below {accepted_risk:g} the battery covers "
-                f"the failover time's {100 * q:.3f}th percentile plus {shutdown_min:g} min of "
-                f"clean shutdown = {failover:.1f} min, longer than the {bridge:.1f} min "
-                "generator bridge"
+                f"{60 * detection:g} s to notice, the failover time's {100 * q:.3f}th "
+                f"percentile ({move:.1f} min) and {shutdown_min:g} min of clean shutdown = "
+                f"{failover:.1f} min, longer than the {bridge:.1f} min generator bridge"
             ),
         )
     return RequiredRuntime(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from planner import __version__
+from planner.cli.simulate import simulate
 from planner.cli.size import size
 
 
@@ -16,3 +17,4 @@ def main() -> None:
 
 
 main.add_command(size)
+main.add_command(simulate)

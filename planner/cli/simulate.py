@@ -1,0 +1,189 @@
+"""`planner simulate`: replay the incident, or simulate many years of grid outages."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from planner.cli._shell import BadInput, planner_errors, stage_printer
+from planner.cli.size import input_options, resolve_inputs
+
+
+@click.group()
+def simulate() -> None:
+    """Failure simulations against a plan: incident replay, availability."""
+
+
+def _load(plan_path: Path, profile: Path | None, spec: Path | None, catalog: Path | None) -> Any:
+    from planner.pipeline import load_inputs
+    from planner.plan import read_plan
+    from planner.plan_fleet import check_plan_matches, fleets_from_plan
+
+    plan = read_plan(plan_path)
+    spec_obj, catalog_obj, profile_obj, refs = load_inputs(resolve_inputs(profile, spec, catalog))
+    check_plan_matches(plan, {r.kind: r.sha256 for r in refs}, str(plan_path))
+    if spec_obj.power is None:
+        raise BadInput(f"{spec}: key 'power': the spec has no power section to simulate")
+    return plan, spec_obj, catalog_obj, profile_obj, fleets_from_plan(plan, str(plan_path))
+
+
+@simulate.command()
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False), default="out/plan.json")
+@input_options
+@click.option("--site", help="The site that loses grid power (default: each site in turn).")
+@click.option(
+    "--at", "at", metavar="TIMESTAMP", help="When (ISO-8601 with offset; default: the design peak)."
+)
+@click.option(
+    "--failover-minutes",
+    type=click.FloatRange(min=0),
+    help="How long moving the clinical load takes (default: the design quantile).",
+)
+@click.option("--end-of-life", is_flag=True, help="Battery at end of life (80 %% capacity).")
+@click.option("--generator-starts", is_flag=True, help="The generator starts after all.")
+@click.option(
+    "--grid-minutes",
+    type=click.FloatRange(min=1),
+    default=1440.0,
+    show_default=True,
+    help="How long the grid stays down (for the as-was design's failed standby).",
+)
+@planner_errors
+def incident(
+    plan: Path,
+    profile: Path | None,
+    spec: Path | None,
+    catalog: Path | None,
+    site: str | None,
+    at: str | None,
+    failover_minutes: float | None,
+    end_of_life: bool,
+    generator_starts: bool,
+    grid_minutes: float,
+) -> None:
+    """Replay the incident minute by minute: grid lost, generator fails, battery, failover."""
+    from planner.incident import replay_as_was, replay_incident
+
+    stage = stage_printer()
+    stage("loading plan and inputs")
+    plan_doc, spec_obj, catalog_obj, profile_obj, fleets = _load(plan, profile, spec, catalog)
+    sites = [site] if site else list(spec_obj.site_names)
+    for name in sites:
+        if name not in spec_obj.site_names:
+            raise BadInput(
+                f"--site: unknown site '{name}' (the plan has: {', '.join(spec_obj.site_names)})"
+            )
+    index = _index_at(profile_obj, at) if at else None
+    for name in sites:
+        outcome = replay_incident(
+            profile_obj,
+            spec_obj,
+            catalog_obj,
+            fleets,
+            site=name,
+            at_index=index,
+            failover_minutes=failover_minutes,
+            end_of_life=end_of_life,
+            generator_starts=generator_starts,
+        )
+        click.echo(
+            f"Incident at {name}, {outcome.start} "
+            f"({'design peak' if index is None else 'given time'}); battery "
+            f"{'at end of life' if end_of_life else 'new'}, generator "
+            f"{'starts' if generator_starts else 'fails to start'}"
+        )
+        for event in outcome.events:
+            click.echo(f"  t+{event.minute:6.1f} min  {event.text}")
+        soc = "n/a" if outcome.soc_at_handover is None else f"{100 * outcome.soc_at_handover:.0f} %"
+        click.echo(
+            f"  outcome: clinical downtime {outcome.clinical_downtime_min:.1f} min; "
+            f"{outcome.survivor} peak utilisation CPU "
+            f"{100 * outcome.survivor_peak_cpu_utilisation:.0f} %, memory "
+            f"{100 * outcome.survivor_peak_memory_utilisation:.0f} %; battery at handover {soc}"
+            + ("; UNCLEAN SHUTDOWN" if outcome.unclean_shutdown else "")
+        )
+    for works in (True, False):
+        old = replay_as_was(spec_obj, standby_works=works, grid_minutes=grid_minutes)
+        label = "standby activated" if works else "standby did not work (as in the incident)"
+        click.echo(
+            f"As-was design (one active site, cold read-only standby), {label}: battery flat "
+            f"at t+{old.battery_flat_at_min:.0f} min, clinical work back at "
+            f"t+{old.standby_serving_at_min:.0f} min: clinical downtime "
+            f"{old.clinical_downtime_min:.0f} min"
+        )
+    _ = plan_doc
+
+
+def _index_at(profile: Any, at: str) -> int:
+    import numpy as np
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(at)
+    except ValueError:
+        raise BadInput(f"--at: not an ISO-8601 timestamp: '{at}'") from None
+    if stamp.tzinfo is None:
+        raise BadInput(f"--at: expected a timestamp with an offset, got '{at}'")
+    ns = stamp.tz_convert("UTC").value
+    if ns < profile.timestamps_ns[0] or ns > profile.timestamps_ns[-1]:
+        raise BadInput(f"--at: {at} is outside the profile")
+    return int(np.searchsorted(profile.timestamps_ns, ns, side="right") - 1)
+
+
+@simulate.command()
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False), default="out/plan.json")
+@input_options
+@click.option(
+    "--years",
+    type=click.IntRange(min=2),
+    default=200_000,
+    show_default=True,
+    help="Simulated years.",
+)
+@click.option("--seed", type=int, default=2025, show_default=True)
+@planner_errors
+def availability(
+    plan: Path,
+    profile: Path | None,
+    spec: Path | None,
+    catalog: Path | None,
+    years: int,
+    seed: int,
+) -> None:
+    """Monte Carlo over many years of grid outages: downtime, nines, long outages."""
+    import time
+
+    import numpy as np
+
+    from planner.availability import simulate_years, summarise
+    from planner.plan_fleet import as_was_chain, outage_model, sized_chains
+
+    plan_doc, spec_obj, _, _, _ = _load(plan, profile, spec, catalog)
+    power = spec_obj.power
+    assert power is not None
+    stage_printer()(f"simulating {years:,} years")
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    sized = summarise(
+        *simulate_years(rng, years, outage_model(power), sized_chains(spec_obj, plan_doc))
+    )
+    old = summarise(*simulate_years(rng, years, outage_model(power), (as_was_chain(power),)))
+    elapsed = time.perf_counter() - started
+    for label, result in (("sized design (both sites)", sized), ("as-was design", old)):
+        low, high = result.ci99_downtime_min
+        n_low, n_high = result.nines_ci99
+        click.echo(
+            f"{label}: expected clinical downtime {result.mean_downtime_min:.4f} min/year "
+            f"(99 % CI {low:.4f} to {high:.4f}); availability {100 * result.availability:.6f} % "
+            f"= {_fmt_nines(result.nines)} nines (99 % CI {_fmt_nines(n_low)} to "
+            f"{_fmt_nines(n_high)}); P(an outage over 1 h in a year) "
+            f"{result.p_outage_over_hour:.2e}"
+        )
+    click.echo(f"{2 * years:,} simulated site-years in {elapsed:.2f} s, seed {seed}", err=True)
+
+
+def _fmt_nines(value: float) -> str:
+    return "inf" if math.isinf(value) else f"{value:.2f}"
