@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -164,10 +165,8 @@ def lognormal_from_p50_p95(p50: float, p95: float) -> tuple[float, float]:
 
 def lognormal_quantile(p50: float, p95: float, q: float) -> float:
     """Quantile q of the lognormal fixed by its p50 and p95 (p95 = p50 gives a point mass)."""
-    from scipy.stats import norm
-
     mu, sigma = lognormal_from_p50_p95(p50, p95)
-    return float(math.exp(mu + sigma * norm.ppf(q)))
+    return float(math.exp(mu + sigma * NormalDist().inv_cdf(q)))
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,20 @@ def load_inputs(inputs: SizeInputs) -> tuple[Spec, Catalog, Profile, tuple[Input
             f"expected the spec's currency '{spec.currency}', got '{catalog.currency}'",
         )
     catalog = filter_catalog(catalog, spec.allowed_servers, spec.allowed_drives, str(inputs.spec))
+    if spec.power is not None:
+        if not any(b.chemistry == spec.power.chemistry for b in catalog.batteries):
+            raise InputError(
+                str(inputs.catalog),
+                "key 'batteries'",
+                f"no battery module of chemistry '{spec.power.chemistry}' (the spec's power "
+                "section asks for it)",
+            )
+        if not catalog.ups_frames:
+            raise InputError(
+                str(inputs.catalog),
+                "key 'ups_frames'",
+                "no UPS frame (the spec's power section needs one)",
+            )
     if inputs.profile is None:
         from planner.example import generate_example_frame
 

@@ -242,3 +242,63 @@ def small_inputs(tmp_path: Path) -> dict[str, Path]:
     catalog_path.write_text(yaml.safe_dump(CATALOG_DOC, sort_keys=False))
     profile_path.write_text(frame_to_csv_text(profile_frame()))
     return {"spec": spec_path, "catalog": catalog_path, "profile": profile_path}
+
+
+POWER_DOC: dict[str, Any] = {
+    "chemistry": "lfp",
+    "temperature_c": 25,
+    "inverter_efficiency": 0.94,
+    "design_margin": 1.1,
+    "generator": {
+        "start_s": 10,
+        "transfer_s": 5,
+        "stabilise_s": 60,
+        "fail_to_start": 0.0094,
+        "fail_to_run_per_hour": 0.00157,
+    },
+    "failover": {
+        "p50_minutes": 4,
+        "p95_minutes": 10,
+        "shutdown_minutes": 6,
+        "failure_probability": 0.01,
+    },
+    "accepted_risk": 1.0e-4,
+    "grid": {
+        "outages_per_year": 0.4,
+        "duration": {"distribution": "lognormal", "p50_minutes": 30, "p95_minutes": 240},
+    },
+    "as_was": {
+        "ups_runtime_minutes": 10,
+        "standby_takeover_minutes": 480,
+        "standby_failure_probability": 0.5,
+    },
+}
+
+BATTERY_DOCS: dict[str, Any] = {
+    "batteries": [
+        {
+            "sku": "lfp-1k",
+            "chemistry": "lfp",
+            "kwh": 1.0,
+            "max_kw": 2.0,
+            "service_life_years": 10,
+            "price": 5000,
+            "source": "test",
+        },
+    ],
+    "ups_frames": [
+        {"sku": "ups-10", "kw": 10, "efficiency": 0.94, "price": 20000, "source": "test"},
+    ],
+}
+
+
+@pytest.fixture
+def powered_inputs(small_inputs: dict[str, Path]) -> dict[str, Path]:
+    """The small case with a power section and battery and UPS SKUs."""
+    spec = yaml.safe_load(small_inputs["spec"].read_text())
+    spec["power"] = POWER_DOC
+    small_inputs["spec"].write_text(yaml.safe_dump(spec, sort_keys=False))
+    catalog_doc = yaml.safe_load(small_inputs["catalog"].read_text())
+    catalog_doc.update(BATTERY_DOCS)
+    small_inputs["catalog"].write_text(yaml.safe_dump(catalog_doc, sort_keys=False))
+    return small_inputs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from planner.cli import main
-from tests.conftest import CATALOG_DOC, SPEC_DOC
+from tests.conftest import CATALOG_DOC, POWER_DOC, SPEC_DOC
 
 
 def run(args: list[str]) -> Any:
@@ -183,6 +184,20 @@ def first_server(doc: dict[str, Any]) -> dict[str, Any]:
     return dict(doc["servers"][0])
 
 
+def with_power(*path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Add the power section with one value replaced (path of keys into POWER_DOC)."""
+
+    def change(doc: dict[str, Any]) -> None:
+        power = copy.deepcopy(POWER_DOC)
+        node = power
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        doc["power"] = power
+
+    return change
+
+
 # Profile rows: line 1 is the header, the alpha/web series runs on lines 2..289.
 BAD_INPUTS: dict[str, tuple[Callable[[dict[str, Path]], str], str]] = {
     "missing metric column": (
@@ -288,6 +303,41 @@ BAD_INPUTS: dict[str, tuple[Callable[[dict[str, Path]], str], str]] = {
     "currency mismatch": (
         edit_yaml("catalog", lambda d: d.update(currency="EUR")),
         "key 'currency': expected the spec's currency 'DKK', got 'EUR'",
+    ),
+    "negative runtime": (
+        edit_yaml("spec", with_power("as_was", "ups_runtime_minutes", value=-5)),
+        "key 'power.as_was.ups_runtime_minutes': expected a number >= 0, got -5",
+    ),
+    "probability over 1": (
+        edit_yaml("spec", with_power("generator", "fail_to_start", value=1.5)),
+        "key 'power.generator.fail_to_start': expected a number <= 1, got 1.5",
+    ),
+    "unknown chemistry": (
+        edit_yaml("spec", with_power("chemistry", value="nicd")),
+        "key 'power.chemistry': expected one of lfp, vrla, got 'nicd'",
+    ),
+    "p95 below p50": (
+        edit_yaml("spec", with_power("failover", "p95_minutes", value=2)),
+        "key 'power.failover.p95_minutes': expected p95 >= p50 (4), got 2",
+    ),
+    "battery too cold for IEEE 485": (
+        edit_yaml("spec", with_power("temperature_c", value=-20)),
+        "key 'power.temperature_c': expected a number >= -3.9, got -20",
+    ),
+    "accepted risk of zero": (
+        edit_yaml("spec", with_power("accepted_risk", value=0)),
+        "key 'power.accepted_risk': expected a number > 0, got 0",
+    ),
+    "unknown duration distribution": (
+        edit_yaml("spec", with_power("grid", "duration", "distribution", value="weibull")),
+        "key 'power.grid.duration.distribution': expected one of exponential, lognormal",
+    ),
+    "power section without battery SKUs": (
+        lambda paths: (
+            edit_yaml("spec", with_power("chemistry", value="lfp"))(paths),
+            str(paths["catalog"]),
+        )[1],
+        "key 'batteries': no battery module of chemistry 'lfp'",
     ),
     "missing file": (
         lambda paths: str(paths["spec"].unlink() or paths["spec"]),

@@ -339,3 +339,51 @@ def test_workload_helper_is_consistent() -> None:
     assert spec.workloads == (
         Workload("app", "critical", 1.0, "horizontal", 1.0, 1.0, None, 1, False),
     )
+
+
+def test_battery_modules_cover_the_runtime_at_end_of_life() -> None:
+    """One 32-core server serving 16 busy cores sits at its 50 % point: 200 W design
+    load. The modules bought are the fewest whose end-of-life runtime covers the
+    requirement: one fewer would fall short (checked with the runtime law)."""
+    import dataclasses
+
+    from planner.catalog import BatterySku, UpsFrameSku
+    from planner.spec import GridOutages, PowerSpec
+    from planner.ups import battery_design, site_required_runtime
+
+    power = PowerSpec(
+        chemistry="vrla",
+        temperature_c=20.0,
+        inverter_efficiency=0.9,
+        design_margin=1.1,
+        generator_start_s=10,
+        generator_transfer_s=5,
+        generator_stabilise_s=60,
+        generator_fail_to_start=0.01,
+        generator_fail_to_run_per_hour=0.0,
+        failover_p50_min=5,
+        failover_p95_min=12,
+        shutdown_min=5,
+        failover_failure_probability=0.0,
+        accepted_risk=1e-4,
+        grid=GridOutages(0.5, "exponential", mean_minutes=30),
+        as_was_ups_runtime_min=10,
+        as_was_standby_takeover_min=300,
+        as_was_standby_failure_probability=0.5,
+    )
+    spec = base_spec(servers_lost=0, power=power)
+    cat = dataclasses.replace(
+        catalog([server("s", 32, 256, 100.0)], [drive("d", 1.0)]),
+        batteries=(BatterySku("block", "vrla", 0.1, 5.0, 5.0, 10.0, "test"),),
+        ups_frames=(UpsFrameSku("ups", 1.0, 0.9, 50.0, "test"),),
+    )
+    solution = optimise(spec, cat, envelope(cpu_cores=16), ())
+    design, required = battery_design(power), site_required_runtime(power).minutes / 60
+    need_wh = design.required_nameplate_wh(200.0, required)
+    eol = design.chemistry.end_of_life_capacity
+    for fleet in solution.fleets:
+        count = fleet.batteries["block"]
+        assert count == math.ceil(need_wh / 100.0 - 1e-9)
+        assert design.runtime_h(count * 100.0, 200.0, eol) >= required
+        assert design.runtime_h((count - 1) * 100.0, 200.0, eol) < required
+        assert fleet.ups == {"ups": 1}  # 200 W x 1.1 fits one 1 kW frame

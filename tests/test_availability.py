@@ -1,0 +1,68 @@
+"""Monte Carlo availability against closed forms on simple cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from planner.availability import OutageModel, SiteChain, simulate_years, summarise
+
+
+def chain(runtime: float, move: float, move_fails: float) -> SiteChain:
+    return SiteChain(
+        generator_fail_to_start=1.0,
+        generator_fail_to_run_per_hour=0.0,
+        detection_minutes=0.0,
+        runtime_new_minutes=runtime,
+        peukert_k=1.0,
+        end_of_life_capacity=1.0,
+        failover_p50_minutes=move,
+        failover_p95_minutes=move,
+        failover_failure_probability=move_fails,
+    )
+
+
+def test_monte_carlo_matches_closed_form_without_failover() -> None:
+    """Exponential outages (rate L, mean m), generator always fails, no failover:
+    downtime per outage (D - R)^+, so E[downtime per year] = L m exp(-R / m)."""
+    rate, mean, runtime = 3.0, 40.0, 25.0
+    down, longest = simulate_years(
+        np.random.default_rng(1),
+        200_000,
+        OutageModel(rate, "exponential", mean_minutes=mean),
+        (chain(runtime, 1.0, 1.0),),
+    )
+    result = summarise(down, longest)
+    expected = rate * mean * math.exp(-runtime / mean)
+    low, high = result.ci99_downtime_min
+    assert low <= expected <= high
+    assert high - low < 0.05 * expected  # the interval is tight enough to mean something
+
+
+def test_monte_carlo_matches_closed_form_with_failover() -> None:
+    """Failover always completes after T: per outage E[(min(T, D) - R)^+]
+    = m (exp(-R / m) - exp(-T / m))."""
+    rate, mean, runtime, move = 2.0, 30.0, 10.0, 45.0
+    down, longest = simulate_years(
+        np.random.default_rng(2),
+        200_000,
+        OutageModel(rate, "exponential", mean_minutes=mean),
+        (chain(runtime, move, 0.0),),
+    )
+    result = summarise(down, longest)
+    expected = rate * mean * (math.exp(-runtime / mean) - math.exp(-move / mean))
+    low, high = result.ci99_downtime_min
+    assert low <= expected <= high
+    # No single outage can exceed T - R = 35 minutes here.
+    assert result.p_outage_over_hour == 0.0
+    assert longest.max() <= move - runtime + 1e-9
+
+
+def test_reproducible_with_a_seed() -> None:
+    model = OutageModel(0.4, "lognormal", p50_minutes=30, p95_minutes=240)
+    runs = [
+        simulate_years(np.random.default_rng(7), 10_000, model, (chain(10, 5, 0.1),))[0]
+        for _ in range(2)
+    ]
+    assert np.array_equal(runs[0], runs[1])

@@ -1,0 +1,117 @@
+"""Incident replay and availability, through the library and the CLI."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+from planner.incident import replay_as_was, replay_incident
+from planner.plan_fleet import fleets_from_plan
+from tests.test_cli import size_args
+from tests.test_example import bundled_result
+
+
+@cache
+def bundled_fleets():  # type: ignore[no-untyped-def]
+    result = bundled_result()
+    return result, fleets_from_plan(result.plan, "plan")
+
+
+@pytest.mark.parametrize("site", ["holstebro", "skejby"])
+@pytest.mark.parametrize("end_of_life", [False, True], ids=["new", "end-of-life"])
+def test_bundled_plan_survives_the_incident(site: str, end_of_life: bool) -> None:
+    result, fleets = bundled_fleets()
+    outcome = replay_incident(
+        result.profile, result.spec, result.catalog, fleets, site=site, end_of_life=end_of_life
+    )
+    assert outcome.clinical_downtime_min == 0.0
+    assert outcome.battery_empty_at_min is None
+    assert not outcome.unclean_shutdown
+    assert outcome.soc_at_handover is not None
+    assert 0.0 < outcome.soc_at_handover < 1.0
+    # the survivor carries the time-aligned failover load under its ceiling's headroom
+    assert 0.3 < outcome.survivor_peak_cpu_utilisation < 1.0
+
+
+def test_the_as_was_design_does_not_survive() -> None:
+    result, _ = bundled_fleets()
+    for works in (True, False):
+        old = replay_as_was(result.spec, standby_works=works, grid_minutes=1440)
+        assert old.clinical_downtime_min > 60
+
+
+def test_a_slow_failover_drains_the_battery() -> None:
+    result, fleets = bundled_fleets()
+    outcome = replay_incident(
+        result.profile,
+        result.spec,
+        result.catalog,
+        fleets,
+        site="skejby",
+        failover_minutes=120.0,
+    )
+    assert outcome.battery_empty_at_min is not None
+    handover = 15 / 60 + 120.0  # noticed after start + transfer time, then 120 minutes
+    assert outcome.clinical_downtime_min == pytest.approx(handover - outcome.battery_empty_at_min)
+    assert outcome.clinical_downtime_min > 60
+    assert outcome.unclean_shutdown
+
+
+def test_generator_that_starts_needs_only_the_bridge() -> None:
+    result, fleets = bundled_fleets()
+    outcome = replay_incident(
+        result.profile,
+        result.spec,
+        result.catalog,
+        fleets,
+        site="holstebro",
+        generator_starts=True,
+    )
+    assert outcome.clinical_downtime_min == 0.0
+    assert outcome.soc_at_handover is None
+
+
+def test_cli_simulations_on_a_small_plan(powered_inputs: dict[str, Path], tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert CliRunner().invoke(main, size_args(powered_inputs, plan)).exit_code == 0
+    inputs = size_args(powered_inputs, plan)[1:-2]
+    incident = CliRunner().invoke(main, ["simulate", "incident", str(plan), *inputs])
+    assert incident.exit_code == 0, incident.output
+    assert incident.output.count("clinical downtime 0.0 min") == 2
+    assert "As-was design" in incident.output
+    slow = CliRunner().invoke(
+        main,
+        [
+            "simulate",
+            "incident",
+            str(plan),
+            *inputs,
+            "--site",
+            "alpha",
+            "--failover-minutes",
+            "240",
+        ],
+    )
+    assert "battery at alpha empty" in slow.output
+    availability = CliRunner().invoke(
+        main, ["simulate", "availability", str(plan), *inputs, "--years", "20000"]
+    )
+    assert availability.exit_code == 0, availability.output
+    assert "sized design (both sites)" in availability.output
+    assert "as-was design" in availability.output
+
+
+def test_cli_refuses_a_plan_from_other_inputs(
+    powered_inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    assert CliRunner().invoke(main, size_args(powered_inputs, plan)).exit_code == 0
+    powered_inputs["spec"].write_text(powered_inputs["spec"].read_text() + "\n# edited\n")
+    inputs = size_args(powered_inputs, plan)[1:-2]
+    result = CliRunner().invoke(main, ["simulate", "incident", str(plan), *inputs])
+    assert result.exit_code == 2
+    assert "key 'inputs.spec.sha256': the plan was made from another spec" in result.output
