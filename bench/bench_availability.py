@@ -13,8 +13,8 @@ import time
 import numpy as np
 
 from planner.availability import simulate_years, summarise
-from planner.plan_fleet import outage_model, sized_chains
 from planner.pipeline import SizeInputs, run_size
+from planner.plan_fleet import outage_model, sized_chains
 
 
 def main() -> None:

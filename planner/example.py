@@ -82,12 +82,13 @@ def example_spec_path() -> Path:
     return example_dir() / "example-spec.yaml"
 
 
-def generate_example_frame() -> pd.DataFrame:
-    """The synthetic year as a long-format frame, in (timestamp, site, workload) order."""
+def generate_example_frame(days: int = DAYS, scale: float = 1.0) -> pd.DataFrame:
+    """The synthetic year (or ``days``) as a long-format frame, every load times ``scale``,
+    in (timestamp, site, workload) order."""
     rng = np.random.default_rng(SEED)
     utc = pd.date_range(
         pd.Timestamp(START).tz_convert("UTC"),
-        periods=DAYS * 24 * 60 // STEP_MINUTES,
+        periods=days * 24 * 60 // STEP_MINUTES,
         freq=f"{STEP_MINUTES}min",
     )
     local = utc.tz_convert(TIMEZONE)
@@ -139,7 +140,7 @@ def generate_example_frame() -> pd.DataFrame:
                 }
             )
             for metric in METRICS:
-                frame[metric] = np.round(columns[metric], 4)
+                frame[metric] = np.round(columns[metric] * scale, 4)
             frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values(["timestamp", "site", "workload"], kind="stable", ignore_index=True)

@@ -333,3 +333,62 @@ def _iso(ns: int) -> str:
     import pandas as pd
 
     return str(pd.Timestamp(ns, tz="UTC").isoformat())
+
+
+@dataclass(frozen=True)
+class PlannedSite:
+    """What one site must declare for one workload (read from a plan)."""
+
+    replicas_min: int
+    replicas_max: int
+    replicas_failover: int
+    cpu_request_cores: float
+    memory_request_gib: float
+    storage_gib: int
+    failover_cpu_cores: float
+    failover_memory_gib: float
+
+
+@dataclass(frozen=True)
+class PlannedWorkload:
+    name: str
+    criticality: str
+    scaling: str
+    stateful: bool
+    sites: dict[str, PlannedSite]
+
+
+def planned_workloads(plan: dict[str, Any], source: str = "plan") -> tuple[PlannedWorkload, ...]:
+    """The per-workload, per-site sizing the Kubernetes side declares, typed."""
+    try:
+        out = []
+        for doc in plan["workloads"]:
+            sites = {}
+            for site, z in sorted(doc["sites"].items()):
+                failover = next(k for k in z["design_cpu_cores"] if k != "normal")
+                sites[site] = PlannedSite(
+                    replicas_min=int(z["replicas_min"]),
+                    replicas_max=int(z["replicas_max"]),
+                    replicas_failover=int(z["replicas_failover"]),
+                    cpu_request_cores=float(z["cpu_request_cores"]),
+                    memory_request_gib=float(z["memory_request_gib"]),
+                    storage_gib=int(z["storage_gib"]),
+                    failover_cpu_cores=float(z["design_cpu_cores"][failover]),
+                    failover_memory_gib=float(z["design_memory_gib"][failover]),
+                )
+            out.append(
+                PlannedWorkload(
+                    name=str(doc["name"]),
+                    criticality=str(doc["criticality"]),
+                    scaling=str(doc["scaling"]),
+                    stateful=bool(doc["stateful"]),
+                    sites=sites,
+                )
+            )
+        return tuple(out)
+    except (KeyError, TypeError, ValueError, StopIteration) as exc:
+        raise InputError(source, "key 'workloads'", f"malformed workload sizing ({exc})") from None
+
+
+def plan_site_names(plan: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(site["name"]) for site in plan["sites"])

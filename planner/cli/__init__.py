@@ -6,6 +6,8 @@ from __future__ import annotations
 import click
 
 from planner import __version__
+from planner.cli.example import example
+from planner.cli.render import render
 from planner.cli.simulate import simulate
 from planner.cli.size import size
 
@@ -18,3 +20,5 @@ def main() -> None:
 
 main.add_command(size)
 main.add_command(simulate)
+main.add_command(example)
+main.add_command(render)

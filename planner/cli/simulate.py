@@ -12,7 +12,7 @@ from planner.cli._shell import BadInput, planner_errors, stage_printer
 from planner.cli.size import input_options, resolve_inputs
 
 
-@click.group()
+@click.group(short_help="Incident replay and availability simulation.")
 def simulate() -> None:
     """Failure simulations against a plan: incident replay, availability."""
 

@@ -47,7 +47,7 @@ def resolve_inputs(profile: Path | None, spec: Path | None, catalog: Path | None
     return SizeInputs(profile, spec, catalog or default_catalog_path())
 
 
-@click.command()
+@click.command(short_help="Size servers, flash and UPS; write the plan.")
 @input_options
 @click.option(
     "--out",

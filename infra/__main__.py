@@ -1,0 +1,70 @@
+"""Pulumi program: read stack config and the committed plan, build the sites, export."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pulumi
+
+from infra.components import ClinicalSite, ClinicalSiteArgs, QuorumWitness, QuorumWitnessArgs
+from infra.settings import PROJECT, read_settings
+from planner.plan import planned_workloads, read_plan
+
+settings = read_settings()
+plan = read_plan(settings.plan_file)
+workloads = planned_workloads(plan, str(settings.plan_file))
+digest = hashlib.sha256(settings.plan_file.read_bytes()).hexdigest()
+kubeconfigs = pulumi.Config(PROJECT).get_secret_object("kubeconfigs")
+cpu_target = round(100 * plan["assumptions"]["utilisation_ceiling"]["cpu"])
+
+
+def kubeconfig(site: str) -> pulumi.Output[str] | None:
+    if kubeconfigs is None:
+        return None  # the ambient kubeconfig, with the site's context
+    return pulumi.Output.secret(kubeconfigs.apply(lambda all_sites: all_sites[site]))
+
+
+sites = {}
+for here, there in (settings.sites, settings.sites[::-1]):
+    sites[here.name] = ClinicalSite(
+        here.name,
+        ClinicalSiteArgs(
+            settings=settings,
+            site=here,
+            other_site=there,
+            workloads=workloads,
+            plan_digest=digest,
+            cpu_target_percent=cpu_target,
+            kubeconfig=kubeconfig(here.name),
+        ),
+    )
+witness = (
+    QuorumWitness(
+        "witness",
+        QuorumWitnessArgs(settings=settings, kubeconfig=kubeconfig(settings.witness.name)),
+    )
+    if settings.witness is not None
+    else None
+)
+
+pulumi.export("endpoints", {name: site.endpoints for name, site in sites.items()})
+pulumi.export("witness", witness.endpoint if witness is not None else None)
+pulumi.export(
+    "sizing",
+    {
+        "plan": str(settings.plan_file.name),
+        "plan_sha256": digest,
+        "tco": plan["costs"]["tco"],
+        "currency": plan["assumptions"]["currency"],
+        "sites": {
+            s["name"]: {
+                "servers": s["totals"]["servers"],
+                "cores": s["totals"]["cores"],
+                "memory_gib": s["totals"]["memory_gib"],
+                "flash_raw_tb": s["totals"]["flash_raw_tb"],
+                "battery_kwh": s["battery"].get("kwh_installed"),
+            }
+            for s in plan["sites"]
+        },
+    },
+)

@@ -1,0 +1,1 @@
+"""The failover guardrails as a Pulumi policy pack; rules live in :mod:`infra.policy.rules`."""

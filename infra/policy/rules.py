@@ -1,0 +1,278 @@
+"""Policy rules that keep failover real. Importable and testable without the engine.
+
+Each rule is a pulumi-policy ResourceValidationPolicy or StackValidationPolicy whose
+``validate`` function reads only the resource inputs (props). The pack in
+``infra/policy/__main__.py`` enforces them on `pulumi preview` / `pulumi up`; the offline
+render calls the same functions on the rendered resources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+#: pulumi-policy's report_violation(message, urn=None); typed loosely so rules can omit urn.
+Report = Callable[..., None]
+
+LABEL = "hospital-platform"
+WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+HPA_TYPE = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB_TYPE = "kubernetes:policy/v1:PodDisruptionBudget"
+QUOTA_TYPE = "kubernetes:core/v1:ResourceQuota"
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def _containers(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    pod = ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+
+
+def _pod_spec(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def _labels(props: Mapping[str, Any]) -> Mapping[str, str]:
+    return (props.get("metadata") or {}).get("labels") or {}
+
+
+def _name(props: Mapping[str, Any]) -> str:
+    return str((props.get("metadata") or {}).get("name", ""))
+
+
+def _namespace(props: Mapping[str, Any]) -> str:
+    return str((props.get("metadata") or {}).get("namespace", ""))
+
+
+def parse_cpu(quantity: Any) -> float:
+    """'44800m' -> 44.8 cores, '2' -> 2.0."""
+    text = str(quantity)
+    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+_MEMORY_UNITS = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+}
+
+
+def parse_memory_gib(quantity: Any) -> float:
+    """'396Gi' -> 396.0, '512Mi' -> 0.5 (GiB)."""
+    text = str(quantity)
+    for unit, factor in sorted(_MEMORY_UNITS.items(), key=lambda kv: -len(kv[0])):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor / 2**30
+    return float(text) / 2**30
+
+
+# --- resource rules ----------------------------------------------------------------------
+
+
+def validate_requests(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type not in WORKLOAD_TYPES:
+        return
+    for c in _containers(args.props):
+        requests = (c.get("resources") or {}).get("requests") or {}
+        missing = [r for r in ("cpu", "memory") if not requests.get(r)]
+        if missing:
+            report(f"container '{c.get('name')}' has no {' or '.join(missing)} request")
+
+
+def validate_pinned_images(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type not in WORKLOAD_TYPES:
+        return
+    for c in _containers(args.props):
+        if not DIGEST.search(str(c.get("image", ""))):
+            report(
+                f"container '{c.get('name')}' image '{c.get('image')}' is not pinned by "
+                "digest (name@sha256:<64 hex>)"
+            )
+
+
+def validate_security_context(args: ResourceValidationArgs, report: Report) -> None:
+    if args.resource_type not in WORKLOAD_TYPES:
+        return
+    pod = _pod_spec(args.props)
+    pod_ctx = pod.get("securityContext") or {}
+    if pod.get("hostNetwork") or pod.get("hostPID") or pod.get("hostIPC"):
+        report("pod uses the host's network, PID or IPC namespace")
+    for c in _containers(args.props):
+        ctx = c.get("securityContext") or {}
+        name = c.get("name")
+        if not (ctx.get("runAsNonRoot") or pod_ctx.get("runAsNonRoot")):
+            report(f"container '{name}' may run as root (runAsNonRoot is not true)")
+        if ctx.get("runAsUser", pod_ctx.get("runAsUser")) == 0:
+            report(f"container '{name}' runs as user 0")
+        if ctx.get("privileged"):
+            report(f"container '{name}' is privileged")
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            report(f"container '{name}' allows privilege escalation")
+        if ctx.get("readOnlyRootFilesystem") is not True:
+            report(f"container '{name}' has a writable root filesystem")
+        if "ALL" not in ((ctx.get("capabilities") or {}).get("drop") or []):
+            report(f"container '{name}' does not drop all capabilities")
+        seccomp = (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            report(f"container '{name}' has no RuntimeDefault seccomp profile")
+
+
+def validate_site_provider(args: ResourceValidationArgs, report: Report) -> None:
+    """Every Kubernetes object goes through a provider, and a site's objects through that
+    site's own provider (named '<site>-provider')."""
+    if not args.resource_type.startswith("kubernetes:"):
+        return
+    site = _labels(args.props).get(f"{LABEL}/site")
+    if args.provider is None:
+        report(
+            "no explicit Kubernetes provider: it would land in whatever cluster the "
+            "ambient kubeconfig points at"
+        )
+        return
+    if site is not None and args.provider.name != f"{site}-provider":
+        report(f"labelled for site '{site}' but sent through provider '{args.provider.name}'")
+
+
+# --- stack rules -------------------------------------------------------------------------
+
+
+def _by_type(resources: Iterable[Any], *types: str) -> list[Any]:
+    return [r for r in resources if r.resource_type in types]
+
+
+def _site(resource: Any) -> str | None:
+    site = _labels(resource.props).get(f"{LABEL}/site")
+    return str(site) if site is not None else None
+
+
+def validate_critical_in_both_sites(args: StackValidationArgs, report: Report) -> None:
+    """Clinical sites are those with a plan quota; each critical workload runs in all."""
+    clinical_sites = sorted({s for q in _by_type(args.resources, QUOTA_TYPE) if (s := _site(q))})
+    if len(clinical_sites) < 2:
+        report(
+            f"expected two clinical sites (each with its plan quota), found "
+            f"{clinical_sites or 'none'}"
+        )
+        return
+    present: dict[str, set[str]] = {}
+    for w in _by_type(args.resources, *WORKLOAD_TYPES):
+        if _labels(w.props).get(f"{LABEL}/criticality") == "critical" and _site(w):
+            present.setdefault(_name(w.props), set()).add(str(_site(w)))
+    for name, sites in sorted(present.items()):
+        missing = [s for s in clinical_sites if s not in sites]
+        if set(sites) & set(clinical_sites) and missing:
+            report(f"critical workload '{name}' has no replicas in {', '.join(missing)}")
+
+
+def validate_failover_capacity(args: StackValidationArgs, report: Report) -> None:
+    """max replicas x request covers the failover load the plan recorded on the workload."""
+    hpas = _by_type(args.resources, HPA_TYPE)
+    for w in _by_type(args.resources, *WORKLOAD_TYPES):
+        notes = (w.props.get("metadata") or {}).get("annotations") or {}
+        if f"{LABEL}/failover-cpu-cores" not in notes:
+            continue
+        site, name = _site(w), _name(w.props)
+        hpa = next(
+            (
+                h
+                for h in hpas
+                if _site(h) == site
+                and _namespace(h.props) == _namespace(w.props)
+                and ((h.props.get("spec") or {}).get("scaleTargetRef") or {}).get("name") == name
+            ),
+            None,
+        )
+        spec = w.props.get("spec") or {}
+        most = int((hpa.props["spec"]["maxReplicas"]) if hpa else spec.get("replicas", 1))
+        containers = _containers(w.props)
+        cpu = sum(parse_cpu(c["resources"]["requests"]["cpu"]) for c in containers)
+        mem = sum(parse_memory_gib(c["resources"]["requests"]["memory"]) for c in containers)
+        need_replicas = int(notes.get(f"{LABEL}/failover-replicas", 0))
+        need_cpu = float(notes[f"{LABEL}/failover-cpu-cores"])
+        need_mem = float(notes.get(f"{LABEL}/failover-memory-gib", 0.0))
+        if most < need_replicas:
+            report(
+                f"{site}/{name}: at most {most} replicas, the failover needs {need_replicas}", w.urn
+            )
+        if most * cpu < need_cpu - 1e-6:
+            report(
+                f"{site}/{name}: {most} x {cpu:g} cores < failover load {need_cpu:g} cores", w.urn
+            )
+        if most * mem < need_mem - 1e-6:
+            report(f"{site}/{name}: {most} x {mem:g} GiB < failover load {need_mem:g} GiB", w.urn)
+
+
+def validate_disruption_budgets(args: StackValidationArgs, report: Report) -> None:
+    pdbs = _by_type(args.resources, PDB_TYPE)
+    for w in _by_type(args.resources, *WORKLOAD_TYPES):
+        pod_labels = ((w.props.get("spec") or {}).get("template") or {}).get("metadata", {})
+        pod_labels = pod_labels.get("labels") or {}
+        covered = any(
+            _site(p) == _site(w)
+            and _namespace(p.props) == _namespace(w.props)
+            and all(
+                pod_labels.get(k) == v
+                for k, v in (
+                    ((p.props.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+                ).items()
+            )
+            for p in pdbs
+        )
+        if not covered:
+            report(f"{_site(w)}/{_name(w.props)} has no PodDisruptionBudget", w.urn)
+
+
+MANDATORY = EnforcementLevel.MANDATORY
+
+Validate = Callable[..., None]
+
+RESOURCE_RULES: dict[str, tuple[str, Validate]] = {
+    "requests-set": ("Every container sets CPU and memory requests.", validate_requests),
+    "pinned-images": ("Every image is pinned by digest.", validate_pinned_images),
+    "restricted-security-context": (
+        "Non-root, read-only root filesystem, no privilege escalation, all capabilities "
+        "dropped, seccomp RuntimeDefault.",
+        validate_security_context,
+    ),
+    "site-provider": ("Every object goes through its own site's provider.", validate_site_provider),
+}
+STACK_RULES: dict[str, tuple[str, Validate]] = {
+    "critical-in-both-sites": (
+        "Every critical workload has replicas in both sites.",
+        validate_critical_in_both_sites,
+    ),
+    "failover-capacity": (
+        "Maximum replicas x requests cover the failover load in the plan.",
+        validate_failover_capacity,
+    ),
+    "disruption-budget": ("Every workload has a PodDisruptionBudget.", validate_disruption_budgets),
+}
+
+
+def all_policies() -> list[Policy]:
+    """The pack's policies (constructing policies is cheap; the PolicyPack is not)."""
+    policies: list[Policy] = [
+        ResourceValidationPolicy(
+            name=name, description=text, validate=fn, enforcement_level=MANDATORY
+        )
+        for name, (text, fn) in RESOURCE_RULES.items()
+    ]
+    policies += [
+        StackValidationPolicy(name=name, description=text, validate=fn, enforcement_level=MANDATORY)
+        for name, (text, fn) in STACK_RULES.items()
+    ]
+    return policies

@@ -1,0 +1,336 @@
+"""Offline render: run the Pulumi program under the SDK's mocks, write one manifest per
+resource per site, validate each against the Kubernetes schemas, and run the policies.
+
+No cluster, no credentials, no Pulumi CLI: `pulumi.runtime.set_mocks` stands in for the
+engine and records every resource the program registers with its inputs and provider.
+Secret config values are replaced by a placeholder (ciphertext cannot be read here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import runpy
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.settings import PROJECT, PROJECT_ROOT
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+PLACEHOLDER = "<secret: not available to the offline render>"
+KIND_ORDER = (
+    "Namespace",
+    "PriorityClass",
+    "StorageClass",
+    "ResourceQuota",
+    "NetworkPolicy",
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+)
+
+
+class RenderError(Exception):
+    """The stack cannot be rendered (missing stack file, bad config)."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One resource as the program registered it."""
+
+    type: str
+    name: str
+    provider: str | None
+    custom: bool
+    inputs: dict[str, Any]
+
+    @property
+    def provider_name(self) -> str | None:
+        return self.provider.split("::")[-2] if self.provider else None
+
+    @property
+    def is_kubernetes_object(self) -> bool:
+        return (
+            self.custom
+            and self.type.startswith("kubernetes:")
+            and not self.type.startswith("kubernetes:index:")
+        )
+
+    @property
+    def kind(self) -> str:
+        return self.type.rsplit(":", 1)[-1]
+
+    @property
+    def site(self) -> str | None:
+        name = self.provider_name
+        return name[: -len("-provider")] if name and name.endswith("-provider") else None
+
+
+@dataclass
+class RenderResult:
+    stack: str
+    resources: list[Recorded]
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    validation_errors: list[str] = field(default_factory=list)
+    policy_violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.validation_errors and not self.policy_violations
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.resources:
+            if r.is_kubernetes_object:
+                out[r.site or "(no provider)"] = out.get(r.site or "(no provider)", 0) + 1
+        return dict(sorted(out.items()))
+
+
+def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, Any], list[str]]:
+    """Stack file config with secure values replaced by a placeholder; and the secret keys."""
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise RenderError(
+            f"{path}: no such stack file (stacks: "
+            f"{', '.join(sorted(p.stem[7:] for p in path.parent.glob('Pulumi.*.yaml')))})"
+        )
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config = doc.get("config") or {}
+    secret_keys: list[str] = []
+
+    def scrub(value: Any) -> tuple[Any, bool]:
+        if isinstance(value, dict):
+            if set(value) == {"secure"}:
+                return PLACEHOLDER, True
+            found = False
+            out = {}
+            for k, v in value.items():
+                out[k], hit = scrub(v)
+                found = found or hit
+            return out, found
+        if isinstance(value, list):
+            items = [scrub(v) for v in value]
+            return [v for v, _ in items], any(h for _, h in items)
+        return value, False
+
+    values = {}
+    for key, value in config.items():
+        clean, secret = scrub(value)
+        values[key] = clean
+        if secret:
+            secret_keys.append(key)
+    return values, secret_keys
+
+
+def run_program(
+    stack: str,
+    *,
+    config: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+    root: Path = PROJECT_ROOT,
+) -> list[Recorded]:
+    """Run infra/__main__.py under mocks; return every registered resource in order.
+
+    ``config`` overrides stack config values (keys without the project prefix);
+    ``secrets`` adds secret config values (e.g. kubeconfigs).
+    """
+    import pulumi
+    from pulumi.runtime import mocks, settings
+
+    values, secret_keys = read_stack_config(stack, root)
+    for key, value in (config or {}).items():
+        values[f"{PROJECT}:{key}"] = value
+    for key, value in (secrets or {}).items():
+        values[f"{PROJECT}:{key}"] = value
+        secret_keys.append(f"{PROJECT}:{key}")
+    recorded: list[Recorded] = []
+
+    class Recorder(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+            recorded.append(
+                Recorded(
+                    args.typ,
+                    args.name,
+                    args.provider or None,
+                    bool(args.custom),
+                    _plain(args.inputs),
+                )
+            )
+            return f"{args.name}-id", args.inputs
+
+        def call(
+            self, args: pulumi.runtime.MockCallArgs
+        ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+            return {}, None
+
+    settings.ROOT.set(None)  # a fresh root stack for every run in this process
+    mocks.set_mocks(Recorder(), project=PROJECT, stack=stack, preview=True)
+    pulumi.runtime.set_all_config(
+        {k: _config_text(v) for k, v in values.items()},
+        secret_keys,
+    )
+    program = root / "infra" / "__main__.py"
+    run = pulumi.runtime.test(  # type: ignore[no-untyped-call]
+        lambda: runpy.run_path(str(program), run_name="__main__")
+    )
+    run()
+    return recorded
+
+
+def _config_text(value: Any) -> str:
+    """Config as the engine hands it over: strings as-is, booleans lower-case, else JSON."""
+    import json
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def _plain(value: Any) -> Any:
+    """Mock inputs as plain data: integral floats back to ints (the wire has only floats)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def manifest(resource: Recorded) -> dict[str, Any]:
+    """The Kubernetes object as it would be applied (secrets shown redacted)."""
+    body: dict[str, Any] = _unwrap_secrets(
+        {k: v for k, v in resource.inputs.items() if not k.startswith("__")}
+    )
+    return body
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) is not None:
+            return "<secret>"
+        return {k: _unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(v) for v in value]
+    return value
+
+
+def manifest_path(resource: Recorded) -> str:
+    meta = resource.inputs.get("metadata") or {}
+    namespace = meta.get("namespace") or "_cluster"
+    order = KIND_ORDER.index(resource.kind) if resource.kind in KIND_ORDER else len(KIND_ORDER)
+    site = resource.site or "_no-provider"
+    return f"{site}/{order:02d}-{resource.kind.lower()}--{namespace}--{meta.get('name')}.yaml"
+
+
+def render(
+    stack: str,
+    out_dir: Path,
+    *,
+    kubernetes_version: str | None = None,
+    secrets: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    root: Path = PROJECT_ROOT,
+) -> RenderResult:
+    """Render, validate and check a stack into ``out_dir`` (replaced atomically)."""
+    import kubernetes_validate
+
+    resources = run_program(stack, config=config, secrets=secrets, root=root)
+    values, _ = read_stack_config(stack, root)
+    version = kubernetes_version or str(values.get(f"{PROJECT}:kubernetesVersion", ""))
+    result = RenderResult(stack=stack, resources=resources)
+    objects = sorted((r for r in resources if r.is_kubernetes_object), key=manifest_path)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for resource in objects:
+            body = manifest(resource)
+            relative = manifest_path(resource)
+            text = yaml.safe_dump(body, sort_keys=True, default_flow_style=False)
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            result.files[relative] = hashlib.sha256(text.encode()).hexdigest()
+            try:
+                kubernetes_validate.validate(body, version, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                where = "/".join(str(p) for p in exc.path)
+                result.validation_errors.append(f"{relative}: {where}: {exc.message}")
+            except (
+                kubernetes_validate.SchemaNotFoundError,
+                kubernetes_validate.VersionNotSupportedError,
+            ) as exc:
+                result.validation_errors.append(f"{relative}: {exc.message}")
+        result.policy_violations = run_policies(resources)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return result
+
+
+def run_policies(resources: list[Recorded]) -> list[str]:
+    """Every policy of the pack over the rendered resources; one line per violation."""
+    from pulumi_policy import (
+        PolicyCustomTimeouts,
+        PolicyProviderResource,
+        PolicyResource,
+        PolicyResourceOptions,
+        ResourceValidationArgs,
+        StackValidationArgs,
+    )
+
+    from infra.policy.rules import RESOURCE_RULES, STACK_RULES
+
+    providers = {
+        r.name: PolicyProviderResource(r.type, r.inputs, f"urn:{r.name}", r.name)
+        for r in resources
+        if r.type.startswith("pulumi:providers:")
+    }
+    options = PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+    )
+    violations: list[str] = []
+    policy_resources = []
+    for r in resources:
+        if not r.is_kubernetes_object:
+            continue
+        provider = providers.get(r.provider_name or "")
+        urn = f"{r.type}::{r.name}"
+        for rule, (_, validate) in RESOURCE_RULES.items():
+            args = ResourceValidationArgs(r.type, r.inputs, urn, r.name, options, provider)
+            validate(
+                args,
+                lambda msg, _urn=None, rule=rule, r=r: violations.append(
+                    f"{rule}: {r.name}: {msg}"
+                ),
+            )
+        policy_resources.append(
+            PolicyResource(r.type, r.inputs, urn, r.name, options, provider, None, [], {})
+        )
+    stack_args = StackValidationArgs(policy_resources)
+    for rule, (_, validate) in STACK_RULES.items():
+        validate(
+            stack_args,
+            lambda msg, urn=None, rule=rule: violations.append(
+                f"{rule}: {msg}" + (f" ({urn})" if urn else "")
+            ),
+        )
+    return violations

@@ -1,0 +1,549 @@
+"""Pure builders of Kubernetes objects from the plan: no engine, no I/O, testable alone.
+
+Each function returns plain dicts in the Kubernetes API's own shape (camelCase), which
+pulumi-kubernetes accepts as resource arguments and the offline render writes as YAML.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from infra.settings import StackSettings
+from planner.plan import PlannedSite, PlannedWorkload
+
+LABEL = "hospital-platform"
+PRIORITIES = {"critical": 1_000_000, "degradable": 100_000, "deferrable": 1_000}
+RUN_AS_USER = 10001
+DNS_PORT = 53
+HTTP_PORT = 8080
+
+Obj = dict[str, Any]
+
+
+def as_kwargs(obj: Obj) -> Obj:
+    """Resource arguments from an object: top-level keys in Python's snake_case, as the
+    pulumi-kubernetes constructors take them (nested values keep the API's camelCase)."""
+    return {re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): value for key, value in obj.items()}
+
+
+def labels(workload: str, site: str, criticality: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": workload,
+        "app.kubernetes.io/part-of": "hospital-platform",
+        f"{LABEL}/site": site,
+        f"{LABEL}/criticality": criticality,
+    }
+
+
+def selector(workload: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": workload}
+
+
+def cpu_quantity(cores: float) -> str:
+    """Kubernetes CPU quantity in millicores, rounded up: 44.8 -> '44800m'."""
+    return f"{math.ceil(cores * 1000 - 1e-6)}m"
+
+
+def memory_quantity(gib: float) -> str:
+    """Kubernetes memory quantity: whole GiB as 'Gi', otherwise MiB rounded up."""
+    if abs(gib - round(gib)) < 1e-9:
+        return f"{round(gib)}Gi"
+    return f"{math.ceil(gib * 1024 - 1e-6)}Mi"
+
+
+def namespace(settings: StackSettings, site: str) -> Obj:
+    return {
+        "metadata": {
+            "name": settings.namespace_for(site),
+            "labels": {
+                f"{LABEL}/site": site,
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+            },
+        }
+    }
+
+
+def priority_class_name(settings: StackSettings, site: str, criticality: str) -> str:
+    return settings.cluster_name(f"clinical-{criticality}", site)
+
+
+def priority_classes(settings: StackSettings, site: str) -> list[Obj]:
+    """critical > degradable > deferrable: in failover the scheduler evicts deferrable work
+    first, then degradable, to make room for critical pods."""
+    return [
+        {
+            "metadata": {
+                "name": priority_class_name(settings, site, criticality),
+                "labels": {f"{LABEL}/site": site},
+            },
+            "value": value,
+            "globalDefault": False,
+            "preemptionPolicy": "PreemptLowerPriority" if criticality != "deferrable" else "Never",
+            "description": f"{criticality} clinical work; higher values are evicted last",
+        }
+        for criticality, value in PRIORITIES.items()
+    ]
+
+
+def storage_class_name(settings: StackSettings, site: str) -> str:
+    return settings.cluster_name("local-flash", site)
+
+
+def storage_class(settings: StackSettings, site: str) -> Obj:
+    return {
+        "metadata": {"name": storage_class_name(settings, site), "labels": {f"{LABEL}/site": site}},
+        "provisioner": settings.storage_provisioner,
+        "reclaimPolicy": "Retain",
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
+    }
+
+
+def resource_quota(
+    settings: StackSettings, site: str, workloads: tuple[PlannedWorkload, ...]
+) -> Obj:
+    """Requests the namespace may hold: the larger of the normal and the failover state.
+
+    normal = sum_w min_w x request_w; failover = sum_w failover_w x request_w (deferrable
+    work is evicted, so it counts 0). Storage: every volume at the maximum replica count.
+    """
+
+    def total(count: str) -> tuple[float, float]:
+        cpu = mem = 0.0
+        for w in workloads:
+            z = w.sites[site]
+            n = z.replicas_min if count == "normal" else z.replicas_failover
+            cpu += n * z.cpu_request_cores
+            mem += n * z.memory_request_gib
+        return cpu, mem
+
+    normal, failover = total("normal"), total("failover")
+    cpu, mem = max(normal[0], failover[0]), max(normal[1], failover[1])
+    storage = sum(w.sites[site].storage_gib * w.sites[site].replicas_max for w in workloads)
+    pods = sum(w.sites[site].replicas_max for w in workloads)
+    return {
+        "metadata": {
+            "name": "plan-quota",
+            "namespace": settings.namespace_for(site),
+            "labels": {f"{LABEL}/site": site},
+        },
+        "spec": {
+            "hard": {
+                "requests.cpu": cpu_quantity(cpu),
+                "requests.memory": memory_quantity(math.ceil(mem)),
+                "limits.cpu": cpu_quantity(cpu),
+                "limits.memory": memory_quantity(math.ceil(mem)),
+                "requests.storage": memory_quantity(storage),
+                "pods": str(pods),
+            }
+        },
+    }
+
+
+def default_deny(settings: StackSettings, site: str) -> list[Obj]:
+    """Deny all ingress and egress in the namespace, then allow DNS to kube-system."""
+    ns = settings.namespace_for(site)
+    return [
+        {
+            "metadata": {
+                "name": "default-deny",
+                "namespace": ns,
+                "labels": {f"{LABEL}/site": site},
+            },
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        },
+        {
+            "metadata": {"name": "allow-dns", "namespace": ns, "labels": {f"{LABEL}/site": site}},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                                }
+                            }
+                        ],
+                        "ports": [
+                            {"protocol": "UDP", "port": DNS_PORT},
+                            {"protocol": "TCP", "port": DNS_PORT},
+                        ],
+                    }
+                ],
+            },
+        },
+    ]
+
+
+def _container(settings: StackSettings, workload: PlannedWorkload, planned: PlannedSite) -> Obj:
+    port = settings.port(workload.name)
+    requests = {
+        "cpu": cpu_quantity(planned.cpu_request_cores),
+        "memory": memory_quantity(planned.memory_request_gib),
+    }
+    if port == HTTP_PORT:
+        live: Obj = {"httpGet": {"path": "/healthz", "port": port}}
+        ready: Obj = {"httpGet": {"path": "/ready", "port": port}}
+    else:  # a database protocol: check the socket
+        live = {"tcpSocket": {"port": port}}
+        ready = {"tcpSocket": {"port": port}}
+    container: Obj = {
+        "name": workload.name,
+        "image": settings.images[workload.name],
+        "ports": [{"name": "service", "containerPort": port, "protocol": "TCP"}],
+        "resources": {"requests": requests, "limits": dict(requests)},
+        "livenessProbe": {
+            **live,
+            "periodSeconds": 10,
+            "initialDelaySeconds": 30,
+            "failureThreshold": 3,
+        },
+        "readinessProbe": {**ready, "periodSeconds": 5, "failureThreshold": 2},
+        "securityContext": restricted_container_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if workload.stateful:
+        container["volumeMounts"].append({"name": "data", "mountPath": "/data"})
+    return container
+
+
+def restricted_container_context() -> Obj:
+    """The Pod Security Standard 'restricted' profile, for each container."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def workload_object(
+    settings: StackSettings, site: str, workload: PlannedWorkload, plan_digest: str
+) -> tuple[str, Obj]:
+    """("Deployment" | "StatefulSet", object) for one workload in one site."""
+    planned = workload.sites[site]
+    meta_labels = labels(workload.name, site, workload.criticality)
+    vertical = workload.scaling == "vertical"
+    spread: Obj = {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule"
+        if workload.criticality == "critical"
+        else "ScheduleAnyway",
+        "labelSelector": {"matchLabels": selector(workload.name)},
+    }
+    pod_spec: Obj = {
+        "priorityClassName": priority_class_name(settings, site, workload.criticality),
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_USER,
+            "runAsGroup": RUN_AS_USER,
+            "fsGroup": RUN_AS_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "topologySpreadConstraints": [spread],
+        "containers": [_container(settings, workload, planned)],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+    }
+    if vertical:
+        pod_spec["affinity"] = {
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "labelSelector": {"matchLabels": selector(workload.name)},
+                        "topologyKey": "kubernetes.io/hostname",
+                    }
+                ]
+            }
+        }
+    annotations = {
+        f"{LABEL}/plan-sha256": plan_digest,
+        f"{LABEL}/failover-replicas": str(planned.replicas_failover),
+        f"{LABEL}/failover-cpu-cores": f"{planned.failover_cpu_cores:.3f}",
+        f"{LABEL}/failover-memory-gib": f"{planned.failover_memory_gib:.3f}",
+    }
+    spec: Obj = {
+        "replicas": planned.replicas_min,
+        "selector": {"matchLabels": selector(workload.name)},
+        "template": {"metadata": {"labels": meta_labels}, "spec": pod_spec},
+    }
+    metadata = {
+        "name": workload.name,
+        "namespace": settings.namespace_for(site),
+        "labels": meta_labels,
+        "annotations": annotations,
+    }
+    if not workload.stateful:
+        spec["strategy"] = {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        }
+        return "Deployment", {"metadata": metadata, "spec": spec}
+    spec["serviceName"] = f"{workload.name}-headless"
+    spec["podManagementPolicy"] = "OrderedReady" if vertical else "Parallel"
+    spec["volumeClaimTemplates"] = [
+        {
+            "metadata": {"name": "data", "labels": meta_labels},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": storage_class_name(settings, site),
+                "resources": {"requests": {"storage": memory_quantity(planned.storage_gib)}},
+            },
+        }
+    ]
+    return "StatefulSet", {"metadata": metadata, "spec": spec}
+
+
+def services(settings: StackSettings, site: str, workload: PlannedWorkload) -> list[Obj]:
+    """A ClusterIP Service; stateful workloads also get the headless one they need."""
+    ns = settings.namespace_for(site)
+    port = settings.port(workload.name)
+    base = {
+        "selector": selector(workload.name),
+        "ports": [{"name": "service", "port": port, "targetPort": port, "protocol": "TCP"}],
+    }
+    meta_labels = labels(workload.name, site, workload.criticality)
+    out = [
+        {
+            "metadata": {"name": workload.name, "namespace": ns, "labels": meta_labels},
+            "spec": {**base, "type": "ClusterIP"},
+        }
+    ]
+    if workload.stateful:
+        out.append(
+            {
+                "metadata": {
+                    "name": f"{workload.name}-headless",
+                    "namespace": ns,
+                    "labels": meta_labels,
+                },
+                "spec": {**base, "clusterIP": "None", "publishNotReadyAddresses": True},
+            }
+        )
+    return out
+
+
+def disruption_budget(settings: StackSettings, site: str, workload: PlannedWorkload) -> Obj:
+    """At most one pod of a workload down at a time during voluntary disruption."""
+    return {
+        "metadata": {
+            "name": workload.name,
+            "namespace": settings.namespace_for(site),
+            "labels": labels(workload.name, site, workload.criticality),
+        },
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(workload.name)}},
+    }
+
+
+def autoscaler(
+    settings: StackSettings, site: str, workload: PlannedWorkload, kind: str, cpu_target: int
+) -> Obj:
+    """HPA: min = the site's normal share, max = enough for the failover load."""
+    planned = workload.sites[site]
+    return {
+        "metadata": {
+            "name": workload.name,
+            "namespace": settings.namespace_for(site),
+            "labels": labels(workload.name, site, workload.criticality),
+        },
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": workload.name},
+            "minReplicas": planned.replicas_min,
+            "maxReplicas": max(planned.replicas_max, planned.replicas_min),
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": cpu_target},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def network_policy(
+    settings: StackSettings,
+    site: str,
+    workload: PlannedWorkload,
+    other_site_cidr: str,
+    witness_cidr: str | None,
+) -> Obj:
+    """Allow what the workload needs: callers in, callees out; database replication to the
+    other site and the quorum witness for vertical (clustered) stateful tiers."""
+    name = workload.name
+    callers = sorted(w for w, targets in settings.connections.items() if name in targets)
+    callees = sorted(settings.connections.get(name, ()))
+    ingress: list[Obj] = []
+    if callers:
+        ingress.append(
+            {
+                "from": [{"podSelector": {"matchLabels": selector(c)}} for c in callers],
+                "ports": [{"protocol": "TCP", "port": settings.port(name)}],
+            }
+        )
+    if name in settings.ingress_workloads:
+        ingress.append(
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {
+                                "kubernetes.io/metadata.name": settings.ingress_namespace
+                            }
+                        }
+                    }
+                ],
+                "ports": [{"protocol": "TCP", "port": settings.port(name)}],
+            }
+        )
+    egress: list[Obj] = [
+        {
+            "to": [{"podSelector": {"matchLabels": selector(c)}}],
+            "ports": [{"protocol": "TCP", "port": settings.port(c)}],
+        }
+        for c in callees
+    ]
+    if workload.stateful and workload.scaling == "vertical":
+        peers = [{"ipBlock": {"cidr": other_site_cidr}}]
+        if witness_cidr:
+            peers.append({"ipBlock": {"cidr": witness_cidr}})
+        egress.append({"to": peers, "ports": [{"protocol": "TCP", "port": settings.port(name)}]})
+        ingress.append(
+            {
+                "from": [{"ipBlock": {"cidr": other_site_cidr}}],
+                "ports": [{"protocol": "TCP", "port": settings.port(name)}],
+            }
+        )
+    spec: Obj = {
+        "podSelector": {"matchLabels": selector(name)},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+    if ingress:
+        spec["ingress"] = ingress
+    if egress:
+        spec["egress"] = egress
+    return {
+        "metadata": {
+            "name": f"allow-{name}",
+            "namespace": settings.namespace_for(site),
+            "labels": labels(name, site, workload.criticality),
+        },
+        "spec": spec,
+    }
+
+
+WITNESS = "quorum-arbiter"
+WITNESS_PORT = 5432
+
+
+def witness_objects(settings: StackSettings) -> list[tuple[str, Obj]]:
+    """The quorum arbiter at the third location: one small pod that votes, so a cut
+    between the two sites leaves exactly one side with a database quorum."""
+    assert settings.witness is not None
+    site = settings.witness.name
+    ns = settings.namespace_for(site)
+    meta_labels = labels(WITNESS, site, "critical")
+    container = {
+        "name": WITNESS,
+        "image": settings.images[WITNESS],
+        "ports": [{"name": "service", "containerPort": WITNESS_PORT, "protocol": "TCP"}],
+        "resources": {
+            "requests": {"cpu": "500m", "memory": "1Gi"},
+            "limits": {"cpu": "500m", "memory": "1Gi"},
+        },
+        "livenessProbe": {"tcpSocket": {"port": WITNESS_PORT}, "periodSeconds": 10},
+        "readinessProbe": {"tcpSocket": {"port": WITNESS_PORT}, "periodSeconds": 5},
+        "securityContext": restricted_container_context(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    sites_cidrs = [s.cidr for s in settings.sites]
+    return [
+        (
+            "Namespace",
+            {
+                "metadata": {
+                    "name": ns,
+                    "labels": {
+                        f"{LABEL}/site": site,
+                        "pod-security.kubernetes.io/enforce": "restricted",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                    },
+                }
+            },
+        ),
+        (
+            "StatefulSet",
+            {
+                "metadata": {"name": WITNESS, "namespace": ns, "labels": meta_labels},
+                "spec": {
+                    "replicas": 1,
+                    "serviceName": WITNESS,
+                    "selector": {"matchLabels": selector(WITNESS)},
+                    "template": {
+                        "metadata": {"labels": meta_labels},
+                        "spec": {
+                            "automountServiceAccountToken": False,
+                            "securityContext": {
+                                "runAsNonRoot": True,
+                                "runAsUser": RUN_AS_USER,
+                                "seccompProfile": {"type": "RuntimeDefault"},
+                            },
+                            "containers": [container],
+                            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                        },
+                    },
+                },
+            },
+        ),
+        (
+            "Service",
+            {
+                "metadata": {"name": WITNESS, "namespace": ns, "labels": meta_labels},
+                "spec": {
+                    "selector": selector(WITNESS),
+                    "ports": [
+                        {
+                            "name": "service",
+                            "port": WITNESS_PORT,
+                            "targetPort": WITNESS_PORT,
+                            "protocol": "TCP",
+                        }
+                    ],
+                },
+            },
+        ),
+        (
+            "NetworkPolicy",
+            {
+                "metadata": {"name": f"allow-{WITNESS}", "namespace": ns, "labels": meta_labels},
+                "spec": {
+                    "podSelector": {"matchLabels": selector(WITNESS)},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [
+                        {
+                            "from": [{"ipBlock": {"cidr": c}} for c in sites_cidrs],
+                            "ports": [{"protocol": "TCP", "port": WITNESS_PORT}],
+                        }
+                    ],
+                },
+            },
+        ),
+        (
+            "PodDisruptionBudget",
+            {
+                "metadata": {"name": WITNESS, "namespace": ns, "labels": meta_labels},
+                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(WITNESS)}},
+            },
+        ),
+    ]
