@@ -25,7 +25,7 @@ def kubeconfig(site: str) -> pulumi.Output[str] | None:
 
 
 sites = {}
-for here, there in (settings.sites, settings.sites[::-1]):
+for here, there in zip(settings.sites, settings.sites[::-1], strict=True):
     sites[here.name] = ClinicalSite(
         here.name,
         ClinicalSiteArgs(

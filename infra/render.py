@@ -243,8 +243,6 @@ def render(
     root: Path = PROJECT_ROOT,
 ) -> RenderResult:
     """Render, validate and check a stack into ``out_dir`` (replaced atomically)."""
-    import kubernetes_validate
-
     resources = run_program(stack, config=config, secrets=secrets, root=root)
     values, _ = read_stack_config(stack, root)
     version = kubernetes_version or str(values.get(f"{PROJECT}:kubernetesVersion", ""))
@@ -261,16 +259,9 @@ def render(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
             result.files[relative] = hashlib.sha256(text.encode()).hexdigest()
-            try:
-                kubernetes_validate.validate(body, version, strict=True)
-            except kubernetes_validate.ValidationError as exc:
-                where = "/".join(str(p) for p in exc.path)
-                result.validation_errors.append(f"{relative}: {where}: {exc.message}")
-            except (
-                kubernetes_validate.SchemaNotFoundError,
-                kubernetes_validate.VersionNotSupportedError,
-            ) as exc:
-                result.validation_errors.append(f"{relative}: {exc.message}")
+            problem = validate_manifest(body, version)
+            if problem is not None:
+                result.validation_errors.append(f"{relative}: {problem}")
         result.policy_violations = run_policies(resources)
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -279,6 +270,24 @@ def render(
         if staging.exists():
             shutil.rmtree(staging)
     return result
+
+
+def validate_manifest(body: dict[str, Any], version: str) -> str | None:
+    """kubernetes-validate against the strict schemas of ``version``; None when valid."""
+    import kubernetes_validate
+    from kubernetes_validate import utils as kv_utils
+
+    try:
+        kubernetes_validate.validate(body, version, strict=True)
+    except kv_utils.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.path)
+        return f"{where}: {exc.message}"
+    except (
+        kv_utils.SchemaNotFoundError,
+        kv_utils.VersionNotSupportedError,
+    ) as exc:
+        return str(exc.message)
+    return None
 
 
 def run_policies(resources: list[Recorded]) -> list[str]:
@@ -333,4 +342,4 @@ def run_policies(resources: list[Recorded]) -> list[str]:
                 f"{rule}: {msg}" + (f" ({urn})" if urn else "")
             ),
         )
-    return violations
+    return sorted(violations)

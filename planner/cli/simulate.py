@@ -30,7 +30,7 @@ def _load(plan_path: Path, profile: Path | None, spec: Path | None, catalog: Pat
     return plan, spec_obj, catalog_obj, profile_obj, fleets_from_plan(plan, str(plan_path))
 
 
-@simulate.command()
+@simulate.command(short_help="Replay the incident minute by minute.")
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False), default="out/plan.json")
 @input_options
 @click.option("--site", help="The site that loses grid power (default: each site in turn).")
@@ -133,7 +133,7 @@ def _index_at(profile: Any, at: str) -> int:
     return int(np.searchsorted(profile.timestamps_ns, ns, side="right") - 1)
 
 
-@simulate.command()
+@simulate.command(short_help="Monte Carlo availability over many years.")
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False), default="out/plan.json")
 @input_options
 @click.option(

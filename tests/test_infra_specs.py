@@ -1,0 +1,74 @@
+"""Pure spec builders: quantities, quota arithmetic, network allows, kwargs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from infra import specs
+from tests.test_policy import PLANNED, SETTINGS, WEB
+
+
+def test_quantities() -> None:
+    assert specs.cpu_quantity(44.8) == "44800m"
+    assert specs.cpu_quantity(0.1) == "100m"
+    assert specs.cpu_quantity(0.0001) == "1m"
+    assert specs.memory_quantity(396.0) == "396Gi"
+    assert specs.memory_quantity(0.25) == "256Mi"
+
+
+def test_quota_is_the_larger_of_normal_and_failover() -> None:
+    """normal: 2 x 2 cores = 4; failover: 5 x 2 = 10 cores, 5 x 4 = 20 GiB; pods at max 6."""
+    quota = specs.resource_quota(SETTINGS, "a", (WEB,))
+    assert quota["spec"]["hard"]["requests.cpu"] == "10000m"
+    assert quota["spec"]["hard"]["requests.memory"] == "20Gi"
+    assert quota["spec"]["hard"]["pods"] == "6"
+
+
+def test_network_policy_follows_the_call_graph() -> None:
+    settings = dataclasses.replace(
+        SETTINGS, connections={"web": ("db",), "portal": ("web",)}, ingress_workloads=("web",)
+    )
+    body = specs.network_policy(settings, "a", WEB, "10.2.0.0/16", None)
+    callers = body["spec"]["ingress"][0]["from"]
+    assert callers == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "portal"}}}]
+    ingress_ns = body["spec"]["ingress"][1]["from"][0]["namespaceSelector"]["matchLabels"]
+    assert ingress_ns == {"kubernetes.io/metadata.name": "ingress"}
+    assert body["spec"]["egress"][0]["to"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "db"}}}
+    ]
+
+
+def test_vertical_stateful_workloads_get_anti_affinity_and_volumes() -> None:
+    db = dataclasses.replace(
+        WEB,
+        name="db",
+        scaling="vertical",
+        stateful=True,
+        sites={"a": dataclasses.replace(PLANNED, storage_gib=500)},
+    )
+    settings = dataclasses.replace(
+        SETTINGS, images={"db": "reg/db@sha256:" + "cd" * 32}, ports={"db": 5432}
+    )
+    kind, body = specs.workload_object(settings, "a", db, "digest")
+    assert kind == "StatefulSet"
+    pod = body["spec"]["template"]["spec"]
+    assert "podAntiAffinity" in pod["affinity"]
+    claim = body["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "500Gi"
+    assert claim["storageClassName"] == "local-flash"
+    assert pod["containers"][0]["livenessProbe"]["tcpSocket"] == {"port": 5432}
+
+
+def test_shared_cluster_names_cluster_scoped_objects_per_site() -> None:
+    shared = dataclasses.replace(SETTINGS, shared_cluster=True, namespace="epr-{site}")
+    assert specs.storage_class_name(shared, "a") == "local-flash-a"
+    assert specs.namespace(shared, "b")["metadata"]["name"] == "epr-b"
+    names = {pc["metadata"]["name"] for pc in specs.priority_classes(shared, "a")}
+    assert names == {"clinical-critical-a", "clinical-degradable-a", "clinical-deferrable-a"}
+
+
+def test_as_kwargs_snake_cases_only_the_top_level() -> None:
+    assert specs.as_kwargs({"globalDefault": False, "spec": {"matchLabels": {}}}) == {
+        "global_default": False,
+        "spec": {"matchLabels": {}},
+    }

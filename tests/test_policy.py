@@ -1,0 +1,178 @@
+"""Each policy rule accepts a good resource and rejects a bad one (validate called
+directly; the PolicyPack itself is never constructed here: its constructor blocks)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
+
+from infra import specs
+from infra.policy.rules import (
+    RESOURCE_RULES,
+    STACK_RULES,
+    all_policies,
+    validate_critical_in_both_sites,
+    validate_disruption_budgets,
+    validate_failover_capacity,
+    validate_pinned_images,
+    validate_requests,
+    validate_security_context,
+    validate_site_provider,
+)
+from infra.settings import SiteSettings, StackSettings
+from planner.plan import PlannedSite, PlannedWorkload
+
+OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+SETTINGS = StackSettings(
+    plan_file=__import__("pathlib").Path("plan.json"),
+    kubernetes_version="1.33.0",
+    namespace="epr",
+    shared_cluster=False,
+    sites=(SiteSettings("a", "ctx-a", "10.1.0.0/16"), SiteSettings("b", "ctx-b", "10.2.0.0/16")),
+    witness=None,
+    images={"web": "reg/web@sha256:" + "ab" * 32},
+    storage_provisioner="csi",
+    connections={},
+    ingress_workloads=(),
+    ingress_namespace="ingress",
+)
+PLANNED = PlannedSite(2, 6, 5, 2.0, 4.0, 0, 9.0, 18.0)
+WEB = PlannedWorkload("web", "critical", "horizontal", False, {"a": PLANNED, "b": PLANNED})
+
+
+def provider(site: str) -> PolicyProviderResource:
+    return PolicyProviderResource(
+        "pulumi:providers:kubernetes", {}, f"urn:{site}", f"{site}-provider"
+    )
+
+
+def resource_args(
+    props: dict[str, Any], site: str = "a", kind: str = DEPLOYMENT
+) -> ResourceValidationArgs:
+    return ResourceValidationArgs(kind, props, "urn:x", "x", OPTS, provider(site))
+
+
+def violations(validate: Any, args: Any) -> list[str]:
+    found: list[str] = []
+    validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def good_deployment(site: str = "a") -> dict[str, Any]:
+    return specs.workload_object(SETTINGS, site, WEB, "digest")[1]
+
+
+def mutate(path: list[Any], value: Any) -> dict[str, Any]:
+    body = copy.deepcopy(good_deployment())
+    node: Any = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return body
+
+
+CONTAINER = ["spec", "template", "spec", "containers", 0]
+
+
+@pytest.mark.parametrize(
+    ("validate", "bad"),
+    [
+        (validate_requests, mutate([*CONTAINER, "resources"], {"requests": {"cpu": "1"}})),
+        (validate_pinned_images, mutate([*CONTAINER, "image"], "reg/web:latest")),
+        (validate_security_context, mutate([*CONTAINER, "securityContext", "privileged"], True)),
+        (validate_security_context, mutate([*CONTAINER, "securityContext", "runAsUser"], 0)),
+        (
+            validate_security_context,
+            mutate([*CONTAINER, "securityContext", "readOnlyRootFilesystem"], False),
+        ),
+        (
+            validate_security_context,
+            mutate([*CONTAINER, "securityContext", "capabilities"], {"drop": ["NET_RAW"]}),
+        ),
+    ],
+    ids=["requests", "pinned", "privileged", "root-user", "writable-root", "capabilities"],
+)
+def test_resource_rules_accept_good_and_reject_bad(validate: Any, bad: dict[str, Any]) -> None:
+    assert violations(validate, resource_args(good_deployment())) == []
+    assert violations(validate, resource_args(bad)) != []
+
+
+def test_site_provider_rule() -> None:
+    body = good_deployment("a")
+    assert violations(validate_site_provider, resource_args(body, site="a")) == []
+    wrong = violations(validate_site_provider, resource_args(body, site="b"))
+    assert wrong == ["labelled for site 'a' but sent through provider 'b-provider'"]
+    none = ResourceValidationArgs(DEPLOYMENT, body, "urn:x", "x", OPTS, None)
+    assert violations(validate_site_provider, none)[0].startswith("no explicit Kubernetes")
+
+
+def stack(*objects: tuple[str, dict[str, Any], str]) -> StackValidationArgs:
+    return StackValidationArgs(
+        [
+            PolicyResource(
+                f"kubernetes:{kind}", props, f"urn:{i}", f"r{i}", OPTS, provider(site), None, [], {}
+            )
+            for i, (kind, props, site) in enumerate(objects)
+        ]
+    )
+
+
+def site_objects(
+    site: str, *, hpa_max: int | None = None, pdb: bool = True, deployment: bool = True
+) -> list[tuple[str, dict[str, Any], str]]:
+    out = [("core/v1:ResourceQuota", specs.resource_quota(SETTINGS, site, (WEB,)), site)]
+    if deployment:
+        out.append(("apps/v1:Deployment", good_deployment(site), site))
+    hpa = specs.autoscaler(SETTINGS, site, WEB, "Deployment", 70)
+    if hpa_max is not None:
+        hpa["spec"]["maxReplicas"] = hpa_max
+    out.append(("autoscaling/v2:HorizontalPodAutoscaler", hpa, site))
+    if pdb:
+        out.append(
+            ("policy/v1:PodDisruptionBudget", specs.disruption_budget(SETTINGS, site, WEB), site)
+        )
+    return out
+
+
+def test_critical_in_both_sites_rule() -> None:
+    good = stack(*site_objects("a"), *site_objects("b"))
+    assert violations(validate_critical_in_both_sites, good) == []
+    bad = stack(*site_objects("a"), *site_objects("b", deployment=False))
+    assert violations(validate_critical_in_both_sites, bad) == [
+        "critical workload 'web' has no replicas in b"
+    ]
+
+
+def test_failover_capacity_rule() -> None:
+    good = stack(*site_objects("a"), *site_objects("b"))
+    assert violations(validate_failover_capacity, good) == []
+    # 4 x 2 cores < 9 cores of failover load, and 4 < 5 failover replicas
+    bad = stack(*site_objects("a", hpa_max=4), *site_objects("b"))
+    found = violations(validate_failover_capacity, bad)
+    assert "a/web: at most 4 replicas, the failover needs 5" in found
+    assert "a/web: 4 x 2 cores < failover load 9 cores" in found
+
+
+def test_disruption_budget_rule() -> None:
+    good = stack(*site_objects("a"), *site_objects("b"))
+    assert violations(validate_disruption_budgets, good) == []
+    bad = stack(*site_objects("a", pdb=False), *site_objects("b"))
+    assert violations(validate_disruption_budgets, bad) == ["a/web has no PodDisruptionBudget"]
+
+
+def test_the_pack_has_every_rule() -> None:
+    names = {p.name for p in all_policies()}
+    assert names == set(RESOURCE_RULES) | set(STACK_RULES)
+    assert len(names) == 7
