@@ -265,6 +265,7 @@ def render(
         result.policy_violations = run_policies(resources)
         if out_dir.exists():
             shutil.rmtree(out_dir)
+        staging.chmod(0o755)
         os.replace(staging, out_dir)
     finally:
         if staging.exists():

@@ -8,6 +8,7 @@ import click
 from planner import __version__
 from planner.cli.example import example
 from planner.cli.render import render
+from planner.cli.report import report
 from planner.cli.simulate import simulate
 from planner.cli.size import size
 
@@ -22,3 +23,4 @@ main.add_command(size)
 main.add_command(simulate)
 main.add_command(example)
 main.add_command(render)
+main.add_command(report)

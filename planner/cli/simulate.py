@@ -17,7 +17,15 @@ def simulate() -> None:
     """Failure simulations against a plan: incident replay, availability."""
 
 
-def _load(plan_path: Path, profile: Path | None, spec: Path | None, catalog: Path | None) -> Any:
+def load_checked(
+    plan_path: Path,
+    profile: Path | None,
+    spec: Path | None,
+    catalog: Path | None,
+    *,
+    need_power: bool = True,
+) -> Any:
+    """The plan, its inputs (checked against the plan's hashes) and its fleets."""
     from planner.pipeline import load_inputs
     from planner.plan import read_plan
     from planner.plan_fleet import check_plan_matches, fleets_from_plan
@@ -25,7 +33,7 @@ def _load(plan_path: Path, profile: Path | None, spec: Path | None, catalog: Pat
     plan = read_plan(plan_path)
     spec_obj, catalog_obj, profile_obj, refs = load_inputs(resolve_inputs(profile, spec, catalog))
     check_plan_matches(plan, {r.kind: r.sha256 for r in refs}, str(plan_path))
-    if spec_obj.power is None:
+    if need_power and spec_obj.power is None:
         raise BadInput(f"{spec}: key 'power': the spec has no power section to simulate")
     return plan, spec_obj, catalog_obj, profile_obj, fleets_from_plan(plan, str(plan_path))
 
@@ -69,7 +77,9 @@ def incident(
 
     stage = stage_printer()
     stage("loading plan and inputs")
-    plan_doc, spec_obj, catalog_obj, profile_obj, fleets = _load(plan, profile, spec, catalog)
+    plan_doc, spec_obj, catalog_obj, profile_obj, fleets = load_checked(
+        plan, profile, spec, catalog
+    )
     sites = [site] if site else list(spec_obj.site_names)
     for name in sites:
         if name not in spec_obj.site_names:
@@ -161,7 +171,7 @@ def availability(
     from planner.availability import simulate_years, summarise
     from planner.plan_fleet import as_was_chain, outage_model, sized_chains
 
-    plan_doc, spec_obj, _, _, _ = _load(plan, profile, spec, catalog)
+    plan_doc, spec_obj, _, _, _ = load_checked(plan, profile, spec, catalog)
     power = spec_obj.power
     assert power is not None
     stage_printer()(f"simulating {years:,} years")

@@ -1,0 +1,56 @@
+"""`planner report`: the procurement report (HTML, XLSX, Markdown) from a plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from planner.cli._shell import planner_errors, stage_printer
+from planner.cli.size import input_options
+
+
+@click.command(short_help="Procurement report: HTML, XLSX and Markdown.")
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False), default="out/plan.json")
+@input_options
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("out/report"),
+    show_default=True,
+)
+@click.option(
+    "--years",
+    type=click.IntRange(min=2),
+    default=200_000,
+    show_default=True,
+    help="Simulated years for the availability chart.",
+)
+@planner_errors
+def report(
+    plan: Path,
+    profile: Path | None,
+    spec: Path | None,
+    catalog: Path | None,
+    out_dir: Path,
+    years: int,
+) -> None:
+    """Write report.html (self-contained), bill-of-materials.xlsx and summary.md for PLAN.
+
+    The inputs (default: the bundled example) must be the ones the plan was made from:
+    the charts replot their load profile.
+    """
+    from planner.cli.simulate import load_checked
+    from planner.report.build import gather, write_report
+
+    stage = stage_printer()
+    stage("loading the plan and its inputs")
+    plan_doc, spec_obj, catalog_obj, profile_obj, _ = load_checked(
+        plan, profile, spec, catalog, need_power=False
+    )
+    stage("simulating availability")
+    data = gather(plan_doc, spec_obj, catalog_obj, profile_obj, years=years)
+    written = write_report(data, out_dir, progress=stage)
+    for path in written:
+        click.echo(f"wrote {path}")

@@ -1,0 +1,99 @@
+"""Gather the report's figures from a plan and its inputs, and write every format."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planner.catalog import Catalog
+from planner.profiles import Profile
+from planner.report.data import ReportData, envelope_series, site_reports
+from planner.spec import Spec
+
+
+def gather(
+    plan: dict[str, Any],
+    spec: Spec,
+    catalog: Catalog,
+    profile: Profile,
+    *,
+    years: int = 200_000,
+    seed: int = 2025,
+) -> ReportData:
+    data = ReportData(
+        plan=plan,
+        currency=plan["assumptions"]["currency"],
+        sites=site_reports(plan),
+        envelopes=envelope_series(profile, spec, plan),
+    )
+    data.sources = {
+        **{s.sku: s.source for s in catalog.servers},
+        **{d.sku: d.source for d in catalog.drives},
+        **{b.sku: b.source for b in catalog.batteries},
+        **{u.sku: u.source for u in catalog.ups_frames},
+    }
+    if spec.power is not None and all(s.battery.get("status") == "sized" for s in data.sites):
+        from planner.availability import simulate_years, summarise
+        from planner.plan_fleet import as_was_chain, outage_model, sized_chains
+
+        rng = np.random.default_rng(seed)
+        for label, chains in (
+            ("sized design", sized_chains(spec, plan)),
+            ("as-was design", (as_was_chain(spec.power),)),
+        ):
+            down, longest = simulate_years(rng, years, outage_model(spec.power), chains)
+            result = summarise(down, longest)
+            data.availability[label] = down
+            data.availability_summary[label] = {
+                "mean_downtime_min": result.mean_downtime_min,
+                "ci_low": result.ci99_downtime_min[0],
+                "ci_high": result.ci99_downtime_min[1],
+                "nines": result.nines,
+                "p_outage_over_hour": result.p_outage_over_hour,
+                "years": float(years),
+            }
+    return data
+
+
+def write_report(
+    data: ReportData, out_dir: Path, progress: Callable[[str], None] = lambda _: None
+) -> list[Path]:
+    """Write report.html, bill-of-materials.xlsx and summary.md into ``out_dir`` atomically."""
+    from planner.report import figures
+    from planner.report.html import render_html
+    from planner.report.markdown import render_markdown
+    from planner.report.xlsx import write_xlsx
+
+    progress("drawing charts")
+    charts: dict[str, bytes] = {}
+    for site in data.sites:
+        charts[f"envelope-{site.name}"] = figures.envelope_chart(
+            site.name, data.envelopes[site.name]
+        )
+    charts["costs"] = figures.cost_chart(data)
+    for site in data.sites:
+        if site.battery.get("status") == "sized":
+            charts[f"battery-{site.name}"] = figures.battery_chart(site.name, site.battery)
+    if data.availability:
+        charts["availability"] = figures.availability_chart(data.availability)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        progress("writing HTML, XLSX and Markdown")
+        (staging / "report.html").write_text(render_html(data, charts), encoding="utf-8")
+        write_xlsx(data, staging / "bill-of-materials.xlsx")
+        (staging / "summary.md").write_text(render_markdown(data), encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.chmod(0o755)
+        os.replace(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return [out_dir / "report.html", out_dir / "bill-of-materials.xlsx", out_dir / "summary.md"]
