@@ -179,7 +179,7 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
         )
     )
     parts.append('<h2 id="assumptions">Assumptions and sources</h2>')
-    rows = [
+    assumptions: list[list[Any]] = [
         ["Horizon", f"{a['horizon_years']:g} years", "planning spec"],
         [
             "Growth per year",
@@ -204,6 +204,6 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
         ],
         *[[k, "", v] for k, v in ASSUMPTION_SOURCES.items() if " " in k],
     ]
-    parts.append(_table(["Assumption", "Value", "Source"], rows, set()))
+    parts.append(_table(["Assumption", "Value", "Source"], assumptions, set()))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
