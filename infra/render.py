@@ -9,6 +9,7 @@ Secret config values are replaced by a placeholder (ciphertext cannot be read he
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import runpy
 import shutil
@@ -23,6 +24,7 @@ import yaml
 from infra.settings import PROJECT, PROJECT_ROOT
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SUMMARY = "render-summary.json"
 PLACEHOLDER = "<secret: not available to the offline render>"
 KIND_ORDER = (
     "Namespace",
@@ -263,6 +265,16 @@ def render(
             if problem is not None:
                 result.validation_errors.append(f"{relative}: {problem}")
         result.policy_violations = run_policies(resources)
+        summary = {
+            "stack": stack,
+            "kubernetes_version": version,
+            "counts": result.counts(),
+            "resources": len(resources),
+            "files": result.files,
+            "validation_errors": result.validation_errors,
+            "policy_violations": result.policy_violations,
+        }
+        (staging / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.chmod(0o755)

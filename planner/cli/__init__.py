@@ -6,7 +6,9 @@ from __future__ import annotations
 import click
 
 from planner import __version__
+from planner.cli.diff import diff
 from planner.cli.example import example
+from planner.cli.preview import preview
 from planner.cli.render import render
 from planner.cli.report import report
 from planner.cli.simulate import simulate
@@ -24,3 +26,5 @@ main.add_command(simulate)
 main.add_command(example)
 main.add_command(render)
 main.add_command(report)
+main.add_command(diff)
+main.add_command(preview)

@@ -1,0 +1,34 @@
+"""`planner preview`: the pull-request comment, made without cluster credentials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from planner.cli._shell import planner_errors, stage_printer
+
+
+@click.command(short_help="Pull-request preview: plan and manifest diffs.")
+@click.option("--base", required=True, metavar="GIT_REF", help="What to compare against.")
+@click.option("--stack", "stacks", multiple=True, help="Only these stacks (default: all).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the Markdown to this file.",
+)
+@planner_errors
+def preview(base: str, stacks: tuple[str, ...], out: Path | None) -> None:
+    """Markdown for a pull-request comment: each stack's plan diff, rendered manifests'
+    diff per site, kubernetes-validate and policy results, and `size --check`."""
+    from planner.preview import build_preview
+
+    markdown, previews = build_preview(
+        Path.cwd(), base, list(stacks) or None, progress=stage_printer()
+    )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(markdown, encoding="utf-8")
+    click.echo(markdown, nl=False)
+    if not all(p.clean for p in previews):
+        raise click.exceptions.Exit(1)
