@@ -43,6 +43,12 @@ def _fleet(site: dict[str, Any]) -> dict[str, tuple[int, float, int]]:
     return out
 
 
+def _runtime_eol(battery: dict[str, Any]) -> float | None:
+    runtime = battery.get("runtime_minutes_at_design_load") or {}
+    value = runtime.get("end_of_life")
+    return None if value is None else float(value)
+
+
 def _changed(old: float | None, new: float | None) -> bool:
     if old is None or new is None:
         return old is not new
@@ -73,31 +79,30 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
             p_old, p_new = a.get("power_kw", {}).get(key), b.get("power_kw", {}).get(key)
             if _changed(p_old, p_new):
                 changes.append(Change("power", name, f"IT kW, {key}", p_old, p_new))
-        for label, getter in (
+        old_battery, new_battery = a.get("battery", {}), b.get("battery", {})
+        for label, v0, v1 in (
             (
                 "runtime min at design load, end of life",
-                lambda s: (
-                    s.get("battery", {})
-                    .get("runtime_minutes_at_design_load", {})
-                    .get("end_of_life")
-                ),
+                _runtime_eol(old_battery),
+                _runtime_eol(new_battery),
             ),
             (
                 "required runtime min",
-                lambda s: s.get("battery", {}).get("required_runtime_minutes"),
+                old_battery.get("required_runtime_minutes"),
+                new_battery.get("required_runtime_minutes"),
             ),
-            ("kWh installed", lambda s: s.get("battery", {}).get("kwh_installed")),
+            ("kWh installed", old_battery.get("kwh_installed"), new_battery.get("kwh_installed")),
         ):
-            v0, v1 = getter(a), getter(b)
             if _changed(v0, v1):
                 changes.append(Change("battery", name, label, v0, v1))
     margins0 = {(c["name"], c["site"], c["scenario"]): c["margin_pct"] for c in old["constraints"]}
     margins1 = {(c["name"], c["site"], c["scenario"]): c["margin_pct"] for c in new["constraints"]}
-    for key in sorted(margins0.keys() | margins1.keys()):
-        m0, m1 = margins0.get(key), margins1.get(key)
+    for margin_key in sorted(margins0.keys() | margins1.keys()):
+        m0, m1 = margins0.get(margin_key), margins1.get(margin_key)
         if m0 is None or m1 is None or abs(m1 - m0) > MARGIN_EPSILON_PCT:
-            label = f"{key[0]}" + (f" ({key[2]})" if key[2] else "")
-            changes.append(Change("margins", key[1], f"margin % {label}", m0, m1))
+            check, site_name, scenario = margin_key
+            label = check + (f" ({scenario})" if scenario else "")
+            changes.append(Change("margins", site_name, f"margin % {label}", m0, m1))
     w0 = {w["name"]: w for w in old["workloads"]}
     w1 = {w["name"]: w for w in new["workloads"]}
     for workload in sorted(w0.keys() | w1.keys()):
