@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 EXIT_INFEASIBLE = 1
 EXIT_BAD_INPUT = 2
@@ -65,6 +66,15 @@ def planner_errors(func: F) -> F:
 def interactive() -> bool:
     """Progress only on a terminal, never in CI or when piped."""
     return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def progress(items: Sequence[T], label: str) -> Iterator[T]:
+    """Iterate with a progress bar on a terminal; silently when piped or in CI."""
+    if not interactive():
+        yield from items
+        return
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar
 
 
 def stage_printer() -> Callable[[str], None]:

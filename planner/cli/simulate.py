@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
-from planner.cli._shell import BadInput, planner_errors, stage_printer
+from planner.cli._shell import BadInput, planner_errors, progress, stage_printer
 from planner.cli.size import input_options, resolve_inputs
+
+CHUNKS = 20  # the Monte Carlo runs in chunks, whether or not a progress bar is shown
 
 
 @click.group(short_help="Incident replay and availability simulation.")
@@ -174,13 +176,22 @@ def availability(
     plan_doc, spec_obj, _, _, _ = load_checked(plan, profile, spec, catalog)
     power = spec_obj.power
     assert power is not None
-    stage_printer()(f"simulating {years:,} years")
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
-    sized = summarise(
-        *simulate_years(rng, years, outage_model(power), sized_chains(spec_obj, plan_doc))
+    designs = {"sized": sized_chains(spec_obj, plan_doc), "as-was": (as_was_chain(power),)}
+    chunk = -(-years // CHUNKS)
+    parts: dict[str, list[tuple[Any, Any]]] = {name: [] for name in designs}
+    # the same chunks whether or not a bar is shown, so a seed gives the same numbers
+    for start in progress(range(0, years, chunk), f"simulating {years:,} years"):
+        n = min(chunk, years - start)
+        for name, chains in designs.items():
+            parts[name].append(simulate_years(rng, n, outage_model(power), chains))
+    sized, old = (
+        summarise(
+            np.concatenate([d for d, _ in parts[name]]), np.concatenate([m for _, m in parts[name]])
+        )
+        for name in designs
     )
-    old = summarise(*simulate_years(rng, years, outage_model(power), (as_was_chain(power),)))
     elapsed = time.perf_counter() - started
     for label, result in (("sized design (both sites)", sized), ("as-was design", old)):
         low, high = result.ci99_downtime_min

@@ -1,0 +1,161 @@
+"""`planner diff` on crafted plans, and `planner preview` on a branch in a clone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from infra.settings import PROJECT_ROOT
+from planner.cli import main
+from planner.diff import diff_plans
+
+PROD_PLAN = PROJECT_ROOT / "stacks" / "prod" / "plan.json"
+
+
+def test_diff_reports_exactly_one_sku_change_and_its_cost(tmp_path: Path) -> None:
+    plan = json.loads(PROD_PLAN.read_text())
+    drive = plan["sites"][1]["drives"][0]
+    drive["count"] += 3
+    edited = tmp_path / "new.json"
+    edited.write_text(json.dumps(plan))
+    changes = diff_plans(json.loads(PROD_PLAN.read_text()), plan)
+    assert len(changes) == 1
+    change = changes[0]
+    assert (change.section, change.site, change.item) == (
+        "fleet",
+        "skejby",
+        f"drive {drive['sku']}",
+    )
+    assert change.delta == 3
+    assert change.cost_delta == pytest.approx(3 * drive["unit_price"])
+    markdown = CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(edited)]).output
+    assert (
+        f"| skejby | drive {drive['sku']} | {drive['count'] - 3} | {drive['count']} | +3 |"
+        in markdown
+    )
+    as_json = json.loads(
+        CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(edited), "--json"]).output
+    )
+    assert as_json["changes"] == [
+        {
+            "section": "fleet",
+            "site": "skejby",
+            "item": f"drive {drive['sku']}",
+            "old": drive["count"] - 3,
+            "new": drive["count"],
+            "delta": 3,
+            "cost_delta": 3 * drive["unit_price"],
+        }
+    ]
+
+
+def test_diff_of_a_plan_with_itself_is_empty() -> None:
+    result = CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(PROD_PLAN)])
+    assert result.output == "No change to the plan.\n"
+
+
+def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(cwd), CI="1")
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of this repository's committed state, on a new branch."""
+    repo = tmp_path_factory.mktemp("repo") / "hospital-platform"
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(repo)], check=True)
+    branch = subprocess.run(
+        ["git", "rev-parse", "--abbrev-ref", "HEAD"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    subprocess.run(["git", "checkout", "--quiet", "-b", "change"], cwd=repo, check=True)
+    (repo / ".base").write_text(branch)
+    return repo
+
+
+def test_preview_of_an_unchanged_branch_is_one_line(clone: Path) -> None:
+    base = (clone / ".base").read_text()
+    done = run(
+        [sys.executable, "-m", "planner", "preview", "--base", base, "--stack", "dev"], clone
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 1
+    assert done.stdout.startswith(f"No changes to plans or rendered manifests against `{base}`")
+
+
+def test_preview_of_a_growth_change_shows_replicas_requests_and_cost(clone: Path) -> None:
+    base = (clone / ".base").read_text()
+    spec = clone / "stacks" / "dev" / "spec.yaml"
+    spec.write_text(spec.read_text().replace("  cpu_cores: 0.06", "  cpu_cores: 0.40", 1))
+    sized = run(
+        [
+            sys.executable,
+            "-m",
+            "planner",
+            "size",
+            "--profile",
+            "stacks/dev/profile.parquet",
+            "--spec",
+            "stacks/dev/spec.yaml",
+            "--out",
+            "stacks/dev/plan.json",
+        ],
+        clone,
+    )
+    assert sized.returncode == 0, sized.stderr
+    subprocess.run(
+        ["git", "commit", "--quiet", "-am", "grow CPU faster"],
+        cwd=clone,
+        check=True,
+        env=dict(
+            os.environ,
+            GIT_AUTHOR_NAME="t",
+            GIT_AUTHOR_EMAIL="t@example",
+            GIT_COMMITTER_NAME="t",
+            GIT_COMMITTER_EMAIL="t@example",
+        ),
+    )
+    done = run(
+        [
+            sys.executable,
+            "-m",
+            "planner",
+            "preview",
+            "--base",
+            base,
+            "--stack",
+            "dev",
+            "--out",
+            "comment.md",
+        ],
+        clone,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    text = done.stdout
+    assert (clone / "comment.md").read_text() == text
+    assert "plan: OK: `stacks/dev/plan.json` is in step with its inputs" in text
+    assert "**TCO**" in text
+    assert "replicas_max" in text  # Kubernetes sizing in the plan diff
+    assert "epr-db cpu_request_cores" in text  # a vertical tier's request grew
+    assert "spec.maxReplicas" in text  # changed HPA fields in the manifests' diff
+    assert "changed `08-horizontalpodautoscaler--epr-holstebro--epr-web.yaml`" in text
+    old = json.loads(
+        subprocess.run(
+            ["git", "show", f"{base}:stacks/dev/plan.json"],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    new = json.loads((clone / "stacks" / "dev" / "plan.json").read_text())
+    assert f"{old['costs']['tco']:,.0f} -> {new['costs']['tco']:,.0f}" in text
