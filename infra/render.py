@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import runpy
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,7 @@ from typing import Any
 import yaml
 
 from infra.settings import PROJECT, PROJECT_ROOT
+from planner.fsutil import staged_directory
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SUMMARY = "render-summary.json"
@@ -250,9 +248,7 @@ def render(
     version = kubernetes_version or str(values.get(f"{PROJECT}:kubernetesVersion", ""))
     result = RenderResult(stack=stack, resources=resources)
     objects = sorted((r for r in resources if r.is_kubernetes_object), key=manifest_path)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_directory(out_dir) as staging:
         for resource in objects:
             body = manifest(resource)
             relative = manifest_path(resource)
@@ -275,13 +271,6 @@ def render(
             "policy_violations": result.policy_violations,
         }
         (staging / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.chmod(0o755)
-        os.replace(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return result
 
 

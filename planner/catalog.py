@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from planner._yaml import Node, load_yaml_mapping
 from planner.errors import InputError
 from planner.units import TIB_PER_TB
+
+SkuT = TypeVar("SkuT", "ServerSku", "DriveSku")
 
 
 @dataclass(frozen=True)
@@ -97,30 +100,29 @@ def filter_catalog(
     source: str,
 ) -> Catalog:
     """Keep only the allowed SKUs; an unknown SKU name is an input error in ``source``."""
-    kept_servers, kept_drives = catalog.servers, catalog.drives
-    if servers is not None:
-        known = {s.sku for s in catalog.servers}
-        for i, sku in enumerate(servers):
-            if sku not in known:
-                raise InputError(
-                    source,
-                    f"key 'catalog_filter.servers[{i}]'",
-                    f"unknown server SKU '{sku}' (the catalogue has: {', '.join(sorted(known))})",
-                )
-        kept_servers = tuple(s for s in catalog.servers if s.sku in servers)
-    if drives is not None:
-        known = {d.sku for d in catalog.drives}
-        for i, sku in enumerate(drives):
-            if sku not in known:
-                raise InputError(
-                    source,
-                    f"key 'catalog_filter.drives[{i}]'",
-                    f"unknown drive SKU '{sku}' (the catalogue has: {', '.join(sorted(known))})",
-                )
-        kept_drives = tuple(d for d in catalog.drives if d.sku in drives)
     return Catalog(
-        catalog.currency, kept_servers, kept_drives, catalog.batteries, catalog.ups_frames
+        catalog.currency,
+        _keep(catalog.servers, servers, "servers", "server", source),
+        _keep(catalog.drives, drives, "drives", "drive", source),
+        catalog.batteries,
+        catalog.ups_frames,
     )
+
+
+def _keep(
+    items: tuple[SkuT, ...], allowed: tuple[str, ...] | None, key: str, what: str, source: str
+) -> tuple[SkuT, ...]:
+    if allowed is None:
+        return items
+    known = {item.sku for item in items}
+    for i, sku in enumerate(allowed):
+        if sku not in known:
+            raise InputError(
+                source,
+                f"key 'catalog_filter.{key}[{i}]'",
+                f"unknown {what} SKU '{sku}' (the catalogue has: {', '.join(sorted(known))})",
+            )
+    return tuple(item for item in items if item.sku in allowed)
 
 
 def default_catalog_path() -> Path:

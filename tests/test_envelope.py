@@ -10,6 +10,7 @@ from planner.envelope import NORMAL, compute_envelope, lost
 from planner.model import optimise
 from planner.profiles import profile_from_frame
 from planner.spec import Workload
+from planner.units import METRICS
 from tests.conftest import base_spec, catalog, drive, server
 
 
@@ -21,14 +22,7 @@ def tiny_frame(
     parts = []
     for (site, workload), values in loads.items():
         part = pd.DataFrame({"timestamp": times, "site": site, "workload": workload})
-        for m in (
-            "cpu_cores",
-            "memory_gib",
-            "read_iops",
-            "write_iops",
-            "write_mib_s",
-            "stored_tib",
-        ):
+        for m in METRICS:
             part[m] = values if m == metric else 0.0
         parts.append(part)
     return pd.concat(parts, ignore_index=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from planner.catalog import Catalog
+from planner.fsutil import staged_directory
 from planner.profiles import Profile
 from planner.report.data import ReportData, envelope_series, site_reports
 from planner.spec import Spec
@@ -82,18 +80,9 @@ def write_report(
             charts[f"battery-{site.name}"] = figures.battery_chart(site.name, site.battery)
     if data.availability:
         charts["availability"] = figures.availability_chart(data.availability)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_directory(out_dir) as staging:
         progress("writing HTML, XLSX and Markdown")
         (staging / "report.html").write_text(render_html(data, charts), encoding="utf-8")
         write_xlsx(data, staging / "bill-of-materials.xlsx")
         (staging / "summary.md").write_text(render_markdown(data), encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.chmod(0o755)
-        os.replace(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return [out_dir / "report.html", out_dir / "bill-of-materials.xlsx", out_dir / "summary.md"]
