@@ -26,7 +26,7 @@ from planner.units import (
     BYTES_PER_MIB,
     BYTES_PER_TIB,
     SECONDS_PER_YEAR,
-    growth_factor_at,
+    growth_factors,
     mean_growth_factor,
     rank_for_percentile,
 )
@@ -87,7 +87,7 @@ def workload_series(
     """Per-workload load on ``site`` in ``scenario``, grown to the horizon's end: (W, T)."""
     values = profile.values[metric]
     index = profile.sites.index(site)
-    growth = growth_factor_at(spec.horizon_years, spec.growth_per_year[metric])
+    growth = growth_factors(spec.horizon_years, spec.growth_rates(metric))[:, None]
     if scenario == NORMAL:
         series = values.sum(axis=0) if metric in REPLICATED else values[index]
     else:
@@ -123,18 +123,20 @@ def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
                 for metric in DESIGN_METRICS
             }
         index = profile.sites.index(site)
-        cpu_mean = float(profile.values["cpu_cores"][index].sum(axis=0).mean())
-        busy = cpu_mean * mean_growth_factor(spec.horizon_years, spec.growth_per_year["cpu_cores"])
-        write_mean = float(profile.values["write_mib_s"].sum(axis=(0, 1)).mean())
         life = spec.service_life_years
-        written = (
-            write_mean
-            * BYTES_PER_MIB
-            * SECONDS_PER_YEAR
-            * life
-            * mean_growth_factor(life, spec.growth_per_year["write_mib_s"])
-            / BYTES_PER_TIB
+        cpu_means = profile.values["cpu_cores"][index].mean(axis=1)  # per workload
+        busy = float(
+            sum(
+                mean * mean_growth_factor(spec.horizon_years, g)
+                for mean, g in zip(cpu_means, spec.growth_rates("cpu_cores"), strict=True)
+            )
         )
+        write_means = profile.values["write_mib_s"].sum(axis=0).mean(axis=1)  # per workload
+        write_mib_s = sum(
+            mean * mean_growth_factor(life, g)
+            for mean, g in zip(write_means, spec.growth_rates("write_mib_s"), strict=True)
+        )
+        written = float(write_mib_s * BYTES_PER_MIB * SECONDS_PER_YEAR * life / BYTES_PER_TIB)
         sites.append(
             SiteEnvelope(site=site, demand=demand, mean_busy_cores=busy, written_tib_life=written)
         )

@@ -24,6 +24,7 @@ from planner.fleet import SiteFleet
 from planner.power import site_power_w
 from planner.profiles import Profile
 from planner.spec import Spec
+from planner.units import growth_factors
 from planner.ups import battery_design, site_required_runtime
 
 
@@ -59,8 +60,8 @@ class AsWasOutcome:
 
 
 def _grown(profile: Profile, spec: Spec, metric: str) -> npt.NDArray[np.float64]:
-    growth = (1.0 + spec.growth_per_year[metric]) ** spec.horizon_years
-    return np.asarray(profile.values[metric] * growth, dtype=np.float64)
+    growth = growth_factors(spec.horizon_years, spec.growth_rates(metric))
+    return np.asarray(profile.values[metric] * growth[None, :, None], dtype=np.float64)
 
 
 def design_peak_index(profile: Profile, spec: Spec, site: str) -> int:

@@ -90,6 +90,9 @@ def build_plan(
             "currency": spec.currency,
             "horizon_years": spec.horizon_years,
             "growth_per_year": spec.growth_per_year,
+            "workload_growth_per_year": {
+                w.name: w.growth_per_year for w in spec.workloads if w.growth_per_year
+            },
             "sizing_percentile": spec.percentile,
             "utilisation_ceiling": {
                 "cpu": spec.cpu_ceiling,

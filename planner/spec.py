@@ -41,6 +41,7 @@ class Workload:
     replicas: int | None
     min_replicas: int
     stateful: bool
+    growth_per_year: dict[str, float] | None = None  # overrides the spec's, per metric
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,14 @@ class Spec:
     @property
     def site_names(self) -> tuple[str, str]:
         return (self.sites[0].name, self.sites[1].name)
+
+    def growth_rates(self, metric: str) -> list[float]:
+        """Yearly growth of ``metric`` for each workload, in workload order (the spec's
+        rate unless the workload overrides it)."""
+        return [
+            (w.growth_per_year or {}).get(metric, self.growth_per_year[metric])
+            for w in self.workloads
+        ]
 
     def workload(self, name: str) -> Workload:
         for workload in self.workloads:
@@ -334,6 +343,7 @@ def _read_workloads(root: Node) -> tuple[Workload, ...]:
         "replicas",
         "min_replicas",
         "stateful",
+        "growth_per_year",
     }
     for node in root.items("workloads"):
         node.reject_unknown(allowed)
@@ -377,9 +387,18 @@ def _read_workloads(root: Node) -> tuple[Workload, ...]:
                 replicas=replicas,
                 min_replicas=node.integer("min_replicas", default=2, minimum=1),
                 stateful=node.boolean("stateful", False),
+                growth_per_year=_read_growth_override(node),
             )
         )
     return tuple(workloads)
+
+
+def _read_growth_override(node: Node) -> dict[str, float] | None:
+    if not node.has("growth_per_year"):
+        return None
+    growth = node.child("growth_per_year")
+    growth.reject_unknown(set(METRICS))
+    return {m: growth.number(m, minimum=-0.5, maximum=5.0) for m in growth.data}
 
 
 def _read_percentiles(root: Node) -> dict[str, float]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import numpy as np
+import numpy.typing as npt
+
 #: Load-profile metrics, SI-ish units carried in the names.
 METRICS: tuple[str, ...] = (
     "cpu_cores",
@@ -47,6 +50,11 @@ def allowed_exceedances(n: int, percentile: float) -> int:
 def growth_factor_at(years: float, rate_per_year: float) -> float:
     """Compound growth after ``years``: (1 + g)^Y."""
     return float((1.0 + rate_per_year) ** years)
+
+
+def growth_factors(years: float, rates: list[float]) -> npt.NDArray[np.float64]:
+    """(1 + g_w)^Y for each workload's rate g_w."""
+    return np.array([growth_factor_at(years, g) for g in rates], dtype=np.float64)
 
 
 def mean_growth_factor(years: float, rate_per_year: float) -> float:

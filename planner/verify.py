@@ -93,20 +93,21 @@ def _scenario_load(
     """Load on ``site`` per timestep, grown to the horizon's end, rebuilt from the cube."""
     cube = profile.values[metric]
     here = profile.sites.index(site)
-    growth = (1.0 + spec.growth_per_year[metric]) ** spec.horizon_years
     total = np.zeros(profile.n_steps)
     for w, workload in enumerate(spec.workloads):
+        g = (workload.growth_per_year or {}).get(metric, spec.growth_per_year[metric])
+        growth = (1.0 + g) ** spec.horizon_years
         if lost_site is None:
             if metric in ("write_iops", "write_mib_s", "stored_tib"):
                 for s in range(len(profile.sites)):  # each site keeps a full copy
-                    total += cube[s, w]
+                    total += growth * cube[s, w]
             else:
-                total += cube[here, w]
+                total += growth * cube[here, w]
         else:
             share = 1.0 if metric == "stored_tib" else workload.failover_fraction
             for s in range(len(profile.sites)):
-                total += share * cube[s, w]
-    return np.asarray(total * growth, dtype=np.float64)
+                total += growth * share * cube[s, w]
+    return total
 
 
 def _percentile_check(
@@ -286,14 +287,16 @@ def _site_checks(
     )
 
     life = spec.service_life_years
-    g = spec.growth_per_year["write_mib_s"]
-    # mean of (1+g)^t over the service life, by the trapezoid rule on a fine grid
+    # bytes written over the service life: each workload's mean write rate times the mean
+    # of (1 + g)^t over the life (trapezoid rule on a fine grid)
     years = np.linspace(0.0, life, 10_001)
-    mean_growth = float(np.trapezoid((1.0 + g) ** years, years) / life)
-    mib_s = float(np.mean(_scenario_load(profile, spec, site, None, "write_mib_s"))) / (
-        (1.0 + g) ** spec.horizon_years
-    )
-    written_tb = mib_s * BYTES_PER_MIB * SECONDS_PER_YEAR * life * mean_growth / BYTES_PER_TB
+    cube = profile.values["write_mib_s"]
+    mib_s = 0.0
+    for w, workload in enumerate(spec.workloads):
+        g = (workload.growth_per_year or {}).get("write_mib_s", spec.growth_per_year["write_mib_s"])
+        mean_growth = float(np.trapezoid((1.0 + g) ** years, years) / life)
+        mib_s += float(cube[:, w].sum(axis=0).mean()) * mean_growth
+    written_tb = mib_s * BYTES_PER_MIB * SECONDS_PER_YEAR * life / BYTES_PER_TB
     need_tb = written_tb * spec.write_amplification * spec.protection.overhead
     rated_each = [d.capacity_tb * d.dwpd * 365 * life for d in drives]
     checks.append(

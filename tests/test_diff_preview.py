@@ -95,7 +95,12 @@ def test_preview_of_an_unchanged_branch_is_one_line(clone: Path) -> None:
 def test_preview_of_a_growth_change_shows_replicas_requests_and_cost(clone: Path) -> None:
     base = (clone / ".base").read_text()
     spec = clone / "stacks" / "dev" / "spec.yaml"
-    spec.write_text(spec.read_text().replace("  cpu_cores: 0.06", "  cpu_cores: 0.40", 1))
+    text = spec.read_text()
+    for name in ("epr-web", "epr-db"):  # a horizontal and a vertical workload grow faster
+        marker = f"  - name: {name}\n"
+        assert marker in text
+        text = text.replace(marker, marker + "    growth_per_year: {cpu_cores: 0.45}\n", 1)
+    spec.write_text(text)
     sized = run(
         [
             sys.executable,
@@ -144,8 +149,11 @@ def test_preview_of_a_growth_change_shows_replicas_requests_and_cost(clone: Path
     assert (clone / "comment.md").read_text() == text
     assert "plan: OK: `stacks/dev/plan.json` is in step with its inputs" in text
     assert "**TCO**" in text
-    assert "replicas_max" in text  # Kubernetes sizing in the plan diff
-    assert "epr-db cpu_request_cores" in text  # a vertical tier's request grew
+    assert "| epr-web replicas_max |" in text.replace("| holstebro ", "| ").replace(
+        "| skejby ", "| "
+    )  # replicas in the plan diff
+    assert "epr-db cpu_request_cores" in text  # the vertical tier's request grew
+    assert "spec.template.spec.containers[0].resources.requests.cpu" in text  # and its pods
     assert "spec.maxReplicas" in text  # changed HPA fields in the manifests' diff
     assert "changed `08-horizontalpodautoscaler--epr-holstebro--epr-web.yaml`" in text
     old = json.loads(

@@ -102,3 +102,35 @@ def test_stored_data_is_a_full_copy_in_every_site() -> None:
     env = compute_envelope(profile, spec)
     for site in env.sites:
         assert site.design("stored_tib") == 5
+
+
+def test_a_workload_can_override_the_growth() -> None:
+    """Two workloads, 4 cores each; one grows 50 %/year over 2 years, the other the spec's 10 %."""
+    workloads = (
+        Workload(
+            "fast",
+            "critical",
+            1.0,
+            "horizontal",
+            1.0,
+            1.0,
+            None,
+            1,
+            False,
+            growth_per_year={"cpu_cores": 0.5},
+        ),
+        Workload("slow", "critical", 1.0, "horizontal", 1.0, 1.0, None, 1, False),
+    )
+    growth = dict(base_spec().growth_per_year, cpu_cores=0.1)
+    spec, profile = load(
+        {"workloads": workloads, "growth_per_year": growth, "horizon_years": 2.0},
+        {
+            ("alpha", "fast"): [4, 4],
+            ("alpha", "slow"): [4, 4],
+            ("beta", "fast"): [0, 0],
+            ("beta", "slow"): [0, 0],
+        },
+    )
+    env = compute_envelope(profile, spec)
+    assert env.site("alpha").demand[NORMAL]["cpu_cores"] == pytest.approx(4 * 1.5**2 + 4 * 1.1**2)
+    assert spec.growth_rates("cpu_cores") == [0.5, 0.1]

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from planner.profiles import Profile
 from planner.spec import Spec
+from planner.units import growth_factors
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,8 @@ def site_reports(plan: dict[str, Any]) -> tuple[SiteReport, ...]:
 
 def envelope_series(profile: Profile, spec: Spec, plan: dict[str, Any]) -> dict[str, Series]:
     """CPU demand per day (maximum of the day) per scenario, and the N+r capacity."""
-    growth = (1.0 + spec.growth_per_year["cpu_cores"]) ** spec.horizon_years
-    cpu = profile.values["cpu_cores"] * growth
+    growth = growth_factors(spec.horizon_years, spec.growth_rates("cpu_cores"))
+    cpu = profile.values["cpu_cores"] * growth[None, :, None]
     fractions = np.array([w.failover_fraction for w in spec.workloads])
     steps_per_day = max(1, 86400 // profile.step_s)
     days = profile.n_steps // steps_per_day
