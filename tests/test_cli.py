@@ -332,6 +332,10 @@ BAD_INPUTS: dict[str, tuple[Callable[[dict[str, Path]], str], str]] = {
         edit_yaml("spec", with_power("grid", "duration", "distribution", value="weibull")),
         "key 'power.grid.duration.distribution': expected one of exponential, lognormal",
     ),
+    "workload growth for an unknown metric": (
+        edit_yaml("spec", lambda d: d["workloads"][0].update(growth_per_year={"cpu": 0.1})),
+        "key 'workloads[0].growth_per_year.cpu': unknown key",
+    ),
     "power section without battery SKUs": (
         lambda paths: (
             edit_yaml("spec", with_power("chemistry", value="lfp"))(paths),

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from planner.cli._shell import planner_errors, stage_printer
-from planner.cli.size import input_options
+from planner.cli.size import input_options, plan_argument
 
 
 @click.command(short_help="Procurement report: HTML, XLSX and Markdown.")
-@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False), default="out/plan.json")
+@plan_argument
 @input_options
 @click.option(
     "--out",

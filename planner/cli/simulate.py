@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from planner.cli._shell import BadInput, planner_errors, progress, stage_printer
-from planner.cli.size import input_options, resolve_inputs
+from planner.cli.size import input_options, plan_argument, resolve_inputs
 
 CHUNKS = 20  # the Monte Carlo runs in chunks, whether or not a progress bar is shown
 
@@ -41,7 +41,7 @@ def load_checked(
 
 
 @simulate.command(short_help="Replay the incident minute by minute.")
-@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False), default="out/plan.json")
+@plan_argument
 @input_options
 @click.option("--site", help="The site that loses grid power (default: each site in turn).")
 @click.option(
@@ -146,7 +146,7 @@ def _index_at(profile: Any, at: str) -> int:
 
 
 @simulate.command(short_help="Monte Carlo availability over many years.")
-@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False), default="out/plan.json")
+@plan_argument
 @input_options
 @click.option(
     "--years",

@@ -35,6 +35,12 @@ def input_options(func: Any) -> Any:
     return func
 
 
+#: The plan a command reads (default: where `planner size` writes it).
+plan_argument = click.argument(
+    "plan", type=click.Path(path_type=Path, dir_okay=False), default=str(DEFAULT_OUT)
+)
+
+
 def resolve_inputs(profile: Path | None, spec: Path | None, catalog: Path | None) -> SizeInputs:
     from planner.catalog import default_catalog_path
     from planner.pipeline import SizeInputs
