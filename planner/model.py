@@ -3,7 +3,9 @@
 Decision variables per site s:
   n[s,k]   servers of SKU k (integer)          d[s,j]  drives of SKU j (integer)
   b[s,R,t] which breakpoint t certifies N+r for resource R (binary)
-  a[s,k,q] busy cores served by segment q of SKU k's power curve (continuous, >= 0)
+  a[s,k,q] mean busy cores on segment q of SKU k's power curve (continuous, >= 0)
+  e[s,k,q] design-load busy cores on that segment, for the UPS (continuous, >= 0)
+  m[s,b]   battery modules of SKU b (integer)  f[s,u]  UPS frames of SKU u (integer)
 
 Each constraint family has one ``define_*`` function whose docstring states the maths.
 The solver sees the reduced envelope (:mod:`planner.envelope`), never a timestep.
@@ -68,9 +70,6 @@ class Model:
         self.row_lb.append(lb)
         self.row_ub.append(ub)
         self.row_names.append(name)
-
-    def add_cost(self, var: int, cost: float) -> None:
-        self.cost[var] += cost
 
 
 @dataclass(frozen=True)
