@@ -50,10 +50,18 @@ def test_progress_only_on_an_interactive_terminal(
     assert _shell.interactive()
     assert list(_shell.progress([1, 2, 3], "counting")) == [1, 2, 3]
     assert "counting" in capsys.readouterr().err
+    with _shell.stages("a job", 2) as advance:
+        advance("first step")
+        advance("second step")
+    shown = capsys.readouterr().err
+    assert "a job" in shown
+    assert "second step" in shown
     monkeypatch.setenv("CI", "true")
     assert not _shell.interactive()
     assert list(_shell.progress([1, 2, 3], "counting")) == [1, 2, 3]
-    _shell.stage_printer()("a stage")
+    with _shell.stages("a job", 2) as advance:
+        advance("first step")
+        advance("second step")
     assert capsys.readouterr().err == ""
     monkeypatch.delenv("CI")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # piped

@@ -6,6 +6,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -77,11 +78,29 @@ def progress(items: Sequence[T], label: str) -> Iterator[T]:
         yield from bar
 
 
-def stage_printer() -> Callable[[str], None]:
+@contextmanager
+def stages(label: str, steps: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the named steps of a long job, on a terminal only.
+
+    Yields ``advance(message)``: call it as each step starts. Piped or in CI it does
+    nothing, so output stays clean for logs and scripts.
+    """
     if not interactive():
-        return lambda _: None
+        yield lambda _message: None
+        return
+    with click.progressbar(
+        length=steps,
+        label=label,
+        file=sys.stderr,
+        show_eta=False,
+        item_show_func=lambda message: message,
+    ) as bar:
+        started = False
 
-    def show(message: str) -> None:
-        click.echo(click.style(f"... {message}", dim=True), err=True)
+        def advance(message: str) -> None:
+            nonlocal started
+            bar.update(1 if started else 0, message)
+            started = True
 
-    return show
+        yield advance
+        bar.update(steps - bar.pos)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from planner.cli._shell import planner_errors, stage_printer
+from planner.cli._shell import planner_errors, stages
 
 
 @click.command(short_help="Pull-request preview: plan and manifest diffs.")
@@ -23,9 +23,8 @@ def preview(base: str, stacks: tuple[str, ...], out: Path | None) -> None:
     diff per site, kubernetes-validate and policy results, and `size --check`."""
     from planner.preview import build_preview
 
-    markdown, previews = build_preview(
-        Path.cwd(), base, list(stacks) or None, progress=stage_printer()
-    )
+    with stages("previewing", len(stacks) or 2) as advance:
+        markdown, previews = build_preview(Path.cwd(), base, list(stacks) or None, progress=advance)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(markdown, encoding="utf-8")

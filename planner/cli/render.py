@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from planner.cli._shell import BadInput, planner_errors, stage_printer
+from planner.cli._shell import BadInput, planner_errors, stages
 
 
 @click.command(short_help="Render a stack offline, validated and checked.")
@@ -32,12 +32,13 @@ def render(stack: str, out_dir: Path | None, kubernetes_version: str | None) -> 
     from infra.settings import SettingsError
 
     out_dir = out_dir or Path("out/render") / stack
-    stage_printer()(f"running the {stack} program under mocks")
     started = time.perf_counter()
-    try:
-        result = render_stack(stack, out_dir, kubernetes_version=kubernetes_version)
-    except (RenderError, SettingsError) as exc:
-        raise BadInput(str(exc)) from None
+    with stages(f"rendering {stack}", 1) as advance:
+        advance("running the program under mocks, validating, checking policies")
+        try:
+            result = render_stack(stack, out_dir, kubernetes_version=kubernetes_version)
+        except (RenderError, SettingsError) as exc:
+            raise BadInput(str(exc)) from None
     elapsed = time.perf_counter() - started
     counts = result.counts()
     click.echo(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from planner.cli._shell import planner_errors, stage_printer
+from planner.cli._shell import planner_errors, stages
 from planner.cli.size import input_options, plan_argument
 
 
@@ -44,13 +44,13 @@ def report(
     from planner.cli.simulate import load_checked
     from planner.report.build import gather, write_report
 
-    stage = stage_printer()
-    stage("loading the plan and its inputs")
-    plan_doc, spec_obj, catalog_obj, profile_obj, _ = load_checked(
-        plan, profile, spec, catalog, need_power=False
-    )
-    stage("simulating availability")
-    data = gather(plan_doc, spec_obj, catalog_obj, profile_obj, years=years)
-    written = write_report(data, out_dir, progress=stage)
+    with stages("writing the report", 4) as advance:
+        advance("loading the plan and its inputs")
+        plan_doc, spec_obj, catalog_obj, profile_obj, _ = load_checked(
+            plan, profile, spec, catalog, need_power=False
+        )
+        advance("simulating availability")
+        data = gather(plan_doc, spec_obj, catalog_obj, profile_obj, years=years)
+        written = write_report(data, out_dir, progress=advance)
     for path in written:
         click.echo(f"wrote {path}")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from planner.cli._shell import BadInput, planner_errors, progress, stage_printer
+from planner.cli._shell import BadInput, planner_errors, progress, stages
 from planner.cli.size import input_options, plan_argument, resolve_inputs
 
 CHUNKS = 20  # the Monte Carlo runs in chunks, whether or not a progress bar is shown
@@ -77,11 +77,11 @@ def incident(
     """Replay the incident minute by minute: grid lost, generator fails, battery, failover."""
     from planner.incident import replay_as_was, replay_incident
 
-    stage = stage_printer()
-    stage("loading plan and inputs")
-    plan_doc, spec_obj, catalog_obj, profile_obj, fleets = load_checked(
-        plan, profile, spec, catalog
-    )
+    with stages("loading", 1) as advance:
+        advance("the plan and its inputs")
+        plan_doc, spec_obj, catalog_obj, profile_obj, fleets = load_checked(
+            plan, profile, spec, catalog
+        )
     sites = [site] if site else list(spec_obj.site_names)
     for name in sites:
         if name not in spec_obj.site_names:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli._shell import planner_errors, stage_printer
+from planner.cli._shell import planner_errors, stages
 
 if TYPE_CHECKING:
     from planner.pipeline import SizeInputs, SizeResult
@@ -80,7 +80,8 @@ def size(
     inputs = resolve_inputs(profile, spec, catalog)
     if check is not None:
         committed = read_plan(check)
-        result = run_size(inputs, stage=stage_printer())
+        with stages("checking the plan", 4) as advance:
+            result = run_size(inputs, stage=advance)
         fresh = dumps_plan(result.plan)
         if fresh == check.read_text(encoding="utf-8"):
             click.echo(f"{check}: up to date with its inputs")
@@ -96,7 +97,8 @@ def size(
             else "same inputs, different result (planner version or model changed)"
         )
         raise click.ClickException(f"{check} is out of date ({what}); re-run `planner size`")
-    result = run_size(inputs, stage=stage_printer())
+    with stages("sizing", 4) as advance:
+        result = run_size(inputs, stage=advance)
     write_plan(result.plan, out)
     click.echo(render_summary(result))
     click.echo(f"\nPlan written to {out}")
