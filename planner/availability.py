@@ -65,6 +65,8 @@ class AvailabilityResult:
     nines_ci99: tuple[float, float]
     p_outage_over_hour: float
     downtime_per_year: npt.NDArray[np.float64]
+    years_with_downtime: int
+    p_downtime_year_upper99: float
 
 
 def _durations(rng: np.random.Generator, model: OutageModel, n: int) -> npt.NDArray[np.float64]:
@@ -114,11 +116,20 @@ def simulate_years(
 def summarise(
     downtime: npt.NDArray[np.float64], longest: npt.NDArray[np.float64]
 ) -> AvailabilityResult:
-    """Mean downtime with a 99 % confidence interval (normal approximation), in nines."""
+    """Mean downtime with a 99 % confidence interval (normal approximation), in nines.
+
+    When no simulated year had any downtime the sample says nothing about the minutes:
+    the interval's upper end is then NaN (shown as "n/a"), and
+    ``p_downtime_year_upper99`` = 1 - 0.01^(1/N) bounds how rare such years are.
+    """
     years = int(downtime.shape[0])
     mean = float(downtime.mean())
-    half = Z99 * float(downtime.std(ddof=1)) / math.sqrt(years) if years > 1 else math.inf
-    low, high = max(0.0, mean - half), mean + half
+    hit = int(np.count_nonzero(downtime > 0))
+    if hit == 0:
+        low, high = 0.0, math.nan
+    else:
+        half = Z99 * float(downtime.std(ddof=1)) / math.sqrt(years) if years > 1 else math.inf
+        low, high = max(0.0, mean - half), mean + half
     return AvailabilityResult(
         years=years,
         mean_downtime_min=mean,
@@ -128,11 +139,26 @@ def summarise(
         nines_ci99=(_nines(high), _nines(low)),
         p_outage_over_hour=float(np.mean(longest > 60.0)),
         downtime_per_year=downtime,
+        years_with_downtime=hit,
+        p_downtime_year_upper99=(
+            1.0 - 0.01 ** (1.0 / years) if hit == 0 else _wilson_upper(hit, years)
+        ),
     )
 
 
+def _wilson_upper(hits: int, n: int) -> float:
+    """Upper end of the 99 % Wilson score interval for a proportion hits / n."""
+    p = hits / n
+    z2 = Z99 * Z99
+    centre = p + z2 / (2 * n)
+    spread = Z99 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return (centre + spread) / (1 + z2 / n)
+
+
 def _nines(downtime_min: float) -> float:
-    """-log10(unavailability); infinite when no downtime was seen."""
+    """-log10(unavailability); infinite when no downtime was seen, NaN when unknown."""
+    if math.isnan(downtime_min):
+        return math.nan
     if downtime_min <= 0:
         return math.inf
     return -math.log10(downtime_min / MINUTES_PER_YEAR)

@@ -66,3 +66,17 @@ def test_reproducible_with_a_seed() -> None:
         for _ in range(2)
     ]
     assert np.array_equal(runs[0], runs[1])
+
+
+def test_no_downtime_seen_gives_a_bound_not_a_zero_interval() -> None:
+    down, longest = simulate_years(
+        np.random.default_rng(3),
+        1_000,
+        OutageModel(0.1, "exponential", mean_minutes=1.0),
+        (chain(1e9, 1.0, 0.0),),  # a battery that never runs out
+    )
+    result = summarise(down, longest)
+    assert result.years_with_downtime == 0
+    assert math.isnan(result.ci99_downtime_min[1])
+    assert math.isnan(result.nines_ci99[0])
+    assert result.p_downtime_year_upper99 == 1 - 0.01 ** (1 / 1_000)

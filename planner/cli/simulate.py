@@ -198,13 +198,21 @@ def availability(
         n_low, n_high = result.nines_ci99
         click.echo(
             f"{label}: expected clinical downtime {result.mean_downtime_min:.4f} min/year "
-            f"(99 % CI {low:.4f} to {high:.4f}); availability {100 * result.availability:.6f} % "
-            f"= {_fmt_nines(result.nines)} nines (99 % CI {_fmt_nines(n_low)} to "
-            f"{_fmt_nines(n_high)}); P(an outage over 1 h in a year) "
+            f"(99 % CI {low:.4f} to {_fmt(high)}); availability "
+            f"{100 * result.availability:.6f} % = {_fmt_nines(result.nines)} nines (99 % CI "
+            f"{_fmt_nines(n_low)} to {_fmt_nines(n_high)}); years with any downtime "
+            f"{result.years_with_downtime:,} of {result.years:,} (99 % upper bound "
+            f"{result.p_downtime_year_upper99:.1e}); P(an outage over 1 h in a year) "
             f"{result.p_outage_over_hour:.2e}"
         )
     click.echo(f"{2 * years:,} simulated site-years in {elapsed:.2f} s, seed {seed}", err=True)
 
 
 def _fmt_nines(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
     return "inf" if math.isinf(value) else f"{value:.2f}"
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.4f}"

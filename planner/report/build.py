@@ -54,6 +54,8 @@ def gather(
                 "ci_high": result.ci99_downtime_min[1],
                 "nines": result.nines,
                 "p_outage_over_hour": result.p_outage_over_hour,
+                "years_with_downtime": float(result.years_with_downtime),
+                "p_downtime_year_upper99": result.p_downtime_year_upper99,
                 "years": float(years),
             }
     return data

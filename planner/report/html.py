@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from html import escape
 from typing import Any
 
@@ -145,17 +146,27 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
             [
                 label,
                 f"{s['mean_downtime_min']:.4f}",
-                f"{s['ci_low']:.4f} to {s['ci_high']:.4f}",
-                "inf" if s["nines"] == float("inf") else f"{s['nines']:.2f}",
+                f"{s['ci_low']:.4f} to "
+                + ("n/a" if math.isnan(s["ci_high"]) else f"{s['ci_high']:.4f}"),
+                "inf" if math.isinf(s["nines"]) else f"{s['nines']:.2f}",
+                f"{s['years_with_downtime']:,.0f} of {s['years']:,.0f} "
+                f"(99 % bound {s['p_downtime_year_upper99']:.1e})",
                 f"{s['p_outage_over_hour']:.2e}",
             ]
             for label, s in data.availability_summary.items()
         ]
         parts.append(
             _table(
-                ["Design", "Downtime (min/year)", "99 % CI", "Nines", "P(outage > 1 h in a year)"],
+                [
+                    "Design",
+                    "Downtime (min/year)",
+                    "99 % CI",
+                    "Nines",
+                    "Years with downtime",
+                    "P(outage > 1 h in a year)",
+                ],
                 rows,
-                {1, 3, 4},
+                {1, 3, 5},
             )
         )
         parts.append(_img(charts["availability"], "Distribution of downtime per year"))
