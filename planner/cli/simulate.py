@@ -151,7 +151,7 @@ def _index_at(profile: Any, at: str) -> int:
 @click.option(
     "--years",
     type=click.IntRange(min=2),
-    default=200_000,
+    default=1_000_000,
     show_default=True,
     help="Simulated years.",
 )
