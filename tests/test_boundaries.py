@@ -1,0 +1,41 @@
+"""Dependencies point one way: planner never imports pulumi or infra (only the CLI shell
+sees both), and infra reads the plan through planner's reader."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_planner_library_never_imports_pulumi_or_infra() -> None:
+    files = [p for p in (ROOT / "planner").rglob("*.py") if "cli" not in p.relative_to(ROOT).parts]
+    assert len(files) > 20
+    for path in files:
+        bad = imported_modules(path) & {"pulumi", "pulumi_kubernetes", "pulumi_policy", "infra"}
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_only_the_render_command_reaches_into_infra() -> None:
+    users = sorted(
+        p.name for p in (ROOT / "planner" / "cli").glob("*.py") if "infra" in imported_modules(p)
+    )
+    assert users == ["render.py"]
+
+
+def test_infra_reads_the_plan_through_the_planner() -> None:
+    main = (ROOT / "infra" / "__main__.py").read_text()
+    assert "from planner.plan import planned_workloads, read_plan" in main
+    assert "json.load" not in main
