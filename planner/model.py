@@ -31,6 +31,7 @@ from planner.units import HOURS_PER_YEAR, TIB_PER_TB
 from planner.workloads import WorkloadSizing
 
 DAYS_PER_YEAR = 365.0
+MAX_UPS_FRAMES = 1000.0  # a bound for the one-model-per-site link, far above any real room
 
 
 @dataclass(frozen=True)
@@ -311,16 +312,26 @@ def define_design_load(
 def define_ups_power(
     model: Model, spec: Spec, catalog: Catalog, site: str, design_w: dict[int, float]
 ) -> None:
-    """UPS frames carry the design load with the design margin:
+    """UPS frames carry the design load with the design margin after losing r of them.
 
-    sum_u kW_u 1000 f_u >= K_margin x P_design.
+    One frame model per site (y_u binary, sum_u y_u = 1, f_u <= F_max y_u), so losing r
+    frames removes r x kW of the chosen model:
+
+        sum_u kW_u 1000 (f_u - r y_u) >= K_margin x P_design.
     """
     assert spec.power is not None
     upkeep = 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
+    r = spec.power.ups_redundancy
     coeffs = {i: -c * spec.power.design_margin for i, c in design_w.items()}
+    choice: dict[int, float] = {}
     for frame in catalog.ups_frames:
         f = model.var(f"f[{site},{frame.sku}]", integer=True, cost=frame.price * upkeep)
+        y = model.var(f"y[{site},{frame.sku}]", integer=True, upper=1.0)
+        model.row(f"ups_model[{site},{frame.sku}]", {f: 1.0, y: -MAX_UPS_FRAMES}, -np.inf, 0.0)
         coeffs[f] = frame.kw * 1000.0
+        coeffs[y] = -r * frame.kw * 1000.0
+        choice[y] = 1.0
+    model.row(f"ups_one_model[{site}]", choice, 1.0, 1.0)
     model.row(f"ups_power[{site}]", coeffs, 0.0)
 
 
@@ -331,8 +342,9 @@ def define_battery(
 
     sum_m Wh_m b_m >= P_design x w(T),  w(T) = H^(1-1/k) T^(1/k) K_temp K_aging K_margin
                                               / (eta DoD)
-    (the IEEE 485 chain with the Peukert runtime law, :mod:`planner.battery`), and they can
-    deliver the power: sum_m kW_m 1000 b_m >= P_design / eta.
+    (the IEEE 485 chain with the Peukert runtime law, :mod:`planner.battery`), they can
+    deliver the power: sum_m kW_m 1000 b_m >= P_design / eta, and there are at least the
+    spec's number of parallel strings: sum_m b_m >= S_min.
     Cost: price x purchases over the horizon x (1 + m Y).
     """
     from planner.ups import (
@@ -355,6 +367,8 @@ def define_battery(
         energy[b] = battery.kwh * 1000.0
         power[b] = battery.max_kw * 1000.0
     model.row(f"battery_energy[{site}]", energy, 0.0)
+    strings = {i: 1.0 for i in energy if model.names[i].startswith("m[")}
+    model.row(f"battery_strings[{site}]", strings, float(spec.power.min_battery_strings))
     model.row(f"battery_power[{site}]", power, 0.0)
 
 

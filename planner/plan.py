@@ -226,6 +226,7 @@ def battery_doc(
             for k, n in fleet.ups.items()
         ],
         "ups_kw": sum(n * catalog.ups_frame(k).kw for k, n in fleet.ups.items()),
+        "ups_redundancy": spec.power.ups_redundancy,
         "kwh_installed": nameplate_wh / 1000.0,
         "kwh_usable_new": design.usable_wh(nameplate_wh, 1.0) / 1000.0,
         "kwh_usable_end_of_life": design.usable_wh(nameplate_wh, eol) / 1000.0,

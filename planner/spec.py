@@ -98,6 +98,8 @@ class PowerSpec:
     as_was_ups_runtime_min: float
     as_was_standby_takeover_min: float
     as_was_standby_failure_probability: float
+    ups_redundancy: int = 1  # UPS frames: N+r, one frame model per site
+    min_battery_strings: int = 2  # parallel strings, so one string fault does not drop the load
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,8 @@ def _read_power(node: Node) -> PowerSpec:
             "accepted_risk",
             "grid",
             "as_was",
+            "ups_redundancy",
+            "min_battery_strings",
         }
     )
     gen = node.child("generator")
@@ -300,6 +304,8 @@ def _read_power(node: Node) -> PowerSpec:
         as_was_standby_failure_probability=as_was.number(
             "standby_failure_probability", minimum=0, maximum=1
         ),
+        ups_redundancy=node.integer("ups_redundancy", default=1, minimum=0),
+        min_battery_strings=node.integer("min_battery_strings", default=2, minimum=1),
     )
 
 

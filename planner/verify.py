@@ -174,12 +174,22 @@ def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, design_cpu: fl
     runtime = 60.0 * design.runtime_h(nameplate_wh, load_w, eol)
     smallest = min((m.kwh for m in modules), default=0.0) * 1000.0
     one_fewer = 60.0 * design.runtime_h(max(0.0, nameplate_wh - smallest), load_w, eol)
+    r = spec.power.ups_redundancy
+    surviving_kw = sum(sorted((f.kw for f in frames), reverse=True)[r:])
     return [
         _simple_check(
-            "UPS power (design load x margin)",
+            "battery strings",
+            site,
+            "strings",
+            float(len(modules)),
+            float(spec.power.min_battery_strings),
+            1.0,
+        ),
+        _simple_check(
+            f"UPS power after losing {r} frame(s) (design load x margin)",
             site,
             "kW",
-            sum(f.kw for f in frames),
+            surviving_kw,
             load_w * spec.power.design_margin / 1000.0,
             min((f.kw for f in frames), default=0.0),
         ),

@@ -341,7 +341,8 @@ def test_workload_helper_is_consistent() -> None:
     )
 
 
-def test_battery_modules_cover_the_runtime_at_end_of_life() -> None:
+@pytest.mark.parametrize(("ups_redundancy", "frames"), [(0, 1), (1, 2), (2, 3)])
+def test_battery_modules_cover_the_runtime_at_end_of_life(ups_redundancy: int, frames: int) -> None:
     """One 32-core server serving 16 busy cores sits at its 50 % point: 200 W design
     load. The modules bought are the fewest whose end-of-life runtime covers the
     requirement: one fewer would fall short (checked with the runtime law)."""
@@ -370,6 +371,8 @@ def test_battery_modules_cover_the_runtime_at_end_of_life() -> None:
         as_was_ups_runtime_min=10,
         as_was_standby_takeover_min=300,
         as_was_standby_failure_probability=0.5,
+        ups_redundancy=ups_redundancy,
+        min_battery_strings=2,
     )
     spec = base_spec(servers_lost=0, power=power)
     cat = dataclasses.replace(
@@ -383,7 +386,54 @@ def test_battery_modules_cover_the_runtime_at_end_of_life() -> None:
     eol = design.chemistry.end_of_life_capacity
     for fleet in solution.fleets:
         count = fleet.batteries["block"]
-        assert count == math.ceil(need_wh / 100.0 - 1e-9)
+        assert count == max(2, math.ceil(need_wh / 100.0 - 1e-9))
         assert design.runtime_h(count * 100.0, 200.0, eol) >= required
         assert design.runtime_h((count - 1) * 100.0, 200.0, eol) < required
-        assert fleet.ups == {"ups": 1}  # 200 W x 1.1 fits one 1 kW frame
+        # 200 W x 1.1 fits one 1 kW frame, plus the redundant ones
+        assert fleet.ups == {"ups": frames}
+
+
+def test_ups_frames_come_in_one_model_per_site() -> None:
+    """N+1 frames for 12 kW x 1.1 = 13.2 kW. Three 10 kW frames cost 30k, two 20 kW
+    frames 28k (the optimum). One 20 kW + one 10 kW (24k) would leave only 10 kW after
+    losing the 20 kW frame, so it must not be chosen."""
+    import dataclasses
+
+    from planner.catalog import BatterySku, UpsFrameSku
+    from planner.spec import GridOutages, PowerSpec
+
+    power = PowerSpec(
+        chemistry="lfp",
+        temperature_c=25.0,
+        inverter_efficiency=1.0,
+        design_margin=1.1,
+        generator_start_s=10,
+        generator_transfer_s=5,
+        generator_stabilise_s=45,
+        generator_fail_to_start=1e-5,
+        generator_fail_to_run_per_hour=0.0,
+        failover_p50_min=5,
+        failover_p95_min=12,
+        shutdown_min=5,
+        failover_failure_probability=0.0,
+        accepted_risk=1e-4,
+        grid=GridOutages(0.5, "exponential", mean_minutes=30),
+        as_was_ups_runtime_min=10,
+        as_was_standby_takeover_min=300,
+        as_was_standby_failure_probability=0.5,
+        ups_redundancy=1,
+        min_battery_strings=1,
+    )
+    spec = base_spec(servers_lost=0, power=power)
+    big = server("s", 32, 256, 0.0, idle_w=12000.0, half_w=12000.0, full_w=12000.0)
+    cat = dataclasses.replace(
+        catalog([big], [drive("d", 0.0)]),
+        batteries=(BatterySku("b", "lfp", 10.0, 100.0, 20.0, 0.0, "test"),),
+        ups_frames=(
+            UpsFrameSku("u10", 10.0, 0.95, 10_000.0, "test"),
+            UpsFrameSku("u20", 20.0, 0.95, 14_000.0, "test"),
+        ),
+    )
+    solution = optimise(spec, cat, envelope(cpu_cores=1), ())
+    for fleet in solution.fleets:
+        assert fleet.ups == {"u20": 2}

@@ -52,10 +52,10 @@ def test_a_slow_failover_drains_the_battery() -> None:
         result.catalog,
         fleets,
         site="skejby",
-        failover_minutes=120.0,
+        failover_minutes=240.0,
     )
     assert outcome.battery_empty_at_min is not None
-    handover = 15 / 60 + 120.0  # noticed after start + transfer time, then 120 minutes
+    handover = 15 / 60 + 240.0  # noticed after start + transfer time, then 240 minutes
     assert outcome.clinical_downtime_min == pytest.approx(handover - outcome.battery_empty_at_min)
     assert outcome.clinical_downtime_min > 60
     assert outcome.unclean_shutdown
