@@ -13,7 +13,7 @@ import yaml
 
 from planner.catalog import Catalog, DriveSku, ServerSku
 from planner.envelope import NORMAL, Envelope, SiteEnvelope, lost
-from planner.spec import Protection, Site, Spec, Workload
+from planner.spec import GridOutages, PowerSpec, Protection, Site, Spec, Workload
 
 SITES = ("alpha", "beta")
 
@@ -47,6 +47,33 @@ def base_spec(**changes: Any) -> Spec:
         derived_metrics={},
     )
     return dataclasses.replace(spec, **changes)
+
+
+def power_spec(**changes: Any) -> PowerSpec:
+    """A power section for model tests; override what the test is about."""
+    power = PowerSpec(
+        chemistry="lfp",
+        temperature_c=25.0,
+        inverter_efficiency=1.0,
+        design_margin=1.1,
+        generator_start_s=10,
+        generator_transfer_s=5,
+        generator_stabilise_s=60,
+        generator_fail_to_start=0.01,
+        generator_fail_to_run_per_hour=0.0,
+        failover_p50_min=5,
+        failover_p95_min=12,
+        shutdown_min=5,
+        failover_failure_probability=0.0,
+        accepted_risk=1e-4,
+        grid=GridOutages(0.5, "exponential", mean_minutes=30),
+        as_was_ups_runtime_min=10,
+        as_was_standby_takeover_min=300,
+        as_was_standby_failure_probability=0.5,
+        ups_redundancy=1,
+        min_battery_strings=1,
+    )
+    return dataclasses.replace(power, **changes)
 
 
 def server(sku: str, cores: int, memory_gib: float, price: float, **kw: Any) -> ServerSku:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from planner.battery import (
     CHEMISTRIES,
     BatteryDesign,
+    RequiredRuntime,
     ieee485_required_ah,
     lognormal_quantile,
     required_runtime,
@@ -81,7 +82,8 @@ def test_aged_battery_never_outlasts_a_new_one(
     assert design.runtime_h(wh, load, capacity) <= design.runtime_h(wh, load, 1.0)
 
 
-def runtime_for(p_fts: float, p50: float, p95: float, risk: float = 1e-4) -> float:
+def decide(p_fts: float, p50: float, p95: float, risk: float = 1e-4) -> RequiredRuntime:
+    """Required runtime with a 10 s start, 5 s transfer, 60 s stabilisation, 6 min shutdown."""
     return required_runtime(
         generator_start_s=10,
         generator_transfer_s=5,
@@ -91,7 +93,11 @@ def runtime_for(p_fts: float, p50: float, p95: float, risk: float = 1e-4) -> flo
         failover_p95_min=p95,
         shutdown_min=6,
         accepted_risk=risk,
-    ).minutes
+    )
+
+
+def runtime_for(p_fts: float, p50: float, p95: float, risk: float = 1e-4) -> float:
+    return decide(p_fts, p50, p95, risk).minutes
 
 
 @given(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.5, 30.0), st.floats(1.0, 4.0))
@@ -112,30 +118,12 @@ def test_required_runtime_never_falls_as_failover_gets_slower(
 
 
 def test_required_runtime_names_what_decides() -> None:
-    decided = required_runtime(
-        generator_start_s=10,
-        generator_transfer_s=5,
-        generator_stabilise_s=60,
-        generator_fail_to_start=0.0094,
-        failover_p50_min=4,
-        failover_p95_min=10,
-        shutdown_min=6,
-        accepted_risk=1e-4,
-    )
+    decided = decide(0.0094, 4, 10)
     q = 1 - 1e-4 / 0.0094
     assert decided.deciding == "failover"
     assert decided.failover_quantile == pytest.approx(q)
     assert decided.minutes == pytest.approx(0.25 + lognormal_quantile(4, 10, q) + 6)
-    bridge = required_runtime(
-        generator_start_s=10,
-        generator_transfer_s=5,
-        generator_stabilise_s=60,
-        generator_fail_to_start=0.0094,
-        failover_p50_min=4,
-        failover_p95_min=10,
-        shutdown_min=6,
-        accepted_risk=0.01,
-    )
+    bridge = decide(0.0094, 4, 10, risk=0.01)
     assert bridge.deciding == "generator bridge"
     assert bridge.minutes == pytest.approx(1.25)
 

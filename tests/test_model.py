@@ -17,7 +17,7 @@ from planner.fleet import SiteFleet
 from planner.model import optimise, server_capacity
 from planner.spec import Protection, Site, Spec, Workload
 from planner.workloads import WorkloadSizing
-from tests.conftest import base_spec, catalog, drive, envelope, server
+from tests.conftest import base_spec, catalog, drive, envelope, power_spec, server
 
 
 def tco(solution_fleets: tuple[SiteFleet, ...], cat: Catalog, spec: Spec, env: Envelope) -> float:
@@ -349,28 +349,12 @@ def test_battery_modules_cover_the_runtime_at_end_of_life(ups_redundancy: int, f
     import dataclasses
 
     from planner.catalog import BatterySku, UpsFrameSku
-    from planner.spec import GridOutages, PowerSpec
     from planner.ups import battery_design, site_required_runtime
 
-    power = PowerSpec(
+    power = power_spec(
         chemistry="vrla",
         temperature_c=20.0,
         inverter_efficiency=0.9,
-        design_margin=1.1,
-        generator_start_s=10,
-        generator_transfer_s=5,
-        generator_stabilise_s=60,
-        generator_fail_to_start=0.01,
-        generator_fail_to_run_per_hour=0.0,
-        failover_p50_min=5,
-        failover_p95_min=12,
-        shutdown_min=5,
-        failover_failure_probability=0.0,
-        accepted_risk=1e-4,
-        grid=GridOutages(0.5, "exponential", mean_minutes=30),
-        as_was_ups_runtime_min=10,
-        as_was_standby_takeover_min=300,
-        as_was_standby_failure_probability=0.5,
         ups_redundancy=ups_redundancy,
         min_battery_strings=2,
     )
@@ -400,30 +384,8 @@ def test_ups_frames_come_in_one_model_per_site() -> None:
     import dataclasses
 
     from planner.catalog import BatterySku, UpsFrameSku
-    from planner.spec import GridOutages, PowerSpec
 
-    power = PowerSpec(
-        chemistry="lfp",
-        temperature_c=25.0,
-        inverter_efficiency=1.0,
-        design_margin=1.1,
-        generator_start_s=10,
-        generator_transfer_s=5,
-        generator_stabilise_s=45,
-        generator_fail_to_start=1e-5,
-        generator_fail_to_run_per_hour=0.0,
-        failover_p50_min=5,
-        failover_p95_min=12,
-        shutdown_min=5,
-        failover_failure_probability=0.0,
-        accepted_risk=1e-4,
-        grid=GridOutages(0.5, "exponential", mean_minutes=30),
-        as_was_ups_runtime_min=10,
-        as_was_standby_takeover_min=300,
-        as_was_standby_failure_probability=0.5,
-        ups_redundancy=1,
-        min_battery_strings=1,
-    )
+    power = power_spec(generator_stabilise_s=45, generator_fail_to_start=1e-5)
     spec = base_spec(servers_lost=0, power=power)
     big = server("s", 32, 256, 0.0, idle_w=12000.0, half_w=12000.0, full_w=12000.0)
     cat = dataclasses.replace(
