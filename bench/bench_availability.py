@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from planner.availability import simulate_years, summarise
-from planner.pipeline import SizeInputs, run_size
-from planner.plan_fleet import outage_model, sized_chains
+from planner.jobs.size import SizeInputs, run_size
+from planner.simulate.availability import simulate_years, summarise
+from planner.simulate.plan_fleet import outage_model, sized_chains
 
 
 def main() -> None:

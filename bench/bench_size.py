@@ -14,14 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from planner.catalog import default_catalog_path, read_catalog
-from planner.envelope import compute_envelope
-from planner.example import example_spec_path, generate_example_frame
-from planner.model import optimise
-from planner.profiles import profile_from_frame, read_profile, write_profile
-from planner.spec import read_spec
-from planner.verify import verify_plan
-from planner.workloads import size_workloads
+from planner.inputs.catalog import default_catalog_path, read_catalog
+from planner.inputs.example import example_spec_path, generate_example_frame
+from planner.inputs.profiles import profile_from_frame, read_profile, write_profile
+from planner.inputs.spec import read_spec
+from planner.sizing.envelope import compute_envelope
+from planner.sizing.model import optimise
+from planner.sizing.verify import verify_plan
+from planner.sizing.workloads import size_workloads
 
 
 def peak_mib() -> float:

@@ -8,7 +8,7 @@ import pulumi
 
 from infra.components import ClinicalSite, ClinicalSiteArgs, QuorumWitness, QuorumWitnessArgs
 from infra.settings import PROJECT, read_settings
-from planner.plan import planned_workloads, read_plan
+from planner.outputs.plan import planned_workloads, read_plan
 
 settings = read_settings()
 plan = read_plan(settings.plan_file)

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 from infra import specs
 from infra.settings import SiteSettings, StackSettings
 from infra.specs import as_kwargs
-from planner.plan import PlannedWorkload
+from planner.outputs.plan import PlannedWorkload
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import yaml
 
 from infra.settings import PROJECT, PROJECT_ROOT
 from planner.fsutil import staged_directory
-from planner.preview import SUMMARY  # the file name the preview reads
+from planner.jobs.preview import SUMMARY  # the file name the preview reads
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 PLACEHOLDER = "<secret: not available to the offline render>"

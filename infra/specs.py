@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from infra.settings import StackSettings
-from planner.plan import PlannedSite, PlannedWorkload
+from planner.outputs.plan import PlannedSite, PlannedWorkload
 
 LABEL = "hospital-platform"
 PRIORITIES = {"critical": 1_000_000, "degradable": 100_000, "deferrable": 1_000}

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from planner.catalog import Catalog, DriveSku, ServerSku
-from planner.envelope import NORMAL, Envelope, SiteEnvelope, lost
-from planner.spec import GridOutages, PowerSpec, Protection, Site, Spec, Workload
+from planner.inputs.catalog import Catalog, DriveSku, ServerSku
+from planner.inputs.spec import GridOutages, PowerSpec, Protection, Site, Spec, Workload
+from planner.sizing.envelope import NORMAL, Envelope, SiteEnvelope, lost
 
 SITES = ("alpha", "beta")
 

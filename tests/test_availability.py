@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from planner.availability import OutageModel, SiteChain, simulate_years, summarise
+from planner.simulate.availability import OutageModel, SiteChain, simulate_years, summarise
 
 
 def chain(runtime: float, move: float, move_fails: float) -> SiteChain:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planner.battery import (
+from planner.power.battery import (
     CHEMISTRIES,
     BatteryDesign,
     RequiredRuntime,

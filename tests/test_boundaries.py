@@ -37,5 +37,42 @@ def test_only_the_render_command_reaches_into_infra() -> None:
 
 def test_infra_reads_the_plan_through_the_planner() -> None:
     main = (ROOT / "infra" / "__main__.py").read_text()
-    assert "from planner.plan import planned_workloads, read_plan" in main
+    assert "from planner.outputs.plan import planned_workloads, read_plan" in main
     assert "json.load" not in main
+
+
+LAYERS = ("inputs", "power", "sizing", "simulate", "outputs", "jobs", "cli")
+
+
+def planner_imports(path: Path) -> set[str]:
+    """Every ``planner.X`` module a file imports (absolute imports, at any depth)."""
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names if a.name.startswith("planner.")}
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.startswith("planner.")
+        ):
+            names.add(node.module)
+    return names
+
+
+def test_planner_subpackages_follow_the_pipeline() -> None:
+    """inputs -> power -> sizing -> simulate -> outputs -> jobs -> cli: each imports only
+    the layers below it (and the foundation: errors, fsutil, the package itself)."""
+    checked = 0
+    for path in (ROOT / "planner").rglob("*.py"):
+        parts = path.relative_to(ROOT / "planner").parts
+        if len(parts) < 2:
+            continue
+        level = LAYERS.index(parts[0])
+        for name in planner_imports(path):
+            layer = name.split(".")[1]
+            if layer in LAYERS:
+                assert LAYERS.index(layer) <= level, f"{path.relative_to(ROOT)} imports {name}"
+        checked += 1
+    assert checked > 30

@@ -375,9 +375,9 @@ def test_there_are_at_least_15_kinds_of_bad_input() -> None:
 
 def test_spec_catalogue_and_example_files_are_valid() -> None:
     """The shipped catalogue and example spec load, and the test documents mirror them."""
-    from planner.catalog import default_catalog_path, read_catalog
-    from planner.example import example_spec_path
-    from planner.spec import read_spec
+    from planner.inputs.catalog import default_catalog_path, read_catalog
+    from planner.inputs.example import example_spec_path
+    from planner.inputs.spec import read_spec
 
     catalog = read_catalog(default_catalog_path())
     spec = read_spec(example_spec_path())
@@ -392,10 +392,10 @@ def test_a_plan_failing_verification_is_not_written(
     """If the optimiser ever returned an undersized fleet, the verifier stops the write."""
     import dataclasses
 
-    import planner.pipeline
-    from planner.fleet import SiteFleet
+    import planner.jobs.size
+    from planner.sizing.fleet import SiteFleet
 
-    real = planner.pipeline.optimise
+    real = planner.jobs.size.optimise
 
     def undersized(*args: Any, **kwargs: Any) -> Any:
         solution = real(*args, **kwargs)
@@ -405,7 +405,7 @@ def test_a_plan_failing_verification_is_not_written(
         )
         return dataclasses.replace(solution, fleets=fleets)
 
-    monkeypatch.setattr(planner.pipeline, "optimise", undersized)
+    monkeypatch.setattr(planner.jobs.size, "optimise", undersized)
     out = tmp_path / "plan.json"
     result = CliRunner().invoke(main, size_args(small_inputs, out))
     assert result.exit_code == 1

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from infra.settings import PROJECT_ROOT
 from planner.cli import main
-from planner.diff import diff_plans
+from planner.outputs.diff import diff_plans
 
 PROD_PLAN = PROJECT_ROOT / "stacks" / "prod" / "plan.json"
 

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.envelope import NORMAL, compute_envelope, lost
-from planner.model import optimise
-from planner.profiles import profile_from_frame
-from planner.spec import Workload
-from planner.units import METRICS
+from planner.inputs.profiles import profile_from_frame
+from planner.inputs.spec import Workload
+from planner.inputs.units import METRICS
+from planner.sizing.envelope import NORMAL, compute_envelope, lost
+from planner.sizing.model import optimise
 from tests.conftest import base_spec, catalog, drive, server
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.example import SITES, WORKLOADS, generate_example_frame
-from planner.pipeline import SizeInputs, SizeResult, run_size
-from planner.plan import dumps_plan
+from planner.inputs.example import SITES, WORKLOADS, generate_example_frame
+from planner.jobs.size import SizeInputs, SizeResult, run_size
+from planner.outputs.plan import dumps_plan
 
 
 @cache

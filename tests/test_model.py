@@ -9,14 +9,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from planner.catalog import Catalog
-from planner.costs import site_costs
-from planner.envelope import Envelope
 from planner.errors import InfeasibleError
-from planner.fleet import SiteFleet
-from planner.model import optimise, server_capacity
-from planner.spec import Protection, Site, Spec, Workload
-from planner.workloads import WorkloadSizing
+from planner.inputs.catalog import Catalog
+from planner.inputs.spec import Protection, Site, Spec, Workload
+from planner.sizing.costs import site_costs
+from planner.sizing.envelope import Envelope
+from planner.sizing.fleet import SiteFleet
+from planner.sizing.model import optimise, server_capacity
+from planner.sizing.workloads import WorkloadSizing
 from tests.conftest import base_spec, catalog, drive, envelope, power_spec, server
 
 
@@ -348,8 +348,8 @@ def test_battery_modules_cover_the_runtime_at_end_of_life(ups_redundancy: int, f
     requirement: one fewer would fall short (checked with the runtime law)."""
     import dataclasses
 
-    from planner.catalog import BatterySku, UpsFrameSku
-    from planner.ups import battery_design, site_required_runtime
+    from planner.inputs.catalog import BatterySku, UpsFrameSku
+    from planner.power.ups import battery_design, site_required_runtime
 
     power = power_spec(
         chemistry="vrla",
@@ -383,7 +383,7 @@ def test_ups_frames_come_in_one_model_per_site() -> None:
     losing the 20 kW frame, so it must not be chosen."""
     import dataclasses
 
-    from planner.catalog import BatterySku, UpsFrameSku
+    from planner.inputs.catalog import BatterySku, UpsFrameSku
 
     power = power_spec(generator_stabilise_s=45, generator_fail_to_start=1e-5)
     spec = base_spec(servers_lost=0, power=power)

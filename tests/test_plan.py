@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from planner.errors import InputError
-from planner.plan import dumps_plan, read_plan, write_plan
+from planner.outputs.plan import dumps_plan, read_plan, write_plan
 
 
 def test_canonical_text_sorts_keys_and_rounds_floats() -> None:

@@ -30,7 +30,7 @@ from infra.policy.rules import (
     validate_site_provider,
 )
 from infra.settings import SiteSettings, StackSettings
-from planner.plan import PlannedSite, PlannedWorkload
+from planner.outputs.plan import PlannedSite, PlannedWorkload
 
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

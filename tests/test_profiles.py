@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import InputError
-from planner.profiles import profile_from_frame, read_profile, write_profile
-from planner.spec import Workload
-from planner.units import METRICS
+from planner.inputs.profiles import profile_from_frame, read_profile, write_profile
+from planner.inputs.spec import Workload
+from planner.inputs.units import METRICS
 from tests.conftest import base_spec, frame_to_csv_text, profile_frame
 
 SPEC = base_spec(

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from planner.report.build import gather, write_report
-from planner.report.data import ReportData
+from planner.outputs.report.build import gather, write_report
+from planner.outputs.report.data import ReportData
 from tests.test_example import bundled_result
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "out" / "test-artifacts"

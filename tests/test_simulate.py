@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from planner.cli import main
-from planner.incident import replay_as_was, replay_incident
-from planner.plan_fleet import fleets_from_plan
+from planner.simulate.incident import replay_as_was, replay_incident
+from planner.simulate.plan_fleet import fleets_from_plan
 from tests.test_cli import size_args
 from tests.test_example import bundled_result
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planner.units import (
+from planner.inputs.units import (
     allowed_exceedances,
     growth_factor_at,
     mean_growth_factor,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from planner.fleet import SiteFleet
-from planner.verify import verify_plan
+from planner.sizing.fleet import SiteFleet
+from planner.sizing.verify import verify_plan
 from tests.conftest import base_spec, catalog, drive, server
 from tests.test_envelope import load
 

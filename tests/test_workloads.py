@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from planner.envelope import NORMAL, lost
-from planner.spec import Workload
-from planner.workloads import size_workloads
+from planner.inputs.spec import Workload
+from planner.sizing.envelope import NORMAL, lost
+from planner.sizing.workloads import size_workloads
 from tests.test_envelope import load
 
 

@@ -16,8 +16,8 @@ from planner.cli._shell import planner_errors
 @planner_errors
 def diff(old_plan: Path, new_plan: Path, as_json: bool) -> None:
     """Quantities, costs, power, battery runtime, margins and Kubernetes sizing that changed."""
-    from planner.diff import diff_plans, render_markdown, to_json
-    from planner.plan import read_plan
+    from planner.outputs.diff import diff_plans, render_markdown, to_json
+    from planner.outputs.plan import read_plan
 
     old, new = read_plan(old_plan), read_plan(new_plan)
     changes = diff_plans(old, new)

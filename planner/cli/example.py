@@ -33,9 +33,9 @@ from planner.cli._shell import planner_errors
 @planner_errors
 def example(out_dir: Path, days: int, scale: float, fmt: str) -> None:
     """Write the synthetic example: profile, spec and catalogue (not measured data)."""
-    from planner.catalog import default_catalog_path
-    from planner.example import example_spec_path, generate_example_frame
-    from planner.profiles import write_profile
+    from planner.inputs.catalog import default_catalog_path
+    from planner.inputs.example import example_spec_path, generate_example_frame
+    from planner.inputs.profiles import write_profile
 
     frame = generate_example_frame(days=days, scale=scale)
     profile = out_dir / f"profile.{fmt}"

@@ -21,7 +21,7 @@ from planner.cli._shell import planner_errors, stages
 def preview(base: str, stacks: tuple[str, ...], out: Path | None) -> None:
     """Markdown for a pull-request comment: each stack's plan diff, rendered manifests'
     diff per site, kubernetes-validate and policy results, and `size --check`."""
-    from planner.preview import build_preview
+    from planner.jobs.preview import build_preview
 
     with stages("previewing", len(stacks) or 2) as advance:
         markdown, previews = build_preview(Path.cwd(), base, list(stacks) or None, progress=advance)

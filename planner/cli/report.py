@@ -42,7 +42,7 @@ def report(
     the charts replot their load profile.
     """
     from planner.cli.simulate import load_checked
-    from planner.report.build import gather, write_report
+    from planner.outputs.report.build import gather, write_report
 
     with stages("writing the report", 4) as advance:
         advance("loading the plan and its inputs")

@@ -28,9 +28,9 @@ def load_checked(
     need_power: bool = True,
 ) -> Any:
     """The plan, its inputs (checked against the plan's hashes) and its fleets."""
-    from planner.pipeline import load_inputs
-    from planner.plan import read_plan
-    from planner.plan_fleet import check_plan_matches, fleets_from_plan
+    from planner.jobs.size import load_inputs
+    from planner.outputs.plan import read_plan
+    from planner.simulate.plan_fleet import check_plan_matches, fleets_from_plan
 
     plan = read_plan(plan_path)
     spec_obj, catalog_obj, profile_obj, refs = load_inputs(resolve_inputs(profile, spec, catalog))
@@ -75,7 +75,7 @@ def incident(
     grid_minutes: float,
 ) -> None:
     """Replay the incident minute by minute: grid lost, generator fails, battery, failover."""
-    from planner.incident import replay_as_was, replay_incident
+    from planner.simulate.incident import replay_as_was, replay_incident
 
     with stages("loading", 1) as advance:
         advance("the plan and its inputs")
@@ -170,8 +170,8 @@ def availability(
 
     import numpy as np
 
-    from planner.availability import simulate_years, summarise
-    from planner.plan_fleet import as_was_chain, outage_model, sized_chains
+    from planner.simulate.availability import simulate_years, summarise
+    from planner.simulate.plan_fleet import as_was_chain, outage_model, sized_chains
 
     plan_doc, spec_obj, _, _, _ = load_checked(plan, profile, spec, catalog)
     power = spec_obj.power

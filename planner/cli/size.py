@@ -10,7 +10,7 @@ import click
 from planner.cli._shell import planner_errors, stages
 
 if TYPE_CHECKING:
-    from planner.pipeline import SizeInputs, SizeResult
+    from planner.jobs.size import SizeInputs, SizeResult
 
 DEFAULT_OUT = Path("out/plan.json")
 
@@ -42,8 +42,8 @@ plan_argument = click.argument(
 
 
 def resolve_inputs(profile: Path | None, spec: Path | None, catalog: Path | None) -> SizeInputs:
-    from planner.catalog import default_catalog_path
-    from planner.pipeline import SizeInputs
+    from planner.inputs.catalog import default_catalog_path
+    from planner.jobs.size import SizeInputs
 
     if profile is None and spec is None:
         bundled = SizeInputs.bundled()
@@ -74,8 +74,8 @@ def size(
     profile: Path | None, spec: Path | None, catalog: Path | None, out: Path, check: Path | None
 ) -> None:
     """Size servers and flash for both sites at least cost; write the plan."""
-    from planner.pipeline import run_size
-    from planner.plan import dumps_plan, read_plan, write_plan
+    from planner.jobs.size import run_size
+    from planner.outputs.plan import dumps_plan, read_plan, write_plan
 
     inputs = resolve_inputs(profile, spec, catalog)
     if check is not None:

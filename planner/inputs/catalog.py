@@ -1,0 +1,262 @@
+"""The hardware catalogue: server and drive SKUs with the figures the model needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+from planner.errors import InputError
+from planner.inputs.units import TIB_PER_TB
+from planner.inputs.yaml_loader import Node, load_yaml_mapping
+
+SkuT = TypeVar("SkuT", "ServerSku", "DriveSku")
+
+
+@dataclass(frozen=True)
+class ServerSku:
+    """A server model. Power is SPECpower-style: watts at idle, 50 % and 100 % load."""
+
+    sku: str
+    cores: int
+    memory_gib: float
+    drive_bays: int
+    rack_units: int
+    idle_w: float
+    half_w: float
+    full_w: float
+    price: float
+    source: str
+
+
+@dataclass(frozen=True)
+class DriveSku:
+    """A flash drive. ``capacity_tb`` is decimal terabytes, as vendors quote it."""
+
+    sku: str
+    capacity_tb: float
+    read_iops: float
+    write_iops: float
+    dwpd: float
+    watts: float
+    price: float
+    source: str
+
+    @property
+    def capacity_tib(self) -> float:
+        return self.capacity_tb * TIB_PER_TB
+
+
+@dataclass(frozen=True)
+class BatterySku:
+    """A UPS battery module (or cabinet string) of one chemistry."""
+
+    sku: str
+    chemistry: str
+    kwh: float
+    max_kw: float
+    service_life_years: float
+    price: float
+    source: str
+
+
+@dataclass(frozen=True)
+class UpsFrameSku:
+    """A UPS power frame (inverter): its rated output and efficiency."""
+
+    sku: str
+    kw: float
+    efficiency: float
+    price: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    currency: str
+    servers: tuple[ServerSku, ...]
+    drives: tuple[DriveSku, ...]
+    batteries: tuple[BatterySku, ...] = ()
+    ups_frames: tuple[UpsFrameSku, ...] = ()
+
+    def battery(self, sku: str) -> BatterySku:
+        return next(b for b in self.batteries if b.sku == sku)
+
+    def ups_frame(self, sku: str) -> UpsFrameSku:
+        return next(u for u in self.ups_frames if u.sku == sku)
+
+    def server(self, sku: str) -> ServerSku:
+        return next(s for s in self.servers if s.sku == sku)
+
+    def drive(self, sku: str) -> DriveSku:
+        return next(d for d in self.drives if d.sku == sku)
+
+
+def filter_catalog(
+    catalog: Catalog,
+    servers: tuple[str, ...] | None,
+    drives: tuple[str, ...] | None,
+    source: str,
+) -> Catalog:
+    """Keep only the allowed SKUs; an unknown SKU name is an input error in ``source``."""
+    return Catalog(
+        catalog.currency,
+        _keep(catalog.servers, servers, "servers", "server", source),
+        _keep(catalog.drives, drives, "drives", "drive", source),
+        catalog.batteries,
+        catalog.ups_frames,
+    )
+
+
+def _keep(
+    items: tuple[SkuT, ...], allowed: tuple[str, ...] | None, key: str, what: str, source: str
+) -> tuple[SkuT, ...]:
+    if allowed is None:
+        return items
+    known = {item.sku for item in items}
+    for i, sku in enumerate(allowed):
+        if sku not in known:
+            raise InputError(
+                source,
+                f"key 'catalog_filter.{key}[{i}]'",
+                f"unknown {what} SKU '{sku}' (the catalogue has: {', '.join(sorted(known))})",
+            )
+    return tuple(item for item in items if item.sku in allowed)
+
+
+def default_catalog_path() -> Path:
+    """The catalogue that ships with the package (figures with their public sources)."""
+    return Path(str(resources.files("planner") / "data" / "catalog.yaml"))
+
+
+def read_catalog(path: Path) -> Catalog:
+    """Read and validate a hardware catalogue YAML file."""
+    root = Node(str(path), load_yaml_mapping(path))
+    root.reject_unknown({"version", "currency", "servers", "drives", "batteries", "ups_frames"})
+    version = root.integer("version", minimum=1)
+    if version != 1:
+        raise root.error("version", f"expected 1, got {version}")
+    servers = tuple(_read_server(node) for node in root.items("servers"))
+    drives = tuple(_read_drive(node) for node in root.items("drives"))
+    batteries = (
+        tuple(_read_battery(n) for n in root.items("batteries")) if root.has("batteries") else ()
+    )
+    frames = tuple(_read_ups(n) for n in root.items("ups_frames")) if root.has("ups_frames") else ()
+    for kind, skus in (
+        ("servers", [s.sku for s in servers]),
+        ("drives", [d.sku for d in drives]),
+        ("batteries", [b.sku for b in batteries]),
+        ("ups_frames", [u.sku for u in frames]),
+    ):
+        for i, sku in enumerate(skus):
+            if sku in skus[:i]:
+                raise root.error(f"{kind}[{i}].sku", f"duplicate SKU '{sku}'")
+    return Catalog(
+        currency=root.string("currency"),
+        servers=servers,
+        drives=drives,
+        batteries=batteries,
+        ups_frames=frames,
+    )
+
+
+def _read_battery(node: Node) -> BatterySku:
+    from planner.inputs.chemistry import CHEMISTRY_NAMES
+
+    node.reject_unknown(
+        {
+            "sku",
+            "description",
+            "chemistry",
+            "kwh",
+            "max_kw",
+            "service_life_years",
+            "price",
+            "source",
+        }
+    )
+    return BatterySku(
+        sku=node.string("sku"),
+        chemistry=node.choice("chemistry", CHEMISTRY_NAMES),
+        kwh=node.number("kwh", exclusive_minimum=0),
+        max_kw=node.number("max_kw", exclusive_minimum=0),
+        service_life_years=node.number("service_life_years", exclusive_minimum=0),
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )
+
+
+def _read_ups(node: Node) -> UpsFrameSku:
+    node.reject_unknown({"sku", "description", "kw", "efficiency", "price", "source"})
+    return UpsFrameSku(
+        sku=node.string("sku"),
+        kw=node.number("kw", exclusive_minimum=0),
+        efficiency=node.number("efficiency", exclusive_minimum=0, maximum=1),
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )
+
+
+def _read_server(node: Node) -> ServerSku:
+    node.reject_unknown(
+        {
+            "sku",
+            "description",
+            "cores",
+            "memory_gib",
+            "drive_bays",
+            "rack_units",
+            "power_w",
+            "price",
+            "source",
+        }
+    )
+    power = node.child("power_w")
+    power.reject_unknown({"idle", "half", "full"})
+    idle = power.number("idle", minimum=0)
+    half = power.number("half", minimum=idle)
+    full = power.number("full", exclusive_minimum=0, minimum=half)
+    if half - idle > full - half:
+        raise power.error(
+            "half",
+            f"expected a convex power curve (half-load watts <= midpoint {0.5 * (idle + full):g})",
+        )
+    return ServerSku(
+        sku=node.string("sku"),
+        cores=node.integer("cores", minimum=1),
+        memory_gib=node.number("memory_gib", exclusive_minimum=0),
+        drive_bays=node.integer("drive_bays", minimum=1),
+        rack_units=node.integer("rack_units", minimum=1),
+        idle_w=idle,
+        half_w=half,
+        full_w=full,
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )
+
+
+def _read_drive(node: Node) -> DriveSku:
+    node.reject_unknown(
+        {
+            "sku",
+            "description",
+            "capacity_tb",
+            "read_iops",
+            "write_iops",
+            "dwpd",
+            "watts",
+            "price",
+            "source",
+        }
+    )
+    return DriveSku(
+        sku=node.string("sku"),
+        capacity_tb=node.number("capacity_tb", exclusive_minimum=0),
+        read_iops=node.number("read_iops", exclusive_minimum=0),
+        write_iops=node.number("write_iops", exclusive_minimum=0),
+        dwpd=node.number("dwpd", exclusive_minimum=0),
+        watts=node.number("watts", minimum=0),
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )

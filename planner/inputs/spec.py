@@ -1,0 +1,464 @@
+"""The planning spec: sites, workloads, horizon, growth, ceilings, redundancy, storage, costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner.errors import InputError
+from planner.inputs.units import METRICS
+from planner.inputs.yaml_loader import Node, load_yaml_mapping
+
+CRITICALITIES = ("critical", "degradable", "deferrable")
+SCALINGS = ("horizontal", "vertical")
+#: Metrics sized at a percentile (the others: stored_tib at its maximum, write_mib_s at its mean).
+PERCENTILE_METRICS = ("cpu_cores", "memory_gib", "read_iops", "write_iops")
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    max_rack_units: int | None = None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One clinical or supporting service.
+
+    ``failover_fraction`` is the share of its load that must keep running in a
+    lost-site scenario: 1 for critical, the stated fraction for degradable, 0 for
+    deferrable. Horizontal workloads scale by replicas of a fixed size
+    (``replica_cpu_cores``, ``replica_memory_gib``); vertical ones run a fixed number of
+    ``replicas`` per site, each sized from the load.
+    """
+
+    name: str
+    criticality: str
+    failover_fraction: float
+    scaling: str
+    replica_cpu_cores: float | None
+    replica_memory_gib: float | None
+    replicas: int | None
+    min_replicas: int
+    stateful: bool
+    growth_per_year: dict[str, float] | None = None  # overrides the spec's, per metric
+
+
+@dataclass(frozen=True)
+class Protection:
+    """Storage protection inside a site: ``copies`` replicas, or erasure coding data+parity."""
+
+    scheme: str
+    copies: int = 1
+    data: int = 1
+    parity: int = 0
+
+    @property
+    def overhead(self) -> float:
+        """Raw bytes stored per usable byte: n for replicas, (k + m) / k for erasure coding."""
+        if self.scheme == "replicas":
+            return float(self.copies)
+        return (self.data + self.parity) / self.data
+
+
+@dataclass(frozen=True)
+class GridOutages:
+    """Grid outages at one site: a Poisson rate and a duration distribution.
+
+    ``distribution`` is ``exponential`` (``mean_minutes``) or ``lognormal``
+    (``p50_minutes``, ``p95_minutes``).
+    """
+
+    outages_per_year: float
+    distribution: str
+    mean_minutes: float = 0.0
+    p50_minutes: float = 0.0
+    p95_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
+class PowerSpec:
+    """The power chain: UPS battery, generator, failover, accepted risk, grid, as-was design."""
+
+    chemistry: str
+    temperature_c: float
+    inverter_efficiency: float
+    design_margin: float
+    generator_start_s: float
+    generator_transfer_s: float
+    generator_stabilise_s: float
+    generator_fail_to_start: float
+    generator_fail_to_run_per_hour: float
+    failover_p50_min: float
+    failover_p95_min: float
+    shutdown_min: float
+    failover_failure_probability: float
+    accepted_risk: float
+    grid: GridOutages
+    as_was_ups_runtime_min: float
+    as_was_standby_takeover_min: float
+    as_was_standby_failure_probability: float
+    ups_redundancy: int = 1  # UPS frames: N+r, one frame model per site
+    min_battery_strings: int = 2  # parallel strings, so one string fault does not drop the load
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    currency: str
+    sites: tuple[Site, Site]
+    workloads: tuple[Workload, ...]
+    horizon_years: float
+    growth_per_year: dict[str, float]
+    percentile: dict[str, float]
+    cpu_ceiling: float
+    memory_ceiling: float
+    drive_iops_ceiling: float
+    reserved_cpu_cores: float
+    reserved_memory_gib: float
+    servers_lost: int
+    protection: Protection
+    fill_ceiling: float
+    write_amplification: float
+    service_life_years: float
+    pue: float
+    energy_price_per_kwh: float
+    maintenance_rate_per_year: float
+    derived_metrics: dict[str, tuple[str, float]]
+    allowed_servers: tuple[str, ...] | None = None
+    allowed_drives: tuple[str, ...] | None = None
+    power: PowerSpec | None = None
+
+    @property
+    def site_names(self) -> tuple[str, str]:
+        return (self.sites[0].name, self.sites[1].name)
+
+    def growth_rates(self, metric: str) -> list[float]:
+        """Yearly growth of ``metric`` for each workload, in workload order (the spec's
+        rate unless the workload overrides it)."""
+        return [
+            (w.growth_per_year or {}).get(metric, self.growth_per_year[metric])
+            for w in self.workloads
+        ]
+
+    def workload(self, name: str) -> Workload:
+        for workload in self.workloads:
+            if workload.name == name:
+                return workload
+        raise KeyError(name)
+
+
+TOP_KEYS = {
+    "version",
+    "name",
+    "currency",
+    "sites",
+    "workloads",
+    "horizon_years",
+    "growth_per_year",
+    "sizing_percentile",
+    "utilisation_ceiling",
+    "node_reserved",
+    "redundancy",
+    "storage",
+    "costs",
+    "derived_metrics",
+    "catalog_filter",
+    "power",
+}
+
+
+def read_spec(path: Path) -> Spec:
+    """Read and validate a planning spec YAML file."""
+    root = Node(str(path), load_yaml_mapping(path))
+    root.reject_unknown(TOP_KEYS)
+    version = root.integer("version", minimum=1)
+    if version != 1:
+        raise root.error("version", f"expected 1, got {version}")
+
+    sites = _read_sites(root)
+    workloads = _read_workloads(root)
+
+    growth_node = root.child("growth_per_year")
+    growth_node.reject_unknown(set(METRICS))
+    growth = {m: growth_node.number(m, default=0.0, minimum=-0.5, maximum=5.0) for m in METRICS}
+
+    percentile = _read_percentiles(root)
+
+    ceiling = root.child("utilisation_ceiling")
+    ceiling.reject_unknown({"cpu", "memory", "drive_iops"})
+    reserved = root.child("node_reserved") if root.has("node_reserved") else None
+    if reserved is not None:
+        reserved.reject_unknown({"cpu_cores", "memory_gib"})
+
+    redundancy = root.child("redundancy")
+    redundancy.reject_unknown({"servers"})
+
+    storage = root.child("storage")
+    storage.reject_unknown(
+        {"protection", "fill_ceiling", "write_amplification", "service_life_years"}
+    )
+    costs = root.child("costs")
+    costs.reject_unknown({"pue", "energy_price_per_kwh", "maintenance_rate_per_year"})
+
+    return Spec(
+        name=root.string("name"),
+        currency=root.string("currency"),
+        sites=sites,
+        workloads=workloads,
+        horizon_years=root.number("horizon_years", exclusive_minimum=0, maximum=30),
+        growth_per_year=growth,
+        percentile=percentile,
+        cpu_ceiling=ceiling.number("cpu", exclusive_minimum=0, maximum=1),
+        memory_ceiling=ceiling.number("memory", exclusive_minimum=0, maximum=1),
+        drive_iops_ceiling=ceiling.number("drive_iops", exclusive_minimum=0, maximum=1),
+        reserved_cpu_cores=0.0 if reserved is None else reserved.number("cpu_cores", minimum=0),
+        reserved_memory_gib=0.0 if reserved is None else reserved.number("memory_gib", minimum=0),
+        servers_lost=redundancy.integer("servers", minimum=0),
+        protection=_read_protection(storage.child("protection")),
+        fill_ceiling=storage.number("fill_ceiling", exclusive_minimum=0, maximum=1),
+        write_amplification=storage.number("write_amplification", minimum=1),
+        service_life_years=storage.number("service_life_years", exclusive_minimum=0, maximum=30),
+        pue=costs.number("pue", minimum=1, maximum=5),
+        energy_price_per_kwh=costs.number("energy_price_per_kwh", minimum=0),
+        maintenance_rate_per_year=costs.number("maintenance_rate_per_year", minimum=0, maximum=1),
+        derived_metrics=_read_derived(root),
+        allowed_servers=_read_filter(root, "servers"),
+        allowed_drives=_read_filter(root, "drives"),
+        power=_read_power(root.child("power")) if root.has("power") else None,
+    )
+
+
+def _read_power(node: Node) -> PowerSpec:
+    """The ``power`` section; every probability in [0, 1], every duration >= 0."""
+    from planner.inputs.chemistry import CHEMISTRY_NAMES, IEEE485_TEMPERATURE_TABLE
+
+    node.reject_unknown(
+        {
+            "chemistry",
+            "temperature_c",
+            "inverter_efficiency",
+            "design_margin",
+            "generator",
+            "failover",
+            "accepted_risk",
+            "grid",
+            "as_was",
+            "ups_redundancy",
+            "min_battery_strings",
+        }
+    )
+    gen = node.child("generator")
+    gen.reject_unknown(
+        {"start_s", "transfer_s", "stabilise_s", "fail_to_start", "fail_to_run_per_hour"}
+    )
+    fail = node.child("failover")
+    fail.reject_unknown({"p50_minutes", "p95_minutes", "shutdown_minutes", "failure_probability"})
+    p50 = fail.number("p50_minutes", exclusive_minimum=0)
+    p95 = fail.number("p95_minutes", exclusive_minimum=0)
+    if p95 < p50:
+        raise fail.error("p95_minutes", f"expected p95 >= p50 ({p50:g}), got {p95:g}")
+    grid = node.child("grid")
+    grid.reject_unknown({"outages_per_year", "duration"})
+    duration = grid.child("duration")
+    kind = duration.choice("distribution", ("exponential", "lognormal"))
+    if kind == "exponential":
+        duration.reject_unknown({"distribution", "mean_minutes"})
+        outages = GridOutages(
+            grid.number("outages_per_year", minimum=0),
+            kind,
+            mean_minutes=duration.number("mean_minutes", exclusive_minimum=0),
+        )
+    else:
+        duration.reject_unknown({"distribution", "p50_minutes", "p95_minutes"})
+        d50 = duration.number("p50_minutes", exclusive_minimum=0)
+        d95 = duration.number("p95_minutes", exclusive_minimum=0)
+        if d95 < d50:
+            raise duration.error("p95_minutes", f"expected p95 >= p50 ({d50:g}), got {d95:g}")
+        outages = GridOutages(
+            grid.number("outages_per_year", minimum=0), kind, p50_minutes=d50, p95_minutes=d95
+        )
+    as_was = node.child("as_was")
+    as_was.reject_unknown(
+        {"ups_runtime_minutes", "standby_takeover_minutes", "standby_failure_probability"}
+    )
+    lowest = IEEE485_TEMPERATURE_TABLE[0][0]
+    return PowerSpec(
+        chemistry=node.choice("chemistry", CHEMISTRY_NAMES),
+        temperature_c=node.number("temperature_c", minimum=lowest, maximum=60),
+        inverter_efficiency=node.number("inverter_efficiency", exclusive_minimum=0, maximum=1),
+        design_margin=node.number("design_margin", minimum=1, maximum=3),
+        generator_start_s=gen.number("start_s", minimum=0),
+        generator_transfer_s=gen.number("transfer_s", minimum=0),
+        generator_stabilise_s=gen.number("stabilise_s", minimum=0),
+        generator_fail_to_start=gen.number("fail_to_start", minimum=0, maximum=1),
+        generator_fail_to_run_per_hour=gen.number("fail_to_run_per_hour", minimum=0, maximum=1),
+        failover_p50_min=p50,
+        failover_p95_min=p95,
+        shutdown_min=fail.number("shutdown_minutes", minimum=0),
+        failover_failure_probability=fail.number("failure_probability", minimum=0, maximum=1),
+        accepted_risk=node.number("accepted_risk", exclusive_minimum=0, maximum=1),
+        grid=outages,
+        as_was_ups_runtime_min=as_was.number("ups_runtime_minutes", minimum=0),
+        as_was_standby_takeover_min=as_was.number("standby_takeover_minutes", minimum=0),
+        as_was_standby_failure_probability=as_was.number(
+            "standby_failure_probability", minimum=0, maximum=1
+        ),
+        ups_redundancy=node.integer("ups_redundancy", default=1, minimum=0),
+        min_battery_strings=node.integer("min_battery_strings", default=2, minimum=1),
+    )
+
+
+def _read_filter(root: Node, kind: str) -> tuple[str, ...] | None:
+    """``catalog_filter: {servers: [sku, ...], drives: [...]}``: only these SKUs are bought."""
+    if not root.has("catalog_filter"):
+        return None
+    node = root.child("catalog_filter")
+    node.reject_unknown({"servers", "drives"})
+    if not node.has(kind):
+        return None
+    value = node.raw(kind)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise node.error(kind, "expected a non-empty list of SKU names")
+    return tuple(value)
+
+
+def _read_sites(root: Node) -> tuple[Site, Site]:
+    nodes = root.items("sites")
+    if len(nodes) != 2:
+        raise root.error("sites", f"expected exactly two sites (active-active), got {len(nodes)}")
+    sites = []
+    for node in nodes:
+        node.reject_unknown({"name", "max_rack_units"})
+        limit = node.integer("max_rack_units", minimum=1) if node.has("max_rack_units") else None
+        sites.append(Site(name=_identifier(node, "name"), max_rack_units=limit))
+    if sites[0].name == sites[1].name:
+        raise root.error("sites[1].name", f"duplicate site name '{sites[1].name}'")
+    return sites[0], sites[1]
+
+
+def _read_workloads(root: Node) -> tuple[Workload, ...]:
+    seen: set[str] = set()
+    workloads = []
+    allowed = {
+        "name",
+        "criticality",
+        "failover_fraction",
+        "scaling",
+        "replica",
+        "replicas",
+        "min_replicas",
+        "stateful",
+        "growth_per_year",
+    }
+    for node in root.items("workloads"):
+        node.reject_unknown(allowed)
+        name = _identifier(node, "name")
+        if name in seen:
+            raise node.error("name", f"duplicate workload name '{name}'")
+        seen.add(name)
+        criticality = node.choice("criticality", CRITICALITIES)
+        if criticality == "critical":
+            fraction = 1.0
+        elif criticality == "deferrable":
+            fraction = 0.0
+        else:
+            fraction = node.number("failover_fraction", exclusive_minimum=0, maximum=1)
+        if criticality != "degradable" and node.has("failover_fraction"):
+            raise node.error(
+                "failover_fraction", f"only degradable workloads take a fraction ({criticality})"
+            )
+        scaling = node.choice("scaling", SCALINGS, default="horizontal")
+        cpu = memory = None
+        replicas = None
+        if scaling == "horizontal":
+            replica = node.child("replica")
+            replica.reject_unknown({"cpu_cores", "memory_gib"})
+            cpu = replica.number("cpu_cores", exclusive_minimum=0)
+            memory = replica.number("memory_gib", exclusive_minimum=0)
+            if node.has("replicas"):
+                raise node.error("replicas", "horizontal workloads set min_replicas, not replicas")
+        else:
+            replicas = node.integer("replicas", minimum=1)
+            if node.has("replica"):
+                raise node.error("replica", "vertical workloads are sized from the load")
+        workloads.append(
+            Workload(
+                name=name,
+                criticality=criticality,
+                failover_fraction=fraction,
+                scaling=scaling,
+                replica_cpu_cores=cpu,
+                replica_memory_gib=memory,
+                replicas=replicas,
+                min_replicas=node.integer("min_replicas", default=2, minimum=1),
+                stateful=node.boolean("stateful", False),
+                growth_per_year=_read_growth_override(node),
+            )
+        )
+    return tuple(workloads)
+
+
+def _read_growth_override(node: Node) -> dict[str, float] | None:
+    if not node.has("growth_per_year"):
+        return None
+    growth = node.child("growth_per_year")
+    growth.reject_unknown(set(METRICS))
+    return {m: growth.number(m, minimum=-0.5, maximum=5.0) for m in growth.data}
+
+
+def _read_percentiles(root: Node) -> dict[str, float]:
+    value = root.raw("sizing_percentile")
+    if isinstance(value, dict):
+        node = root.child("sizing_percentile")
+        node.reject_unknown(set(PERCENTILE_METRICS))
+        return {m: node.number(m, exclusive_minimum=0, maximum=100) for m in PERCENTILE_METRICS}
+    one = root.number("sizing_percentile", exclusive_minimum=0, maximum=100)
+    return dict.fromkeys(PERCENTILE_METRICS, one)
+
+
+def _read_protection(node: Node) -> Protection:
+    scheme = node.choice("scheme", ("replicas", "erasure"))
+    if scheme == "replicas":
+        node.reject_unknown({"scheme", "copies"})
+        return Protection(scheme, copies=node.integer("copies", minimum=1))
+    node.reject_unknown({"scheme", "data", "parity"})
+    return Protection(
+        scheme, data=node.integer("data", minimum=1), parity=node.integer("parity", minimum=1)
+    )
+
+
+def _read_derived(root: Node) -> dict[str, tuple[str, float]]:
+    """``derived_metrics: {write_mib_s: {from: write_iops, factor: 0.0625}}``.
+
+    The derived metric is factor x the source metric, per row.
+    """
+    if not root.has("derived_metrics"):
+        return {}
+    node = root.child("derived_metrics")
+    node.reject_unknown(set(METRICS))
+    derived = {}
+    for metric in node.data:
+        rule = node.child(metric)
+        rule.reject_unknown({"from", "factor"})
+        source = rule.choice("from", METRICS)
+        if source == metric:
+            raise rule.error("from", f"a metric cannot be derived from itself ({metric})")
+        derived[metric] = (source, rule.number("factor", minimum=0))
+    for metric, (source, _) in derived.items():
+        if source in derived:
+            raise node.error(metric, f"'{source}' is itself derived; derive from a measured metric")
+    return derived
+
+
+def _identifier(node: Node, name: str) -> str:
+    value = node.string(name)
+    ok = value.replace("-", "").isalnum() and value.islower() and value[0].isalpha()
+    if not ok or len(value) > 40:
+        raise InputError(
+            node.source,
+            f"key '{node.key(name)}'",
+            "expected a lower-case name of letters, digits and '-' (a Kubernetes name), "
+            f"got '{value}'",
+        )
+    return value

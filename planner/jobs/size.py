@@ -1,0 +1,128 @@
+"""The `size` job as one function: load, reduce, solve, verify, assemble the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from planner.errors import InputError, VerificationError
+from planner.inputs.catalog import Catalog, default_catalog_path, filter_catalog, read_catalog
+from planner.inputs.profiles import Profile, profile_from_frame, read_profile
+from planner.inputs.spec import Spec, read_spec
+from planner.outputs.plan import InputRef, build_plan, file_sha256
+from planner.sizing.envelope import Envelope, compute_envelope
+from planner.sizing.model import ModelOptions, Solution, optimise
+from planner.sizing.verify import Report, verify_plan
+from planner.sizing.workloads import WorkloadSizing, size_workloads
+
+BUNDLED = "bundled-example"
+
+
+@dataclass(frozen=True)
+class SizeInputs:
+    """Paths of the three inputs; ``profile=None`` means the generated bundled example."""
+
+    profile: Path | None
+    spec: Path
+    catalog: Path
+
+    @classmethod
+    def bundled(cls) -> SizeInputs:
+        from planner.inputs.example import example_spec_path
+
+        return cls(profile=None, spec=example_spec_path(), catalog=default_catalog_path())
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    spec: Spec
+    catalog: Catalog
+    profile: Profile
+    envelope: Envelope
+    sizings: tuple[WorkloadSizing, ...]
+    solution: Solution
+    report: Report
+    plan: dict[str, Any]
+
+
+def load_inputs(inputs: SizeInputs) -> tuple[Spec, Catalog, Profile, tuple[InputRef, ...]]:
+    spec = read_spec(inputs.spec)
+    catalog = read_catalog(inputs.catalog)
+    if catalog.currency != spec.currency:
+        raise InputError(
+            str(inputs.catalog),
+            "key 'currency'",
+            f"expected the spec's currency '{spec.currency}', got '{catalog.currency}'",
+        )
+    catalog = filter_catalog(catalog, spec.allowed_servers, spec.allowed_drives, str(inputs.spec))
+    if spec.power is not None:
+        if not any(b.chemistry == spec.power.chemistry for b in catalog.batteries):
+            raise InputError(
+                str(inputs.catalog),
+                "key 'batteries'",
+                f"no battery module of chemistry '{spec.power.chemistry}' (the spec's power "
+                "section asks for it)",
+            )
+        if not catalog.ups_frames:
+            raise InputError(
+                str(inputs.catalog),
+                "key 'ups_frames'",
+                "no UPS frame (the spec's power section needs one)",
+            )
+    if inputs.profile is None:
+        from planner.inputs.example import generate_example_frame
+
+        profile = profile_from_frame(
+            generate_example_frame(), spec, BUNDLED, lambda i: f"row {i + 1}"
+        )
+        profile_name = BUNDLED
+    else:
+        profile = read_profile(inputs.profile, spec)
+        profile_name = inputs.profile.name
+    refs = (
+        InputRef("profile", profile_name, profile.content_hash()),
+        InputRef("spec", inputs.spec.name, file_sha256(inputs.spec)),
+        InputRef("catalog", inputs.catalog.name, file_sha256(inputs.catalog)),
+    )
+    return spec, catalog, profile, refs
+
+
+def run_size(
+    inputs: SizeInputs,
+    options: ModelOptions | None = None,
+    stage: Callable[[str], None] = lambda _: None,
+) -> SizeResult:
+    """Load and validate, reduce to the envelope, solve, verify independently, build the plan.
+
+    Raises InputError, InfeasibleError or VerificationError; never writes anything.
+    """
+    stage("loading inputs")
+    spec, catalog, profile, refs = load_inputs(inputs)
+    stage("reducing the profile to the design envelope")
+    envelope = compute_envelope(profile, spec)
+    sizings = size_workloads(profile, spec)
+    stage("solving the sizing MILP")
+    solution = optimise(spec, catalog, envelope, sizings, options)
+    stage("verifying every timestep of every scenario")
+    report = verify_plan(profile, spec, catalog, solution.fleets, sizings)
+    if not report.ok:
+        raise VerificationError([c.describe() for c in report.failures()])
+    plan = build_plan(
+        inputs=refs,
+        profile=profile,
+        spec=spec,
+        catalog=catalog,
+        envelope=envelope,
+        fleets=solution.fleets,
+        sizings=sizings,
+        report=report,
+        solver={
+            "name": "HiGHS via scipy.optimize.milp",
+            "status": "optimal",
+            "variables": solution.variables,
+            "constraints": solution.constraints,
+        },
+    )
+    return SizeResult(spec, catalog, profile, envelope, sizings, solution, report, plan)

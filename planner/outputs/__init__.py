@@ -1,0 +1,1 @@
+"""Outputs: the plan lock file, plan diffs and the procurement report."""

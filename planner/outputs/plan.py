@@ -1,0 +1,398 @@
+"""The plan: a deterministic, versioned JSON lock file, and its reader.
+
+Same inputs give the same bytes: keys sorted, floats rounded to 9 significant digits,
+no timings or absolute paths, UTF-8 with a final newline, written to a temporary file
+and renamed so a failed run never leaves half a plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from planner import __version__
+from planner.errors import InputError
+from planner.inputs.catalog import Catalog
+from planner.inputs.profiles import Profile
+from planner.inputs.spec import Spec
+from planner.sizing.costs import SiteCosts, site_costs
+from planner.sizing.envelope import Envelope
+from planner.sizing.fleet import SiteFleet
+from planner.sizing.server_power import site_power_w
+from planner.sizing.verify import Report
+from planner.sizing.workloads import WorkloadSizing
+
+SCHEMA = "hospital-platform/plan"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class InputRef:
+    """An input's name (not its absolute path, so plans diff cleanly) and its hash."""
+
+    kind: str
+    name: str
+    sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_plan(
+    *,
+    inputs: tuple[InputRef, ...],
+    profile: Profile,
+    spec: Spec,
+    catalog: Catalog,
+    envelope: Envelope,
+    fleets: tuple[SiteFleet, ...],
+    sizings: tuple[WorkloadSizing, ...],
+    report: Report,
+    solver: dict[str, Any],
+) -> dict[str, Any]:
+    """Assemble the plan document (plain data, ready for :func:`dumps_plan`)."""
+    site_docs = []
+    totals = {
+        "servers": 0.0,
+        "drives": 0.0,
+        "batteries": 0.0,
+        "ups": 0.0,
+        "maintenance": 0.0,
+        "energy": 0.0,
+    }
+    for fleet in fleets:
+        env = envelope.site(fleet.site)
+        costs = site_costs(fleet, catalog, spec, env.mean_busy_cores)
+        for key in totals:
+            totals[key] += getattr(costs, key)
+        site_docs.append(_site_doc(fleet, catalog, spec, envelope, costs))
+    capex = totals["servers"] + totals["drives"] + totals["batteries"] + totals["ups"]
+    totals_doc = {**totals, "capex": capex}
+    totals_doc["tco"] = totals_doc["capex"] + totals["maintenance"] + totals["energy"]
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "planner_version": __version__,
+        "inputs": {ref.kind: {"name": ref.name, "sha256": ref.sha256} for ref in inputs},
+        "profile": {
+            "steps": profile.n_steps,
+            "step_s": profile.step_s,
+            "start_utc": _iso(int(profile.timestamps_ns[0])),
+            "end_utc": _iso(int(profile.timestamps_ns[-1])),
+        },
+        "assumptions": {
+            "name": spec.name,
+            "currency": spec.currency,
+            "horizon_years": spec.horizon_years,
+            "growth_per_year": spec.growth_per_year,
+            "workload_growth_per_year": {
+                w.name: w.growth_per_year for w in spec.workloads if w.growth_per_year
+            },
+            "sizing_percentile": spec.percentile,
+            "utilisation_ceiling": {
+                "cpu": spec.cpu_ceiling,
+                "memory": spec.memory_ceiling,
+                "drive_iops": spec.drive_iops_ceiling,
+            },
+            "redundancy_servers_lost": spec.servers_lost,
+            "storage_overhead": spec.protection.overhead,
+            "fill_ceiling": spec.fill_ceiling,
+            "pue": spec.pue,
+            "energy_price_per_kwh": spec.energy_price_per_kwh,
+        },
+        "sites": site_docs,
+        "costs": totals_doc,
+        "constraints": [
+            {
+                "name": c.name,
+                "site": c.site,
+                "scenario": c.scenario,
+                "unit": c.unit,
+                "capacity": c.capacity,
+                "demand": c.demand,
+                "margin": c.margin,
+                "margin_pct": 100 * c.margin_ratio,
+                "binding": c.binding,
+                "ok": c.ok,
+                "exceedances": c.exceedances,
+                "allowed_exceedances": c.allowed,
+            }
+            for c in report.checks
+        ],
+        "workloads": _workload_docs(spec, sizings),
+        "solver": solver,
+    }
+
+
+def _site_doc(
+    fleet: SiteFleet, catalog: Catalog, spec: Spec, envelope: Envelope, costs: SiteCosts
+) -> dict[str, Any]:
+    env = envelope.site(fleet.site)
+    servers = [catalog.server(k) for k in fleet.servers]
+    drives = [catalog.drive(k) for k in fleet.drives]
+    power_kw = {"mean": site_power_w(fleet, catalog, env.mean_busy_cores) / 1000.0}
+    for scenario, values in env.demand.items():
+        power_kw[scenario] = site_power_w(fleet, catalog, values["cpu_cores"]) / 1000.0
+    return {
+        "name": fleet.site,
+        "servers": [
+            {
+                "sku": s.sku,
+                "count": fleet.servers[s.sku],
+                "unit_price": s.price,
+                "cores": s.cores,
+                "memory_gib": s.memory_gib,
+                "rack_units": s.rack_units,
+                "drive_bays": s.drive_bays,
+            }
+            for s in servers
+        ],
+        "drives": [
+            {
+                "sku": d.sku,
+                "count": fleet.drives[d.sku],
+                "unit_price": d.price,
+                "capacity_tb": d.capacity_tb,
+            }
+            for d in drives
+        ],
+        "totals": {
+            "servers": fleet.server_count(),
+            "drives": fleet.drive_count(),
+            "cores": sum(fleet.servers[s.sku] * s.cores for s in servers),
+            "memory_gib": sum(fleet.servers[s.sku] * s.memory_gib for s in servers),
+            "rack_units": sum(fleet.servers[s.sku] * s.rack_units for s in servers),
+            "flash_raw_tb": sum(fleet.drives[d.sku] * d.capacity_tb for d in drives),
+        },
+        "battery": battery_doc(
+            fleet, catalog, spec, site_power_w(fleet, catalog, env.design("cpu_cores"))
+        ),
+        "power_kw": power_kw,
+        "envelope": env.demand,
+        "mean_busy_cores": env.mean_busy_cores,
+        "written_tib_over_service_life": env.written_tib_life,
+        "costs": {
+            "servers": costs.servers,
+            "drives": costs.drives,
+            "batteries": costs.batteries,
+            "ups": costs.ups,
+            "capex": costs.capex,
+            "maintenance": costs.maintenance,
+            "energy": costs.energy,
+            "tco": costs.tco,
+        },
+    }
+
+
+def battery_doc(
+    fleet: SiteFleet, catalog: Catalog, spec: Spec, design_load_w: float
+) -> dict[str, Any]:
+    """The UPS and battery of one site: what is bought, what it gives, what was required."""
+    if spec.power is None:
+        return {"status": "not sized: the spec has no power section"}
+    from planner.power.ups import battery_design, purchases_over, site_required_runtime
+
+    design = battery_design(spec.power)
+    required = site_required_runtime(spec.power)
+    nameplate_wh = sum(n * catalog.battery(k).kwh * 1000.0 for k, n in fleet.batteries.items())
+    eol = design.chemistry.end_of_life_capacity
+    return {
+        "status": "sized",
+        "chemistry": design.chemistry.name,
+        "modules": [
+            {
+                "sku": k,
+                "count": n,
+                "kwh": catalog.battery(k).kwh,
+                "unit_price": catalog.battery(k).price,
+                "purchases_over_horizon": purchases_over(
+                    spec.horizon_years, catalog.battery(k).service_life_years
+                ),
+            }
+            for k, n in fleet.batteries.items()
+        ],
+        "ups_frames": [
+            {
+                "sku": k,
+                "count": n,
+                "kw": catalog.ups_frame(k).kw,
+                "unit_price": catalog.ups_frame(k).price,
+            }
+            for k, n in fleet.ups.items()
+        ],
+        "ups_kw": sum(n * catalog.ups_frame(k).kw for k, n in fleet.ups.items()),
+        "ups_redundancy": spec.power.ups_redundancy,
+        "kwh_installed": nameplate_wh / 1000.0,
+        "kwh_usable_new": design.usable_wh(nameplate_wh, 1.0) / 1000.0,
+        "kwh_usable_end_of_life": design.usable_wh(nameplate_wh, eol) / 1000.0,
+        "design_load_kw": design_load_w / 1000.0,
+        "runtime_minutes_at_design_load": {
+            "new": 60.0 * design.runtime_h(nameplate_wh, design_load_w, 1.0),
+            "end_of_life": 60.0 * design.runtime_h(nameplate_wh, design_load_w, eol),
+        },
+        "required_runtime_minutes": required.minutes,
+        "required_runtime_deciding": required.deciding,
+        "required_runtime_reason": required.reason,
+        "generator_bridge_minutes": required.bridge_minutes,
+        "failover_path_minutes": required.failover_minutes,
+        "failover_quantile": required.failover_quantile,
+        "factors": {
+            "temperature": design.temperature_factor,
+            "aging": design.aging_factor,
+            "design_margin": design.design_margin,
+            "inverter_efficiency": design.inverter_efficiency,
+            "usable_depth_of_discharge": design.chemistry.usable_dod,
+            "peukert_k": design.chemistry.peukert_k,
+            "rated_hours": design.chemistry.rated_hours,
+        },
+    }
+
+
+def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[str, Any]]:
+    docs = []
+    for workload in spec.workloads:
+        per_site = {}
+        for z in sizings:
+            if z.workload != workload.name:
+                continue
+            per_site[z.site] = {
+                "replicas_normal": z.replicas_normal,
+                "replicas_failover": z.replicas_failover,
+                "replicas_min": z.replicas_normal,
+                "replicas_max": z.replicas_max,
+                "cpu_request_cores": z.cpu_request_cores,
+                "memory_request_gib": z.memory_request_gib,
+                "storage_gib": z.storage_gib,
+                "design_cpu_cores": z.design_cpu_cores,
+                "design_memory_gib": z.design_memory_gib,
+            }
+        docs.append(
+            {
+                "name": workload.name,
+                "criticality": workload.criticality,
+                "failover_fraction": workload.failover_fraction,
+                "scaling": workload.scaling,
+                "stateful": workload.stateful,
+                "sites": per_site,
+            }
+        )
+    return docs
+
+
+def dumps_plan(plan: dict[str, Any]) -> str:
+    """Canonical JSON text: sorted keys, rounded floats, two-space indent, final newline."""
+    return json.dumps(_canonical(plan), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_plan(plan: dict[str, Any], path: Path) -> None:
+    """Write atomically: a temporary file beside the target, then rename."""
+    text = dumps_plan(plan)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    """Read a plan file and check its schema and version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), "", "plan file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(str(path), "", f"not a readable JSON plan ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise InputError(str(path), "key 'schema'", f"expected '{SCHEMA}'")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(
+            str(path),
+            "key 'schema_version'",
+            f"expected {SCHEMA_VERSION}, got {data.get('schema_version')!r}",
+        )
+    return data
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        rounded = float(f"{value:.9g}")
+        return 0.0 if rounded == 0 else rounded
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    raise TypeError(f"cannot write {type(value).__name__} to a plan")
+
+
+def _iso(ns: int) -> str:
+    import pandas as pd
+
+    return str(pd.Timestamp(ns, tz="UTC").isoformat())
+
+
+@dataclass(frozen=True)
+class PlannedSite:
+    """What one site must declare for one workload (read from a plan)."""
+
+    replicas_min: int
+    replicas_max: int
+    replicas_failover: int
+    cpu_request_cores: float
+    memory_request_gib: float
+    storage_gib: int
+    failover_cpu_cores: float
+    failover_memory_gib: float
+
+
+@dataclass(frozen=True)
+class PlannedWorkload:
+    name: str
+    criticality: str
+    scaling: str
+    stateful: bool
+    sites: dict[str, PlannedSite]
+
+
+def planned_workloads(plan: dict[str, Any], source: str = "plan") -> tuple[PlannedWorkload, ...]:
+    """The per-workload, per-site sizing the Kubernetes side declares, typed."""
+    try:
+        out = []
+        for doc in plan["workloads"]:
+            sites = {}
+            for site, z in sorted(doc["sites"].items()):
+                failover = next(k for k in z["design_cpu_cores"] if k != "normal")
+                sites[site] = PlannedSite(
+                    replicas_min=int(z["replicas_min"]),
+                    replicas_max=int(z["replicas_max"]),
+                    replicas_failover=int(z["replicas_failover"]),
+                    cpu_request_cores=float(z["cpu_request_cores"]),
+                    memory_request_gib=float(z["memory_request_gib"]),
+                    storage_gib=int(z["storage_gib"]),
+                    failover_cpu_cores=float(z["design_cpu_cores"][failover]),
+                    failover_memory_gib=float(z["design_memory_gib"][failover]),
+                )
+            out.append(
+                PlannedWorkload(
+                    name=str(doc["name"]),
+                    criticality=str(doc["criticality"]),
+                    scaling=str(doc["scaling"]),
+                    stateful=bool(doc["stateful"]),
+                    sites=sites,
+                )
+            )
+        return tuple(out)
+    except (KeyError, TypeError, ValueError, StopIteration) as exc:
+        raise InputError(source, "key 'workloads'", f"malformed workload sizing ({exc})") from None
+
+
+def plan_site_names(plan: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(site["name"]) for site in plan["sites"])

@@ -1,0 +1,90 @@
+"""Gather the report's figures from a plan and its inputs, and write every format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planner.fsutil import staged_directory
+from planner.inputs.catalog import Catalog
+from planner.inputs.profiles import Profile
+from planner.inputs.spec import Spec
+from planner.outputs.report.data import ReportData, envelope_series, site_reports
+
+
+def gather(
+    plan: dict[str, Any],
+    spec: Spec,
+    catalog: Catalog,
+    profile: Profile,
+    *,
+    years: int = 200_000,
+    seed: int = 2025,
+) -> ReportData:
+    data = ReportData(
+        plan=plan,
+        currency=plan["assumptions"]["currency"],
+        sites=site_reports(plan),
+        envelopes=envelope_series(profile, spec, plan),
+    )
+    data.sources = {
+        **{s.sku: s.source for s in catalog.servers},
+        **{d.sku: d.source for d in catalog.drives},
+        **{b.sku: b.source for b in catalog.batteries},
+        **{u.sku: u.source for u in catalog.ups_frames},
+    }
+    if spec.power is not None and all(s.battery.get("status") == "sized" for s in data.sites):
+        from planner.simulate.availability import simulate_years, summarise
+        from planner.simulate.plan_fleet import as_was_chain, outage_model, sized_chains
+
+        rng = np.random.default_rng(seed)
+        for label, chains in (
+            ("sized design", sized_chains(spec, plan)),
+            ("as-was design", (as_was_chain(spec.power),)),
+        ):
+            down, longest = simulate_years(rng, years, outage_model(spec.power), chains)
+            result = summarise(down, longest)
+            data.availability[label] = down
+            data.availability_summary[label] = {
+                "mean_downtime_min": result.mean_downtime_min,
+                "ci_low": result.ci99_downtime_min[0],
+                "ci_high": result.ci99_downtime_min[1],
+                "nines": result.nines,
+                "p_outage_over_hour": result.p_outage_over_hour,
+                "years_with_downtime": float(result.years_with_downtime),
+                "p_downtime_year_upper99": result.p_downtime_year_upper99,
+                "years": float(years),
+            }
+    return data
+
+
+def write_report(
+    data: ReportData, out_dir: Path, progress: Callable[[str], None] = lambda _: None
+) -> list[Path]:
+    """Write report.html, bill-of-materials.xlsx and summary.md into ``out_dir`` atomically."""
+    from planner.outputs.report import figures
+    from planner.outputs.report.html import render_html
+    from planner.outputs.report.markdown import render_markdown
+    from planner.outputs.report.xlsx import write_xlsx
+
+    progress("drawing charts")
+    charts: dict[str, bytes] = {}
+    for site in data.sites:
+        charts[f"envelope-{site.name}"] = figures.envelope_chart(
+            site.name, data.envelopes[site.name]
+        )
+    charts["costs"] = figures.cost_chart(data)
+    for site in data.sites:
+        if site.battery.get("status") == "sized":
+            charts[f"battery-{site.name}"] = figures.battery_chart(site.name, site.battery)
+    if data.availability:
+        charts["availability"] = figures.availability_chart(data.availability)
+    with staged_directory(out_dir) as staging:
+        progress("writing HTML, XLSX and Markdown")
+        (staging / "report.html").write_text(render_html(data, charts), encoding="utf-8")
+        write_xlsx(data, staging / "bill-of-materials.xlsx")
+        (staging / "summary.md").write_text(render_markdown(data), encoding="utf-8")
+    return [out_dir / "report.html", out_dir / "bill-of-materials.xlsx", out_dir / "summary.md"]

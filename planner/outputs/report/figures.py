@@ -1,0 +1,135 @@
+"""The report's charts (matplotlib, Agg backend), as PNG bytes without timestamps."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.outputs.report.data import ReportData, Series
+
+COLOURS = ("#1b6ca8", "#d1495b", "#66a182", "#edae49", "#8d96a3", "#00798c")
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
+    return plt.subplots(figsize=(width, height))
+
+
+def envelope_chart(site: str, series: Series) -> bytes:
+    """Daily peak CPU demand per scenario over the profile's year vs the sized capacity."""
+    figure, axes = _figure()
+    for colour, (scenario, values) in zip(COLOURS, series.demand.items(), strict=False):
+        axes.plot(
+            series.days,
+            values,
+            color=colour,
+            linewidth=1.0,
+            label=f"demand, {scenario} (daily peak, at horizon end)",
+        )
+        if scenario in series.capacity:
+            axes.axhline(
+                series.capacity[scenario],
+                color=colour,
+                linestyle="--",
+                linewidth=1.2,
+                label=f"capacity after N+r, {scenario}",
+            )
+    axes.set_xlabel("day of the profile")
+    axes.set_ylabel("CPU cores")
+    axes.set_title(f"{site}: CPU demand envelope against the sized capacity")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7, frameon=False)
+    axes.set_ylim(bottom=0)
+    return _png(figure)
+
+
+def cost_chart(data: ReportData) -> bytes:
+    """Stacked cost over the horizon per site."""
+    figure, axes = _figure(7.0, 3.4)
+    parts = ("servers", "drives", "batteries", "ups", "maintenance", "energy")
+    names = [s.name for s in data.sites]
+    bottom = np.zeros(len(names))
+    for colour, part in zip(COLOURS, parts, strict=False):
+        values = np.array([s.costs.get(part, 0.0) for s in data.sites]) / 1e6
+        axes.bar(names, values, bottom=bottom, color=colour, label=part)
+        bottom += values
+    axes.set_ylabel(f"million {data.currency}")
+    axes.set_title("Total cost of ownership over the horizon")
+    axes.legend(fontsize=7, frameon=False, bbox_to_anchor=(1.0, 1.0), loc="upper left")
+    return _png(figure)
+
+
+def battery_chart(site: str, battery: dict[str, Any]) -> bytes:
+    """Runtime against load for the installed battery, new and at end of life."""
+    from planner.power.battery import CHEMISTRIES, BatteryDesign
+
+    factors = battery["factors"]
+    design = BatteryDesign(
+        CHEMISTRIES[battery["chemistry"]],
+        factors["inverter_efficiency"],
+        factors["temperature"],
+        factors["design_margin"],
+    )
+    nameplate_wh = battery["kwh_installed"] * 1000.0
+    design_kw = battery["design_load_kw"]
+    loads = np.linspace(max(design_kw * 0.25, 0.1), design_kw * 2.0, 200)
+    figure, axes = _figure(7.0, 3.4)
+    eol = design.chemistry.end_of_life_capacity
+    for colour, (label, capacity) in zip(
+        COLOURS, (("new", 1.0), ("end of life", eol)), strict=False
+    ):
+        runtime = [60 * design.runtime_h(nameplate_wh, kw * 1000, capacity) for kw in loads]
+        axes.plot(loads, runtime, color=colour, label=f"runtime, battery {label}")
+    axes.axhline(
+        battery["required_runtime_minutes"],
+        color="#333333",
+        linestyle="--",
+        label=f"required {battery['required_runtime_minutes']:.1f} min",
+    )
+    axes.axvline(design_kw, color="#999999", linestyle=":", label=f"design load {design_kw:.1f} kW")
+    axes.set_xlabel("IT load (kW)")
+    axes.set_ylabel("runtime (minutes)")
+    axes.set_yscale("log")
+    axes.set_title(f"{site}: UPS battery runtime against load")
+    axes.legend(fontsize=7, frameon=False)
+    return _png(figure)
+
+
+def availability_chart(samples: dict[str, npt.NDArray[np.float64]]) -> bytes:
+    """Distribution of clinical downtime per simulated year (years with any downtime)."""
+    figure, axes = _figure(7.0, 3.4)
+    top = max((float(v.max()) for v in samples.values() if v.size and v.max() > 0), default=1.0)
+    bins = np.logspace(-1, np.log10(max(top, 1.0)) + 0.1, 40)
+    for colour, (label, values) in zip(COLOURS, samples.items(), strict=False):
+        hit = values[values > 0]
+        share = 100.0 * hit.size / max(values.size, 1)
+        axes.hist(
+            np.maximum(hit, 0.1),
+            bins=bins,
+            color=colour,
+            alpha=0.6,
+            label=f"{label}: {share:.3f} % of years have downtime",
+        )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("clinical downtime in a year (minutes)")
+    axes.set_ylabel("simulated years")
+    axes.set_title("Availability: downtime per simulated year")
+    axes.legend(fontsize=7, frameon=False)
+    return _png(figure)

@@ -1,0 +1,55 @@
+"""The Markdown summary: the same figures as the HTML report, for a wiki or a PR."""
+
+from __future__ import annotations
+
+from planner.outputs.report.data import ReportData
+from planner.outputs.report.text import executive_summary, money
+
+
+def render_markdown(data: ReportData) -> str:
+    plan, currency = data.plan, data.currency
+    lines = [f"# Sizing summary: {plan['assumptions']['name']}", ""]
+    lines += [*executive_summary(data), ""]
+    for site in data.sites:
+        lines += [
+            f"## {site.name.capitalize()}",
+            "",
+            f"| Item | SKU | Qty | Unit price ({currency}) | Purchases | Line total |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for i in site.items:
+            lines.append(
+                f"| {i.category} | {i.sku} | {i.quantity} | {i.unit_price:,.0f} | "
+                f"{i.purchases} | {i.total:,.0f} |"
+            )
+        lines.append(f"| **Total** | | | | | **{sum(i.total for i in site.items):,.0f}** |")
+        lines += [
+            "",
+            f"Rack space {site.rack_units} U; TCO {money(site.costs['tco'], currency)}.",
+            "",
+        ]
+    lines += [
+        "## Costs over the horizon",
+        "",
+        "| | Purchase | Maintenance | Energy | TCO |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for site in data.sites:
+        c = site.costs
+        lines.append(
+            f"| {site.name} | {c['capex']:,.0f} | {c['maintenance']:,.0f} | "
+            f"{c['energy']:,.0f} | {c['tco']:,.0f} |"
+        )
+    c = plan["costs"]
+    lines.append(
+        f"| **both sites** | **{c['capex']:,.0f}** | **{c['maintenance']:,.0f}** | "
+        f"**{c['energy']:,.0f}** | **{c['tco']:,.0f}** |"
+    )
+    lines += ["", "## Tightest constraints", ""]
+    for check in sorted(plan["constraints"], key=lambda x: x["margin_pct"])[:5]:
+        where = f"{check['site']}/{check['scenario']}" if check["scenario"] else check["site"]
+        lines.append(
+            f"- {check['name']} at {where}: margin {check['margin_pct']:.1f} %"
+            + (" (binding)" if check["binding"] else "")
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,68 @@
+"""Plain-words sentences shared by the HTML and Markdown reports."""
+
+from __future__ import annotations
+
+from planner.outputs.report.data import ReportData, SiteReport
+
+
+def money(value: float, currency: str) -> str:
+    return f"{value:,.0f} {currency}"
+
+
+def buy_sentence(site: SiteReport) -> str:
+    parts = [f"{i.quantity} x {i.sku} ({i.category.lower()}, {i.note})" for i in site.items]
+    return f"{site.name.capitalize()}: " + "; ".join(parts) + "."
+
+
+def executive_summary(data: ReportData) -> list[str]:
+    plan = data.plan
+    a = plan["assumptions"]
+    costs = plan["costs"]
+    lines = [
+        f"Buy the hardware below for each of the {len(data.sites)} sites. Over "
+        f"{a['horizon_years']:g} years it costs {money(costs['capex'], data.currency)} to buy "
+        f"(battery replacements included) and {money(costs['tco'], data.currency)} in total "
+        f"with maintenance and energy.",
+    ]
+    lines += [buy_sentence(site) for site in data.sites]
+    lines.append(
+        f"Either site alone carries all clinical work at the design peak (the time-aligned "
+        f"load of both sites, grown to the horizon's end), even with "
+        f"{a['redundancy_servers_lost']} of its own servers failed."
+    )
+    sized = [s for s in data.sites if s.battery.get("status") == "sized"]
+    if sized:
+        b = sized[0].battery
+        lines.append(
+            f"If the grid fails and the generator does not start, each site's battery holds "
+            f"its load for {b['runtime_minutes_at_design_load']['end_of_life']:.1f} minutes at "
+            f"end of life, against {b['required_runtime_minutes']:.1f} minutes needed to move "
+            f"clinical work to the other site and shut down cleanly."
+        )
+    summary = data.availability_summary.get("sized design")
+    old = data.availability_summary.get("as-was design")
+    if summary and old:
+        lines.append(
+            f"Simulated over {summary['years']:,.0f} years of grid outages: expected clinical "
+            f"downtime {summary['mean_downtime_min']:.3f} minutes a year, against "
+            f"{old['mean_downtime_min']:.3f} for the design that failed (one active site, cold "
+            f"standby); a clinical outage longer than an hour in "
+            f"{summary['p_outage_over_hour']:.1e} of years, against "
+            f"{old['p_outage_over_hour']:.1e}."
+        )
+    return lines
+
+
+ASSUMPTION_SOURCES = {
+    "growth_per_year": "planning spec (planning assumption)",
+    "sizing_percentile": "planning spec; requests right-sizing practice (KRR, Robusta)",
+    "utilisation_ceiling": "planning spec (planning assumption)",
+    "pue": "planning spec (planning assumption)",
+    "energy_price_per_kwh": "planning spec (planning assumption)",
+    "generator fail to start 0.0094 / demand": "NREL REopt.jl defaults (Marqusee & Jenket 2020)",
+    "generator start within 10 s": "NFPA 110 Type 10",
+    "grid outages (~25 min a year)": "Energinet 2017; CEER Benchmarking Report 6.1",
+    "battery aging factor 1.25, design margin 1.1": "IEEE 485 practice; UFC 3-520-01",
+    "temperature correction": "IEEE 485 Table 1",
+    "server power at idle / 50 % / 100 %": "SPECpower_ssj2008 results (see the catalogue)",
+}

@@ -1,0 +1,155 @@
+"""The bill of materials as a spreadsheet (openpyxl): a sheet per site, totals, TCO.
+
+Line totals and sums are spreadsheet formulas, so procurement can change a quantity or a
+price and see the totals follow; the figures the planner computed sit beside them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from planner.outputs.report.data import ReportData
+
+HEADER_FILL = PatternFill("solid", fgColor="EEF3F8")
+BOLD = Font(bold=True)
+THIN = Border(bottom=Side(style="thin", color="C9D3DD"))
+MONEY = "#,##0"
+FIXED_TIME = datetime(2000, 1, 1)
+
+SITE_COLUMNS = (
+    "Item",
+    "SKU",
+    "Description",
+    "Quantity",
+    "Unit price",
+    "Purchases",
+    "Line total",
+    "Rack units each",
+    "Rack units",
+    "Source",
+)
+
+
+def _print_setup(ws: Worksheet, header_row: int, widths: list[int]) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.freeze_panes = f"A{header_row + 1}"
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+
+
+def _header(ws: Worksheet, row: int, names: tuple[str, ...] | list[str]) -> None:
+    for col, name in enumerate(names, start=1):
+        cell = ws.cell(row=row, column=col, value=name)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+        cell.border = THIN
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def write_xlsx(data: ReportData, path: Path) -> None:
+    wb = Workbook()
+    wb.properties.creator = "planner"
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    currency = data.currency
+    first = wb.active
+    assert first is not None
+    wb.remove(first)
+    site_totals: dict[str, tuple[str, str]] = {}
+    for site in data.sites:
+        ws = wb.create_sheet(site.name)
+        ws.cell(row=1, column=1, value=f"Bill of materials: {site.name} ({currency})").font = Font(
+            bold=True, size=13
+        )
+        _header(ws, 3, SITE_COLUMNS)
+        row = 4
+        for item in site.items:
+            ws.cell(row=row, column=1, value=item.category)
+            ws.cell(row=row, column=2, value=item.sku)
+            ws.cell(row=row, column=3, value=item.note)
+            ws.cell(row=row, column=4, value=item.quantity)
+            ws.cell(row=row, column=5, value=item.unit_price).number_format = MONEY
+            ws.cell(row=row, column=6, value=item.purchases)
+            ws.cell(row=row, column=7, value=f"=D{row}*E{row}*F{row}").number_format = MONEY
+            ws.cell(row=row, column=8, value=item.rack_units)
+            ws.cell(row=row, column=9, value=f"=D{row}*H{row}")
+            ws.cell(row=row, column=10, value=data.sources.get(item.sku, ""))
+            row += 1
+        total_row = row
+        ws.cell(row=total_row, column=1, value="Total").font = BOLD
+        total = ws.cell(row=total_row, column=7, value=f"=SUM(G4:G{total_row - 1})")
+        total.number_format = MONEY
+        total.font = BOLD
+        ws.cell(row=total_row, column=9, value=f"=SUM(I4:I{total_row - 1})").font = BOLD
+        info = total_row + 2
+        ws.cell(row=info, column=1, value="IT power, mean (kW)")
+        ws.cell(row=info, column=4, value=round(site.power_kw["mean"], 2))
+        for offset, (scenario, kw) in enumerate(
+            (k, v) for k, v in site.power_kw.items() if k != "mean"
+        ):
+            ws.cell(
+                row=info + 1 + offset, column=1, value=f"IT power at design load, {scenario} (kW)"
+            )
+            ws.cell(row=info + 1 + offset, column=4, value=round(kw, 2))
+        _print_setup(ws, 3, [15, 24, 34, 9, 12, 10, 14, 10, 10, 50])
+        site_totals[site.name] = (f"'{site.name}'!G{total_row}", f"'{site.name}'!I{total_row}")
+
+    totals = wb.create_sheet("Totals", 0)
+    totals.cell(row=1, column=1, value=f"Purchase totals ({currency})").font = Font(
+        bold=True, size=13
+    )
+    _header(totals, 3, ["Site", "Purchase", "Rack units"])
+    row = 4
+    for name, (money_ref, units_ref) in site_totals.items():
+        totals.cell(row=row, column=1, value=name)
+        totals.cell(row=row, column=2, value=f"={money_ref}").number_format = MONEY
+        totals.cell(row=row, column=3, value=f"={units_ref}")
+        row += 1
+    totals.cell(row=row, column=1, value="Both sites").font = BOLD
+    cell = totals.cell(row=row, column=2, value=f"=SUM(B4:B{row - 1})")
+    cell.number_format = MONEY
+    cell.font = BOLD
+    totals.cell(row=row, column=3, value=f"=SUM(C4:C{row - 1})").font = BOLD
+    _print_setup(totals, 3, [18, 16, 12])
+
+    tco = wb.create_sheet("TCO", 1)
+    years = data.plan["assumptions"]["horizon_years"]
+    tco.cell(
+        row=1, column=1, value=f"Total cost of ownership over {years:g} years ({currency})"
+    ).font = Font(bold=True, size=13)
+    _header(tco, 3, ["Site", "Purchase", "Maintenance", "Energy", "TCO"])
+    row = 4
+    for i, site in enumerate(data.sites):
+        tco.cell(row=row, column=1, value=site.name)
+        tco.cell(row=row, column=2, value=f"=Totals!B{4 + i}").number_format = MONEY
+        tco.cell(row=row, column=3, value=round(site.costs["maintenance"], 2)).number_format = MONEY
+        tco.cell(row=row, column=4, value=round(site.costs["energy"], 2)).number_format = MONEY
+        tco.cell(row=row, column=5, value=f"=SUM(B{row}:D{row})").number_format = MONEY
+        row += 1
+    tco.cell(row=row, column=1, value="Both sites").font = BOLD
+    for col in "BCDE":
+        cell = tco[f"{col}{row}"]
+        cell.value = f"=SUM({col}4:{col}{row - 1})"
+        cell.number_format = MONEY
+        cell.font = BOLD
+    tco.cell(
+        row=row + 2,
+        column=1,
+        value="Maintenance and energy are computed by the planner (rate x years x purchase; "
+        "mean IT power x PUE x price x hours).",
+    )
+    _print_setup(tco, 3, [18, 16, 16, 16, 16])
+    wb.save(path)

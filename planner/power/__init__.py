@@ -1,0 +1,1 @@
+"""Power models the sizing uses: battery chain, UPS, required runtime."""

@@ -1,0 +1,1 @@
+"""Failure simulations that read a plan: incident replay and availability Monte Carlo."""

@@ -1,0 +1,164 @@
+"""Monte Carlo availability: many simulated years of grid outages, vectorised (numpy).
+
+Per site-year: outages ~ Poisson(rate); each outage lasts D (lognormal by p50/p95, or
+exponential). The generator fails to start with p_fts, or fails while running after an
+exponential time (rate per hour). Once the generator is gone the battery carries the
+site for R = R_new x c^k minutes (c: remaining capacity of a battery of random age,
+uniform between new and end of life; k: Peukert exponent). If the grid returns first,
+nothing happens. Otherwise the clinical load moves to the other site after T
+(lognormal by p50/p95, plus the time it takes to notice the generator failed); the
+move fails outright with p_ff. Clinical downtime of one outage:
+
+    0                         if D - t_gen <= R
+    (D - t_gen) - R           if the failover fails
+    max(0, min(T, D - t_gen) - R)  otherwise
+
+The as-was design is the same kernel with one site, a fixed battery runtime and the
+cold standby's activation time and failure probability in place of the failover.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.power.battery import lognormal_from_p50_p95
+
+MINUTES_PER_YEAR = 525_600.0
+Z99 = 2.5758293035489004
+
+
+@dataclass(frozen=True)
+class OutageModel:
+    outages_per_year: float
+    distribution: str  # "exponential" or "lognormal"
+    mean_minutes: float = 0.0
+    p50_minutes: float = 0.0
+    p95_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
+class SiteChain:
+    """One site's power chain and the failover that rescues it."""
+
+    generator_fail_to_start: float
+    generator_fail_to_run_per_hour: float
+    detection_minutes: float
+    runtime_new_minutes: float
+    peukert_k: float
+    end_of_life_capacity: float
+    failover_p50_minutes: float
+    failover_p95_minutes: float
+    failover_failure_probability: float
+
+
+@dataclass(frozen=True)
+class AvailabilityResult:
+    years: int
+    mean_downtime_min: float
+    ci99_downtime_min: tuple[float, float]
+    availability: float
+    nines: float
+    nines_ci99: tuple[float, float]
+    p_outage_over_hour: float
+    downtime_per_year: npt.NDArray[np.float64]
+    years_with_downtime: int
+    p_downtime_year_upper99: float
+
+
+def _durations(rng: np.random.Generator, model: OutageModel, n: int) -> npt.NDArray[np.float64]:
+    if model.distribution == "exponential":
+        return rng.exponential(model.mean_minutes, n)
+    mu, sigma = lognormal_from_p50_p95(model.p50_minutes, model.p95_minutes)
+    return rng.lognormal(mu, sigma, n)
+
+
+def simulate_years(
+    rng: np.random.Generator, years: int, outages: OutageModel, sites: tuple[SiteChain, ...]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Downtime minutes per year, and the longest single clinical outage per year."""
+    total = np.zeros(years)
+    longest = np.zeros(years)
+    for chain in sites:
+        counts = rng.poisson(outages.outages_per_year, years)
+        n = int(counts.sum())
+        if n == 0:
+            continue
+        year_of = np.repeat(np.arange(years), counts)
+        duration = _durations(rng, outages, n)
+        fails_start = rng.random(n) < chain.generator_fail_to_start
+        rate_per_min = chain.generator_fail_to_run_per_hour / 60.0
+        run_fail_at = (
+            rng.exponential(1.0 / rate_per_min, n) if rate_per_min > 0 else np.full(n, np.inf)
+        )
+        gen_gone_at = np.where(fails_start, 0.0, run_fail_at)
+        remaining = duration - gen_gone_at
+        age = rng.random(n)
+        capacity = 1.0 - (1.0 - chain.end_of_life_capacity) * age
+        runtime = chain.runtime_new_minutes * capacity**chain.peukert_k
+        mu, sigma = lognormal_from_p50_p95(chain.failover_p50_minutes, chain.failover_p95_minutes)
+        move = chain.detection_minutes + rng.lognormal(mu, sigma, n)
+        move_fails = rng.random(n) < chain.failover_failure_probability
+        dark = np.where(
+            move_fails,
+            remaining - runtime,
+            np.minimum(move, remaining) - runtime,
+        )
+        downtime = np.where(remaining > runtime, np.maximum(dark, 0.0), 0.0)
+        np.add.at(total, year_of, downtime)
+        np.maximum.at(longest, year_of, downtime)
+    return total, longest
+
+
+def summarise(
+    downtime: npt.NDArray[np.float64], longest: npt.NDArray[np.float64]
+) -> AvailabilityResult:
+    """Mean downtime with a 99 % confidence interval (normal approximation), in nines.
+
+    When no simulated year had any downtime the sample says nothing about the minutes:
+    the interval's upper end is then NaN (shown as "n/a"), and
+    ``p_downtime_year_upper99`` = 1 - 0.01^(1/N) bounds how rare such years are.
+    """
+    years = int(downtime.shape[0])
+    mean = float(downtime.mean())
+    hit = int(np.count_nonzero(downtime > 0))
+    if hit == 0:
+        low, high = 0.0, math.nan
+    else:
+        half = Z99 * float(downtime.std(ddof=1)) / math.sqrt(years) if years > 1 else math.inf
+        low, high = max(0.0, mean - half), mean + half
+    return AvailabilityResult(
+        years=years,
+        mean_downtime_min=mean,
+        ci99_downtime_min=(low, high),
+        availability=1.0 - mean / MINUTES_PER_YEAR,
+        nines=_nines(mean),
+        nines_ci99=(_nines(high), _nines(low)),
+        p_outage_over_hour=float(np.mean(longest > 60.0)),
+        downtime_per_year=downtime,
+        years_with_downtime=hit,
+        p_downtime_year_upper99=(
+            1.0 - 0.01 ** (1.0 / years) if hit == 0 else _wilson_upper(hit, years)
+        ),
+    )
+
+
+def _wilson_upper(hits: int, n: int) -> float:
+    """Upper end of the 99 % Wilson score interval for a proportion hits / n."""
+    p = hits / n
+    z2 = Z99 * Z99
+    centre = p + z2 / (2 * n)
+    spread = Z99 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return (centre + spread) / (1 + z2 / n)
+
+
+def _nines(downtime_min: float) -> float:
+    """-log10(unavailability); infinite when no downtime was seen, NaN when unknown."""
+    if math.isnan(downtime_min):
+        return math.nan
+    if downtime_min <= 0:
+        return math.inf
+    return -math.log10(downtime_min / MINUTES_PER_YEAR)

@@ -1,0 +1,143 @@
+"""Reduce load profiles to the design envelope each site must carry, per scenario.
+
+Scenarios: ``normal`` (each site runs its own load) and ``lost-<site>`` (the other site
+carries everything). In a lost-site scenario the survivor carries the *time-aligned sum*
+of both sites' load, each workload scaled by its failover fraction f_w:
+
+    D_s,lost(t) = sum_w f_w (L_w,A(t) + L_w,B(t))            (peak of the sum)
+
+never the sum of the two sites' peaks. Every site holds a full copy of the data, so
+writes and stored data are the sum of both sites in every scenario (writes scaled by
+f_w in failover). Loads are projected to the horizon's end by (1 + g_m)^Y, then reduced
+to one design value per (site, scenario, metric): the spec's percentile for CPU, memory
+and IOPS, the maximum for stored data. The solver only ever sees these numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.inputs.profiles import Profile
+from planner.inputs.spec import Spec
+from planner.inputs.units import (
+    BYTES_PER_MIB,
+    BYTES_PER_TIB,
+    SECONDS_PER_YEAR,
+    growth_factors,
+    mean_growth_factor,
+    rank_for_percentile,
+)
+
+NORMAL = "normal"
+#: Metrics whose load moves with the clinical work (the survivor takes it over).
+MOVING = ("cpu_cores", "memory_gib", "read_iops")
+#: Metrics that reach every site because each site holds a full copy of the data.
+REPLICATED = ("write_iops", "write_mib_s", "stored_tib")
+DESIGN_METRICS = ("cpu_cores", "memory_gib", "read_iops", "write_iops", "stored_tib")
+
+
+def lost(site: str) -> str:
+    """Name of the scenario in which ``site`` is lost."""
+    return f"lost-{site}"
+
+
+def scenarios_for(spec: Spec, site: str) -> tuple[str, ...]:
+    """The scenarios a site must carry: normal, and the loss of the other site."""
+    other = next(s for s in spec.site_names if s != site)
+    return (NORMAL, lost(other))
+
+
+@dataclass(frozen=True)
+class SiteEnvelope:
+    """Design values for one site.
+
+    ``demand[scenario][metric]`` in the metric's unit (cores, GiB, IOPS, TiB);
+    ``mean_busy_cores`` is the normal-scenario mean CPU use averaged over the horizon
+    (for energy); ``written_tib_life`` is the data written to the site over the drives'
+    service life, before write amplification and protection overhead.
+    """
+
+    site: str
+    demand: dict[str, dict[str, float]]
+    mean_busy_cores: float
+    written_tib_life: float
+
+    def design(self, metric: str) -> float:
+        """The largest design value of ``metric`` over the scenarios this site carries."""
+        return max(values[metric] for values in self.demand.values())
+
+    def deciding_scenario(self, metric: str) -> str:
+        return max(self.demand, key=lambda name: (self.demand[name][metric], name))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sites: tuple[SiteEnvelope, ...]
+
+    def site(self, name: str) -> SiteEnvelope:
+        return next(s for s in self.sites if s.site == name)
+
+
+def workload_series(
+    profile: Profile, spec: Spec, site: str, scenario: str, metric: str
+) -> npt.NDArray[np.float64]:
+    """Per-workload load on ``site`` in ``scenario``, grown to the horizon's end: (W, T)."""
+    values = profile.values[metric]
+    index = profile.sites.index(site)
+    growth = growth_factors(spec.horizon_years, spec.growth_rates(metric))[:, None]
+    if scenario == NORMAL:
+        series = values.sum(axis=0) if metric in REPLICATED else values[index]
+    else:
+        both = values.sum(axis=0)
+        if metric == "stored_tib":
+            series = both
+        else:
+            fractions = np.array([w.failover_fraction for w in spec.workloads])
+            series = both * fractions[:, None]
+    return np.asarray(series * growth, dtype=np.float64)
+
+
+def design_value(series: npt.NDArray[np.float64], spec: Spec, metric: str) -> float:
+    """Reduce one time series to its design value (percentile, or maximum for stored data)."""
+    if metric == "stored_tib":
+        return float(series.max())
+    rank = rank_for_percentile(series.shape[-1], spec.percentile[metric])
+    return float(np.partition(series, rank - 1)[rank - 1])
+
+
+def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
+    """The design envelope of both sites (vectorised over time)."""
+    sites = []
+    for site in spec.site_names:
+        demand: dict[str, dict[str, float]] = {}
+        for scenario in scenarios_for(spec, site):
+            demand[scenario] = {
+                metric: design_value(
+                    workload_series(profile, spec, site, scenario, metric).sum(axis=0),
+                    spec,
+                    metric,
+                )
+                for metric in DESIGN_METRICS
+            }
+        index = profile.sites.index(site)
+        life = spec.service_life_years
+        cpu_means = profile.values["cpu_cores"][index].mean(axis=1)  # per workload
+        busy = float(
+            sum(
+                mean * mean_growth_factor(spec.horizon_years, g)
+                for mean, g in zip(cpu_means, spec.growth_rates("cpu_cores"), strict=True)
+            )
+        )
+        write_means = profile.values["write_mib_s"].sum(axis=0).mean(axis=1)  # per workload
+        write_mib_s = sum(
+            mean * mean_growth_factor(life, g)
+            for mean, g in zip(write_means, spec.growth_rates("write_mib_s"), strict=True)
+        )
+        written = float(write_mib_s * BYTES_PER_MIB * SECONDS_PER_YEAR * life / BYTES_PER_TIB)
+        sites.append(
+            SiteEnvelope(site=site, demand=demand, mean_busy_cores=busy, written_tib_life=written)
+        )
+    return Envelope(sites=tuple(sites))

@@ -1,0 +1,530 @@
+"""The sizing MILP: build, solve (scipy.optimize.milp / HiGHS), write back.
+
+Decision variables per site s:
+  n[s,k]   servers of SKU k (integer)          d[s,j]  drives of SKU j (integer)
+  b[s,R,t] which breakpoint t certifies N+r for resource R (binary)
+  a[s,k,q] mean busy cores on segment q of SKU k's power curve (continuous, >= 0)
+  e[s,k,q] design-load busy cores on that segment, for the UPS (continuous, >= 0)
+  m[s,b]   battery modules of SKU b (integer)  f[s,u]  UPS frames of SKU u (integer)
+
+Each constraint family has one ``define_*`` function whose docstring states the maths.
+The solver sees the reduced envelope (:mod:`planner.sizing.envelope`), never a timestep.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_array
+
+from planner.errors import InfeasibleError, SolverError
+from planner.inputs.catalog import Catalog, ServerSku
+from planner.inputs.spec import Spec
+from planner.inputs.units import HOURS_PER_YEAR, TIB_PER_TB
+from planner.sizing.envelope import Envelope, SiteEnvelope
+from planner.sizing.fleet import SiteFleet
+from planner.sizing.server_power import segments
+from planner.sizing.workloads import WorkloadSizing
+
+DAYS_PER_YEAR = 365.0
+MAX_UPS_FRAMES = 1000.0  # a bound for the one-model-per-site link, far above any real room
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """How to solve. ``mip_rel_gap`` near zero asks HiGHS for a proven optimum."""
+
+    time_limit_s: float = 120.0
+    mip_rel_gap: float = 1e-9
+    enforce_rack_limits: bool = True
+    objective: str = "tco"  # or "rack_units" (used to explain an infeasible rack limit)
+
+
+@dataclass
+class Model:
+    """A MILP in scipy's form, with named variables and rows for write-back and reports."""
+
+    names: list[str] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+    integer: list[int] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    rows: list[dict[int, float]] = field(default_factory=list)
+    row_lb: list[float] = field(default_factory=list)
+    row_ub: list[float] = field(default_factory=list)
+    row_names: list[str] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+
+    def var(self, name: str, *, integer: bool, cost: float = 0.0, upper: float = np.inf) -> int:
+        self.index[name] = len(self.names)
+        self.names.append(name)
+        self.cost.append(cost)
+        self.integer.append(1 if integer else 0)
+        self.upper.append(upper)
+        return self.index[name]
+
+    def row(self, name: str, coeffs: dict[int, float], lb: float, ub: float = np.inf) -> None:
+        self.rows.append({i: c for i, c in coeffs.items() if c != 0.0})
+        self.row_lb.append(lb)
+        self.row_ub.append(ub)
+        self.row_names.append(name)
+
+
+@dataclass(frozen=True)
+class Solution:
+    fleets: tuple[SiteFleet, ...]
+    objective: float
+    solve_time_s: float
+    mip_gap: float
+    variables: int
+    constraints: int
+
+
+def server_capacity(server: ServerSku, spec: Spec, resource: str) -> float:
+    """Usable capacity of one server under the ceiling, after the node reservation.
+
+    cpu: (cores - reserved) x c_cpu [cores];  memory: (GiB - reserved) x c_mem [GiB].
+    """
+    if resource == "cpu_cores":
+        return max(0.0, server.cores - spec.reserved_cpu_cores) * spec.cpu_ceiling
+    return max(0.0, server.memory_gib - spec.reserved_memory_gib) * spec.memory_ceiling
+
+
+def pod_fits(server: ServerSku, spec: Spec, sizing: WorkloadSizing) -> bool:
+    """A pod's requests fit inside one server's allocatable resources."""
+    return (
+        sizing.cpu_request_cores <= server.cores - spec.reserved_cpu_cores + 1e-9
+        and sizing.memory_request_gib <= server.memory_gib - spec.reserved_memory_gib + 1e-9
+    )
+
+
+def placement_need(sizing: WorkloadSizing, spec: Spec) -> int:
+    """Servers that must be able to host the workload's pod, after losing r of them."""
+    spread = sizing.replicas_max if sizing.anti_affinity else 1
+    return spread + spec.servers_lost if sizing.replicas_max > 0 else 0
+
+
+def build_model(
+    spec: Spec,
+    catalog: Catalog,
+    envelope: Envelope,
+    sizings: tuple[WorkloadSizing, ...],
+    options: ModelOptions,
+) -> Model:
+    model = Model()
+    for site_envelope in envelope.sites:
+        site = site_envelope.site
+        define_site_variables(model, spec, catalog, site)
+        for resource in ("cpu_cores", "memory_gib"):
+            define_compute_redundancy(model, spec, catalog, site_envelope, resource)
+        define_pod_placement(model, spec, catalog, site, [z for z in sizings if z.site == site])
+        define_drive_bays(model, catalog, site)
+        define_flash_capacity(model, spec, catalog, site_envelope)
+        define_flash_iops(model, spec, catalog, site_envelope)
+        define_flash_endurance(model, spec, catalog, site_envelope)
+        define_energy(model, spec, catalog, site_envelope)
+        limit = next(s.max_rack_units for s in spec.sites if s.name == site)
+        if options.enforce_rack_limits and limit is not None:
+            define_rack_space(model, catalog, site, limit)
+        if spec.power is not None:
+            design_w = define_design_load(model, spec, catalog, site_envelope)
+            define_ups_power(model, spec, catalog, site, design_w)
+            define_battery(model, spec, catalog, site, design_w)
+    if options.objective == "rack_units":
+        model.cost = [0.0] * len(model.cost)
+        for site in spec.site_names:
+            for server in catalog.servers:
+                model.cost[model.index[f"n[{site},{server.sku}]"]] = server.rack_units
+    return model
+
+
+def define_site_variables(model: Model, spec: Spec, catalog: Catalog, site: str) -> None:
+    """n[s,k], d[s,j] with their purchase + maintenance + standing energy in the objective.
+
+    cost(n_k) = price_k (1 + m Y) + P_idle,k x E,   cost(d_j) = price_j (1 + m Y) + P_j x E
+    with E = PUE x price_kWh x 8760 Y / 1000 [currency per W over the horizon].
+    """
+    upkeep = 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
+    per_watt = _energy_cost_per_watt(spec)
+    for server in catalog.servers:
+        model.var(
+            f"n[{site},{server.sku}]",
+            integer=True,
+            cost=server.price * upkeep + server.idle_w * per_watt,
+        )
+    for drive in catalog.drives:
+        model.var(
+            f"d[{site},{drive.sku}]",
+            integer=True,
+            cost=drive.price * upkeep + drive.watts * per_watt,
+        )
+
+
+def define_compute_redundancy(
+    model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope, resource: str
+) -> None:
+    """N+r: after losing any r servers, capacity still covers the design demand D.
+
+    With c_k each server's usable capacity, the worst loss of r servers removes the
+    sum of the r largest, top_r(n) = min_{t >= 0} [ r t + sum_k n_k (c_k - t)^+ ], whose
+    minimum lies at t in T = {0} U {c_k}. So the requirement
+    sum_k n_k c_k - top_r(n) >= D holds iff for some t in T
+
+        g_t(n) = sum_k n_k min(c_k, t) - r t >= D.
+
+    One binary b_t per t chooses the certificate (sum_t b_t = 1), and
+    g_t(n) >= D - M_t (1 - b_t) with M_t = D + r t, a valid bound since g_t >= -r t.
+    For r = 0 this is the plain sum_k n_k c_k >= D.
+    """
+    site, demand, r = env.site, env.design(resource), spec.servers_lost
+    caps = {s.sku: server_capacity(s, spec, resource) for s in catalog.servers}
+    n = {sku: model.index[f"n[{site},{sku}]"] for sku in caps}
+    if r == 0:
+        model.row(f"capacity[{site},{resource}]", {n[k]: caps[k] for k in caps}, demand)
+        return
+    breakpoints = sorted({0.0, *caps.values()})
+    chooser: dict[int, float] = {}
+    for i, t in enumerate(breakpoints):
+        b = model.var(f"b[{site},{resource},{i}]", integer=True, upper=1.0)
+        chooser[b] = 1.0
+        big_m = demand + r * t
+        coeffs = {n[k]: min(caps[k], t) for k in caps}
+        coeffs[b] = -big_m
+        # g_t(n) >= D - M (1 - b)  <=>  sum_k n_k min(c_k, t) - M b >= D + r t - M = 0
+        model.row(f"n_plus_r[{site},{resource},t={t:g}]", coeffs, demand + r * t - big_m)
+    model.row(f"n_plus_r_choice[{site},{resource}]", chooser, 1.0, 1.0)
+
+
+def define_pod_placement(
+    model: Model, spec: Spec, catalog: Catalog, site: str, sizings: list[WorkloadSizing]
+) -> None:
+    """Each pod fits somewhere, with spread: sum_{k: pod fits k} n_k >= need_w.
+
+    need_w = replicas_w + r for vertical workloads (one replica per server, anti-affinity),
+    1 + r for horizontal ones.
+    """
+    for sizing in sizings:
+        need = placement_need(sizing, spec)
+        if need == 0:
+            continue
+        coeffs = {
+            model.index[f"n[{site},{s.sku}]"]: 1.0
+            for s in catalog.servers
+            if pod_fits(s, spec, sizing)
+        }
+        model.row(f"placement[{site},{sizing.workload}]", coeffs, float(need))
+
+
+def define_drive_bays(model: Model, catalog: Catalog, site: str) -> None:
+    """Drives sit in the site's servers: sum_j d_j <= sum_k bays_k n_k."""
+    coeffs = {model.index[f"d[{site},{d.sku}]"]: 1.0 for d in catalog.drives}
+    for server in catalog.servers:
+        coeffs[model.index[f"n[{site},{server.sku}]"]] = -float(server.drive_bays)
+    model.row(f"drive_bays[{site}]", coeffs, -np.inf, 0.0)
+
+
+def define_flash_capacity(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
+    """Usable flash holds the full data set: sum_j d_j cap_j [TiB] x fill / overhead >= S."""
+    factor = spec.fill_ceiling / spec.protection.overhead
+    coeffs = {
+        model.index[f"d[{env.site},{d.sku}]"]: d.capacity_tib * factor for d in catalog.drives
+    }
+    model.row(f"flash_capacity[{env.site}]", coeffs, env.design("stored_tib"))
+
+
+def define_flash_iops(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
+    """Peak IOPS under the drive ceiling c_io:
+
+    sum_j d_j R_j c_io >= read design;   sum_j d_j W_j c_io >= write design x overhead
+    (every logical write lands ``overhead`` times: n replicas, or (k+m)/k for EC).
+    """
+    c = spec.drive_iops_ceiling
+    read = {model.index[f"d[{env.site},{d.sku}]"]: d.read_iops * c for d in catalog.drives}
+    write = {model.index[f"d[{env.site},{d.sku}]"]: d.write_iops * c for d in catalog.drives}
+    model.row(f"read_iops[{env.site}]", read, env.design("read_iops"))
+    model.row(f"write_iops[{env.site}]", write, env.design("write_iops") * spec.protection.overhead)
+
+
+def define_flash_endurance(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
+    """Rated writes over the service life cover the bytes written:
+
+    sum_j d_j cap_j [TB] x DWPD_j x 365 x L >= written [TB] x WA x overhead.
+    """
+    life = spec.service_life_years
+    coeffs = {
+        model.index[f"d[{env.site},{d.sku}]"]: d.capacity_tb * d.dwpd * DAYS_PER_YEAR * life
+        for d in catalog.drives
+    }
+    need_tb = env.written_tib_life / TIB_PER_TB * spec.write_amplification
+    model.row(f"endurance[{env.site}]", coeffs, need_tb * spec.protection.overhead)
+
+
+def define_energy(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
+    """Dynamic power of the mean load (busy cores B over the horizon):
+
+    sum_{k,q} a_kq = B,   a_kq <= (C_k / 2) n_k,   cost(a_kq) = slope_kq x E
+    (idle and drive watts are in the n and d costs). Convex curves make this exact.
+    """
+    per_watt = _energy_cost_per_watt(spec)
+    total: dict[int, float] = {}
+    for server in catalog.servers:
+        n = model.index[f"n[{env.site},{server.sku}]"]
+        for q, (cores, slope) in enumerate(segments(server)):
+            a = model.var(f"a[{env.site},{server.sku},{q}]", integer=False, cost=slope * per_watt)
+            total[a] = 1.0
+            model.row(f"segment[{env.site},{server.sku},{q}]", {a: 1.0, n: -cores}, -np.inf, 0.0)
+    model.row(f"mean_load[{env.site}]", total, env.mean_busy_cores, env.mean_busy_cores)
+
+
+def define_design_load(
+    model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope
+) -> dict[int, float]:
+    """The site's IT power at its design load, as a linear expression [W].
+
+    The UPS carries the worst scenario the site must run (a survivor carries the other
+    site's load): B = max over scenarios of the design CPU demand, served the way
+    :func:`planner.sizing.server_power.site_power_w` serves it,
+
+        P_design = sum_k P_idle,k n_k + sum_kq slope_kq e_kq + sum_j P_j d_j,
+        sum_kq e_kq = B,  e_kq <= (C_k / 2) n_k.
+    """
+    site = env.site
+    busy = env.design("cpu_cores")
+    expression: dict[int, float] = {}
+    total: dict[int, float] = {}
+    for server in catalog.servers:
+        n = model.index[f"n[{site},{server.sku}]"]
+        expression[n] = server.idle_w
+        for q, (cores, slope) in enumerate(segments(server)):
+            e = model.var(f"e[{site},{server.sku},{q}]", integer=False)
+            expression[e] = slope
+            total[e] = 1.0
+            model.row(f"design_segment[{site},{server.sku},{q}]", {e: 1.0, n: -cores}, -np.inf, 0.0)
+    for drive in catalog.drives:
+        expression[model.index[f"d[{site},{drive.sku}]"]] = drive.watts
+    model.row(f"design_load[{site}]", total, busy, busy)
+    return expression
+
+
+def define_ups_power(
+    model: Model, spec: Spec, catalog: Catalog, site: str, design_w: dict[int, float]
+) -> None:
+    """UPS frames carry the design load with the design margin after losing r of them.
+
+    One frame model per site (y_u binary, sum_u y_u = 1, f_u <= F_max y_u), so losing r
+    frames removes r x kW of the chosen model:
+
+        sum_u kW_u 1000 (f_u - r y_u) >= K_margin x P_design.
+    """
+    assert spec.power is not None
+    upkeep = 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
+    r = spec.power.ups_redundancy
+    coeffs = {i: -c * spec.power.design_margin for i, c in design_w.items()}
+    choice: dict[int, float] = {}
+    for frame in catalog.ups_frames:
+        f = model.var(f"f[{site},{frame.sku}]", integer=True, cost=frame.price * upkeep)
+        y = model.var(f"y[{site},{frame.sku}]", integer=True, upper=1.0)
+        model.row(f"ups_model[{site},{frame.sku}]", {f: 1.0, y: -MAX_UPS_FRAMES}, -np.inf, 0.0)
+        coeffs[f] = frame.kw * 1000.0
+        coeffs[y] = -r * frame.kw * 1000.0
+        choice[y] = 1.0
+    model.row(f"ups_one_model[{site}]", choice, 1.0, 1.0)
+    model.row(f"ups_power[{site}]", coeffs, 0.0)
+
+
+def define_battery(
+    model: Model, spec: Spec, catalog: Catalog, site: str, design_w: dict[int, float]
+) -> None:
+    """Battery modules of the spec's chemistry give the required runtime at end of life:
+
+    sum_m Wh_m b_m >= P_design x w(T),  w(T) = H^(1-1/k) T^(1/k) K_temp K_aging K_margin
+                                              / (eta DoD)
+    (the IEEE 485 chain with the Peukert runtime law, :mod:`planner.power.battery`), they can
+    deliver the power: sum_m kW_m 1000 b_m >= P_design / eta, and there are at least the
+    spec's number of parallel strings: sum_m b_m >= S_min.
+    Cost: price x purchases over the horizon x (1 + m Y).
+    """
+    from planner.power.ups import (
+        battery_design,
+        candidate_batteries,
+        purchases_over,
+        site_required_runtime,
+    )
+
+    assert spec.power is not None
+    design = battery_design(spec.power)
+    runtime_h = site_required_runtime(spec.power).minutes / 60.0
+    wh_per_w = design.required_nameplate_wh(1.0, runtime_h)
+    upkeep = 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
+    energy = {i: -c * wh_per_w for i, c in design_w.items()}
+    power = {i: -c / spec.power.inverter_efficiency for i, c in design_w.items()}
+    for battery in candidate_batteries(catalog, spec.power):
+        buys = purchases_over(spec.horizon_years, battery.service_life_years)
+        b = model.var(f"m[{site},{battery.sku}]", integer=True, cost=battery.price * buys * upkeep)
+        energy[b] = battery.kwh * 1000.0
+        power[b] = battery.max_kw * 1000.0
+    model.row(f"battery_energy[{site}]", energy, 0.0)
+    strings = {i: 1.0 for i in energy if model.names[i].startswith("m[")}
+    model.row(f"battery_strings[{site}]", strings, float(spec.power.min_battery_strings))
+    model.row(f"battery_power[{site}]", power, 0.0)
+
+
+def define_rack_space(model: Model, catalog: Catalog, site: str, limit: int) -> None:
+    """Servers fit the site's reserved space: sum_k U_k n_k <= U_max."""
+    coeffs = {model.index[f"n[{site},{s.sku}]"]: float(s.rack_units) for s in catalog.servers}
+    model.row(f"rack_units[{site}]", coeffs, -np.inf, float(limit))
+
+
+def _energy_cost_per_watt(spec: Spec) -> float:
+    return spec.pue * spec.energy_price_per_kwh * HOURS_PER_YEAR * spec.horizon_years / 1000.0
+
+
+def solve(model: Model, options: ModelOptions) -> tuple[np.ndarray, float, float] | None:
+    """Solve with HiGHS. Returns (x, objective, gap), or None when proven infeasible."""
+    rows, cols, vals = [], [], []
+    for i, coeffs in enumerate(model.rows):
+        for j, value in coeffs.items():
+            rows.append(i)
+            cols.append(j)
+            vals.append(value)
+    matrix = coo_array((vals, (rows, cols)), shape=(len(model.rows), len(model.names))).tocsr()
+    result = milp(
+        c=np.array(model.cost),
+        integrality=np.array(model.integer),
+        bounds=Bounds(np.zeros(len(model.names)), np.array(model.upper)),
+        constraints=LinearConstraint(matrix, np.array(model.row_lb), np.array(model.row_ub)),
+        options={
+            "time_limit": options.time_limit_s,
+            "mip_rel_gap": options.mip_rel_gap,
+            "presolve": True,
+        },
+    )
+    if result.status == 2:
+        return None
+    if result.status != 0 or result.x is None:
+        raise SolverError(f"the MILP solver stopped without a proven optimum: {result.message}")
+    gap = float(getattr(result, "mip_gap", 0.0) or 0.0)
+    return np.asarray(result.x), float(result.fun), gap
+
+
+def extract_fleets(
+    model: Model, x: np.ndarray, spec: Spec, catalog: Catalog
+) -> tuple[SiteFleet, ...]:
+    """Write-back: integer counts per SKU per site (rounded: HiGHS returns 3.0000000001)."""
+    fleets = []
+    for site in spec.site_names:
+        servers = {s.sku: round(x[model.index[f"n[{site},{s.sku}]"]]) for s in catalog.servers}
+        drives = {d.sku: round(x[model.index[f"d[{site},{d.sku}]"]]) for d in catalog.drives}
+        batteries = {
+            b.sku: round(x[model.index[name]])
+            for b in catalog.batteries
+            if (name := f"m[{site},{b.sku}]") in model.index
+        }
+        ups = {
+            u.sku: round(x[model.index[name]])
+            for u in catalog.ups_frames
+            if (name := f"f[{site},{u.sku}]") in model.index
+        }
+        fleets.append(SiteFleet(site, servers, drives, batteries, ups).without_zeros())
+    return tuple(fleets)
+
+
+def optimise(
+    spec: Spec,
+    catalog: Catalog,
+    envelope: Envelope,
+    sizings: tuple[WorkloadSizing, ...],
+    options: ModelOptions | None = None,
+) -> Solution:
+    """Build, solve and write back the least-TCO fleet; explain infeasibility."""
+    options = options or ModelOptions()
+    reasons = explain_pod_fit(spec, catalog, sizings)
+    if reasons:
+        raise InfeasibleError(reasons)
+    model = build_model(spec, catalog, envelope, sizings, options)
+    started = time.perf_counter()
+    solved = solve(model, options)
+    elapsed = time.perf_counter() - started
+    if solved is None:
+        raise InfeasibleError(explain_infeasible(spec, catalog, envelope, sizings, options))
+    x, objective, gap = solved
+    return Solution(
+        fleets=extract_fleets(model, x, spec, catalog),
+        objective=objective,
+        solve_time_s=elapsed,
+        mip_gap=gap,
+        variables=len(model.names),
+        constraints=len(model.rows),
+    )
+
+
+def explain_pod_fit(spec: Spec, catalog: Catalog, sizings: tuple[WorkloadSizing, ...]) -> list[str]:
+    """Pods no server in the catalogue can hold, with the shortfall."""
+    reasons = []
+    best_cpu = max(s.cores - spec.reserved_cpu_cores for s in catalog.servers)
+    best_mem = max(s.memory_gib - spec.reserved_memory_gib for s in catalog.servers)
+    seen: set[str] = set()
+    for z in sizings:
+        if z.replicas_max == 0 or z.workload in seen:
+            continue
+        if any(pod_fits(s, spec, z) for s in catalog.servers):
+            continue
+        seen.add(z.workload)
+        if z.memory_request_gib > best_mem:
+            reasons.append(
+                f"memory per node: workload {z.workload} needs {_gib(z.memory_request_gib)} per "
+                f"replica, the largest server has {_gib(best_mem)} allocatable "
+                f"(short by {_gib(z.memory_request_gib - best_mem)})"
+            )
+        if z.cpu_request_cores > best_cpu:
+            reasons.append(
+                f"cores per node: workload {z.workload} needs {z.cpu_request_cores:g} cores per "
+                f"replica, the largest server has {best_cpu:g} allocatable "
+                f"(short by {z.cpu_request_cores - best_cpu:g})"
+            )
+        if z.memory_request_gib <= best_mem and z.cpu_request_cores <= best_cpu:
+            reasons.append(
+                f"node shape: workload {z.workload} needs {z.cpu_request_cores:g} cores and "
+                f"{_gib(z.memory_request_gib)} in one server; no server has both"
+            )
+    return reasons
+
+
+def explain_infeasible(
+    spec: Spec,
+    catalog: Catalog,
+    envelope: Envelope,
+    sizings: tuple[WorkloadSizing, ...],
+    options: ModelOptions,
+) -> list[str]:
+    """Which requirement no catalogue mix can meet. Rack space is the only finite limit."""
+    relaxed = ModelOptions(
+        time_limit_s=options.time_limit_s,
+        mip_rel_gap=options.mip_rel_gap,
+        enforce_rack_limits=False,
+        objective="rack_units",
+    )
+    model = build_model(spec, catalog, envelope, sizings, relaxed)
+    solved = solve(model, relaxed)
+    if solved is None:
+        return ["no mix of catalogue servers and drives meets the envelope, even without limits"]
+    fleets = extract_fleets(model, solved[0], spec, catalog)
+    reasons = []
+    for fleet, site in zip(fleets, spec.sites, strict=True):
+        used = sum(n * catalog.server(k).rack_units for k, n in fleet.servers.items())
+        if site.max_rack_units is not None and used > site.max_rack_units:
+            reasons.append(
+                f"rack space: site {site.name} needs at least {used} U of servers to meet the "
+                f"envelope, the spec allows {site.max_rack_units} U "
+                f"(short by {used - site.max_rack_units} U)"
+            )
+    return reasons or ["the MILP is infeasible for a reason the planner cannot name"]
+
+
+def _gib(value: float) -> str:
+    if value >= 1024:
+        return f"{value / 1024:.2f} TiB".replace(".00 ", " ")
+    return f"{math.ceil(value - 1e-9):d} GiB"

@@ -1,0 +1,359 @@
+"""Independent verification: replay every timestep of every scenario against a fleet.
+
+This module deliberately shares no constraint code with :mod:`planner.sizing.model` or
+:mod:`planner.sizing.envelope`: it rebuilds each scenario's load from the raw profile cube,
+takes N+r by sorting the actual servers and dropping the r largest, and counts, per
+timestep, where demand exceeds capacity. A percentile-sized constraint passes when the
+number of exceeding timesteps is within floor(n (100 - p) / 100).
+
+Every check reports its margin (capacity minus the design demand it saw) and whether
+it binds: the margin is smaller than one unit of the smallest item that counts towards
+it, so one item fewer would break it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.inputs.catalog import Catalog
+from planner.inputs.profiles import Profile
+from planner.inputs.spec import Spec
+from planner.inputs.units import BYTES_PER_MIB, BYTES_PER_TB, SECONDS_PER_YEAR, allowed_exceedances
+from planner.sizing.fleet import SiteFleet
+from planner.sizing.workloads import WorkloadSizing
+
+REL_TOL = 1e-7  # relative slack for float noise only
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    site: str
+    scenario: str
+    unit: str
+    capacity: float
+    demand: float
+    ok: bool
+    binding: bool
+    exceedances: int = 0
+    allowed: int = 0
+
+    @property
+    def margin(self) -> float:
+        return self.capacity - self.demand
+
+    @property
+    def margin_ratio(self) -> float:
+        return self.margin / self.capacity if self.capacity > 0 else float("-inf")
+
+    def describe(self) -> str:
+        where = f"{self.site}/{self.scenario}" if self.scenario else self.site
+        return (
+            f"{self.name} at {where}: capacity {self.capacity:,.1f} {self.unit}, demand "
+            f"{self.demand:,.1f} {self.unit} (margin {100 * self.margin_ratio:.1f} %)"
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def tightest(self, count: int) -> list[Check]:
+        ranked = sorted(self.checks, key=lambda c: (c.margin_ratio, c.name, c.site, c.scenario))
+        return ranked[:count]
+
+
+def verify_plan(
+    profile: Profile,
+    spec: Spec,
+    catalog: Catalog,
+    fleets: tuple[SiteFleet, ...],
+    sizings: tuple[WorkloadSizing, ...],
+) -> Report:
+    """Replay the whole profile against ``fleets`` and report every constraint."""
+    checks: list[Check] = []
+    for fleet in fleets:
+        checks.extend(_site_checks(profile, spec, catalog, fleet, sizings))
+    return Report(tuple(checks))
+
+
+def _scenario_load(
+    profile: Profile, spec: Spec, site: str, lost_site: str | None, metric: str
+) -> npt.NDArray[np.float64]:
+    """Load on ``site`` per timestep, grown to the horizon's end, rebuilt from the cube."""
+    cube = profile.values[metric]
+    here = profile.sites.index(site)
+    total = np.zeros(profile.n_steps)
+    for w, workload in enumerate(spec.workloads):
+        g = (workload.growth_per_year or {}).get(metric, spec.growth_per_year[metric])
+        growth = (1.0 + g) ** spec.horizon_years
+        if lost_site is None:
+            if metric in ("write_iops", "write_mib_s", "stored_tib"):
+                for s in range(len(profile.sites)):  # each site keeps a full copy
+                    total += growth * cube[s, w]
+            else:
+                total += growth * cube[here, w]
+        else:
+            share = 1.0 if metric == "stored_tib" else workload.failover_fraction
+            for s in range(len(profile.sites)):
+                total += growth * share * cube[s, w]
+    return total
+
+
+def _percentile_check(
+    name: str,
+    site: str,
+    scenario: str,
+    unit: str,
+    load: npt.NDArray[np.float64],
+    capacity: float,
+    percentile: float,
+    smallest_unit: float,
+) -> Check:
+    allowed = allowed_exceedances(load.shape[0], percentile)
+    over = int(np.count_nonzero(load > capacity * (1 + REL_TOL) + 1e-9))
+    ranked = np.sort(load)[::-1]
+    demand = float(ranked[allowed])  # the largest load that must be served
+    margin = capacity - demand
+    return Check(
+        name=name,
+        site=site,
+        scenario=scenario,
+        unit=unit,
+        capacity=capacity,
+        demand=demand,
+        ok=over <= allowed,
+        binding=margin < smallest_unit,
+        exceedances=over,
+        allowed=allowed,
+    )
+
+
+def _simple_check(
+    name: str, site: str, unit: str, capacity: float, demand: float, smallest_unit: float
+) -> Check:
+    ok = demand <= capacity * (1 + REL_TOL) + 1e-9
+    return Check(
+        name=name,
+        site=site,
+        scenario="",
+        unit=unit,
+        capacity=capacity,
+        demand=demand,
+        ok=ok,
+        binding=capacity - demand < smallest_unit,
+    )
+
+
+def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, design_cpu: float) -> list[Check]:
+    """UPS power, battery runtime at end of life, and battery discharge power at the
+    site's design IT load (the largest design CPU demand it carries, in any scenario)."""
+    if spec.power is None:
+        return []
+    from planner.power.ups import battery_design, site_required_runtime
+    from planner.sizing.server_power import site_power_w
+
+    site = fleet.site
+    load_w = site_power_w(fleet, catalog, design_cpu)
+    design = battery_design(spec.power)
+    required = site_required_runtime(spec.power).minutes
+    frames = [catalog.ups_frame(k) for k, n in fleet.ups.items() for _ in range(n)]
+    modules = [catalog.battery(k) for k, n in fleet.batteries.items() for _ in range(n)]
+    nameplate_wh = sum(m.kwh for m in modules) * 1000.0
+    eol = design.chemistry.end_of_life_capacity
+    runtime = 60.0 * design.runtime_h(nameplate_wh, load_w, eol)
+    smallest = min((m.kwh for m in modules), default=0.0) * 1000.0
+    one_fewer = 60.0 * design.runtime_h(max(0.0, nameplate_wh - smallest), load_w, eol)
+    r = spec.power.ups_redundancy
+    surviving_kw = sum(sorted((f.kw for f in frames), reverse=True)[r:])
+    return [
+        _simple_check(
+            "battery strings",
+            site,
+            "strings",
+            float(len(modules)),
+            float(spec.power.min_battery_strings),
+            1.0,
+        ),
+        _simple_check(
+            f"UPS power after losing {r} frame(s) (design load x margin)",
+            site,
+            "kW",
+            surviving_kw,
+            load_w * spec.power.design_margin / 1000.0,
+            min((f.kw for f in frames), default=0.0),
+        ),
+        _simple_check(
+            "battery runtime at design load, end of life",
+            site,
+            "min",
+            runtime,
+            required,
+            runtime - one_fewer,
+        ),
+        _simple_check(
+            "battery discharge power",
+            site,
+            "kW",
+            sum(m.max_kw for m in modules),
+            load_w / spec.power.inverter_efficiency / 1000.0,
+            min((m.max_kw for m in modules), default=0.0),
+        ),
+    ]
+
+
+def _site_checks(
+    profile: Profile,
+    spec: Spec,
+    catalog: Catalog,
+    fleet: SiteFleet,
+    sizings: tuple[WorkloadSizing, ...],
+) -> list[Check]:
+    site = fleet.site
+    other = next(s for s in spec.site_names if s != site)
+    servers = [catalog.server(sku) for sku, n in sorted(fleet.servers.items()) for _ in range(n)]
+    drives = [catalog.drive(sku) for sku, n in sorted(fleet.drives.items()) for _ in range(n)]
+    r = spec.servers_lost
+    checks: list[Check] = []
+
+    cpu_each = [max(0.0, s.cores - spec.reserved_cpu_cores) * spec.cpu_ceiling for s in servers]
+    mem_each = [
+        max(0.0, s.memory_gib - spec.reserved_memory_gib) * spec.memory_ceiling for s in servers
+    ]
+    for lost_site, scenario in ((None, "normal"), (other, f"lost-{other}")):
+        for metric, each, unit in (
+            ("cpu_cores", cpu_each, "cores"),
+            ("memory_gib", mem_each, "GiB"),
+        ):
+            survivors = sorted(each, reverse=True)[r:]  # the r largest servers are lost
+            smallest = min(each) if each else 0.0
+            checks.append(
+                _percentile_check(
+                    f"{metric} N+{r}",
+                    site,
+                    scenario,
+                    unit,
+                    _scenario_load(profile, spec, site, lost_site, metric),
+                    float(sum(survivors)),
+                    spec.percentile[metric],
+                    smallest,
+                )
+            )
+        read_cap = sum(d.read_iops for d in drives) * spec.drive_iops_ceiling
+        write_cap = sum(d.write_iops for d in drives) * spec.drive_iops_ceiling
+        overhead = spec.protection.overhead
+        checks.append(
+            _percentile_check(
+                "read_iops",
+                site,
+                scenario,
+                "IOPS",
+                _scenario_load(profile, spec, site, lost_site, "read_iops"),
+                read_cap,
+                spec.percentile["read_iops"],
+                min((d.read_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
+            )
+        )
+        checks.append(
+            _percentile_check(
+                "write_iops (raw, after protection)",
+                site,
+                scenario,
+                "IOPS",
+                _scenario_load(profile, spec, site, lost_site, "write_iops") * overhead,
+                write_cap,
+                spec.percentile["write_iops"],
+                min((d.write_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
+            )
+        )
+
+    design_cpu = max(c.demand for c in checks if c.name.startswith("cpu_cores"))
+    checks.extend(_power_checks(spec, catalog, fleet, design_cpu))
+
+    stored = float(_scenario_load(profile, spec, site, None, "stored_tib").max())
+    usable_each = [
+        d.capacity_tb * BYTES_PER_TB / 2**40 * spec.fill_ceiling / spec.protection.overhead
+        for d in drives
+    ]
+    checks.append(
+        _simple_check(
+            "flash usable capacity",
+            site,
+            "TiB",
+            float(sum(usable_each)),
+            stored,
+            min(usable_each, default=0.0),
+        )
+    )
+
+    life = spec.service_life_years
+    # bytes written over the service life: each workload's mean write rate times the mean
+    # of (1 + g)^t over the life (trapezoid rule on a fine grid)
+    years = np.linspace(0.0, life, 10_001)
+    cube = profile.values["write_mib_s"]
+    mib_s = 0.0
+    for w, workload in enumerate(spec.workloads):
+        g = (workload.growth_per_year or {}).get("write_mib_s", spec.growth_per_year["write_mib_s"])
+        mean_growth = float(np.trapezoid((1.0 + g) ** years, years) / life)
+        mib_s += float(cube[:, w].sum(axis=0).mean()) * mean_growth
+    written_tb = mib_s * BYTES_PER_MIB * SECONDS_PER_YEAR * life / BYTES_PER_TB
+    need_tb = written_tb * spec.write_amplification * spec.protection.overhead
+    rated_each = [d.capacity_tb * d.dwpd * 365 * life for d in drives]
+    checks.append(
+        _simple_check(
+            "flash endurance (TB written over service life)",
+            site,
+            "TB",
+            float(sum(rated_each)),
+            need_tb,
+            min(rated_each, default=0.0),
+        )
+    )
+
+    bays = sum(s.drive_bays for s in servers)
+    checks.append(
+        _simple_check(
+            "drive bays",
+            site,
+            "bays",
+            float(bays),
+            float(len(drives)),
+            float(min((s.drive_bays for s in servers), default=0)),
+        )
+    )
+    limit = next(s.max_rack_units for s in spec.sites if s.name == site)
+    if limit is not None:
+        used = sum(s.rack_units for s in servers)
+        checks.append(_simple_check("rack space", site, "U", float(limit), float(used), 0.0))
+
+    for z in sizings:
+        if z.site != site or z.replicas_max == 0:
+            continue
+        hosts = [
+            s
+            for s in servers
+            if z.cpu_request_cores <= s.cores - spec.reserved_cpu_cores + 1e-9
+            and z.memory_request_gib <= s.memory_gib - spec.reserved_memory_gib + 1e-9
+        ]
+        need = (z.replicas_max if z.anti_affinity else 1) + r
+        checks.append(
+            _simple_check(
+                f"placement {z.workload} (servers able to host a pod, N+{r})",
+                site,
+                "servers",
+                float(len(hosts)),
+                float(need),
+                1.0,
+            )
+        )
+    return checks
