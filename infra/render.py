@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 
 from infra.settings import PROJECT, PROJECT_ROOT
-from planner.fsutil import staged_directory
+from planner.fsutil import check_output_folder, staged_directory
+from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.jobs.preview import SUMMARY  # the file name the preview reads
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -94,6 +95,26 @@ class RenderResult:
         return dict(sorted(out.items()))
 
 
+#: Config keys that hold credentials: only ever as Pulumi secrets (``secure:`` values).
+SECRET_KEYS = (f"{PROJECT}:kubeconfigs",)
+
+
+def check_no_clear_secrets(path: Path, config: dict[str, Any]) -> None:
+    """Refuse a credential stored in clear text in a stack file."""
+    for key in SECRET_KEYS:
+        value = config.get(key)
+        if value is None:
+            continue
+        items = value.items() if isinstance(value, dict) else [("", value)]
+        for name, item in items:
+            if not (isinstance(item, dict) and set(item) == {"secure"}):
+                where = f"{key}.{name}" if name else key
+                raise RenderError(
+                    f"{path}: key '{where}': a credential in clear text; store it with "
+                    f"`pulumi config set --secret --path '{where.split(':', 1)[1]}' ...`"
+                )
+
+
 def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, Any], list[str]]:
     """Stack file config with secure values replaced by a placeholder; and the secret keys."""
     path = root / "stacks" / f"Pulumi.{stack}.yaml"
@@ -102,8 +123,11 @@ def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, 
             f"{path}: no such stack file (stacks: "
             f"{', '.join(sorted(p.stem[7:] for p in path.parent.glob('Pulumi.*.yaml')))})"
         )
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = load_yaml_mapping(path)
     config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise RenderError(f"{path}: key 'config': expected a mapping")
+    check_no_clear_secrets(path, config)
     secret_keys: list[str] = []
 
     def scrub(value: Any) -> tuple[Any, bool]:
@@ -243,12 +267,14 @@ def render(
     root: Path = PROJECT_ROOT,
 ) -> RenderResult:
     """Render, validate and check a stack into ``out_dir`` (replaced atomically)."""
-    resources = run_program(stack, config=config, secrets=secrets, root=root)
     values, _ = read_stack_config(stack, root)
     version = kubernetes_version or str(values.get(f"{PROJECT}:kubernetesVersion", ""))
+    check_kubernetes_version(version)
+    check_output_folder(out_dir, "render")
+    resources = run_program(stack, config=config, secrets=secrets, root=root)
     result = RenderResult(stack=stack, resources=resources)
     objects = sorted((r for r in resources if r.is_kubernetes_object), key=manifest_path)
-    with staged_directory(out_dir) as staging:
+    with staged_directory(out_dir, "render") as staging:
         for resource in objects:
             body = manifest(resource)
             relative = manifest_path(resource)
@@ -272,6 +298,22 @@ def render(
         }
         (staging / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return result
+
+
+def check_kubernetes_version(version: str) -> None:
+    """The version must be one kubernetes-validate has schemas for (major.minor)."""
+    from kubernetes_validate import utils as kv_utils
+
+    known = sorted({kv_utils.major_minor(v) for v in kv_utils.all_versions()}, key=_version_key)
+    if kv_utils.major_minor(version) not in known:
+        raise RenderError(
+            f"--kubernetes-version: '{version}' has no schemas in kubernetes-validate "
+            f"(known: {known[0]} to {known[-1]})"
+        )
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
 def validate_manifest(body: dict[str, Any], version: str) -> str | None:

@@ -22,6 +22,7 @@ def test_diff_reports_exactly_one_sku_change_and_its_cost(tmp_path: Path) -> Non
     plan = json.loads(PROD_PLAN.read_text())
     drive = plan["sites"][1]["drives"][0]
     drive["count"] += 3
+    plan["sites"][1]["totals"]["drives"] += 3
     edited = tmp_path / "new.json"
     edited.write_text(json.dumps(plan))
     changes = diff_plans(json.loads(PROD_PLAN.read_text()), plan)
@@ -40,7 +41,7 @@ def test_diff_reports_exactly_one_sku_change_and_its_cost(tmp_path: Path) -> Non
         in markdown
     )
     as_json = json.loads(
-        CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(edited), "--json"]).output
+        CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(edited), "--json"]).stdout
     )
     assert as_json["changes"] == [
         {

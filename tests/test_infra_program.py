@@ -17,6 +17,7 @@ import pytest
 from infra.policy.rules import parse_cpu, parse_memory_gib
 from infra.render import SECRET_SIG, Recorded, run_program
 from infra.settings import PROJECT_ROOT
+from planner.outputs.plan import dumps_plan
 from planner.outputs.plan import planned_workloads, read_plan
 
 SITES = ("holstebro", "skejby")
@@ -188,7 +189,7 @@ def test_changing_the_plan_changes_the_declaration(tmp_path: Path) -> None:
     db = next(w for w in doc["workloads"] if w["name"] == "epr-db")["sites"]["skejby"]
     db["storage_gib"] = 123456
     edited = tmp_path / "plan.json"
-    edited.write_text(json.dumps(doc))
+    edited.write_text(dumps_plan(doc))  # a re-sized plan carries its own digest
     resources = run_program("prod", config={"planFile": str(edited)})
 
     def find(kind: str, site: str, name: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ def report_dir() -> tuple[Path, ReportData]:
 def test_report_files_are_written() -> None:
     out, _ = report_dir()
     assert sorted(p.name for p in out.iterdir()) == [
+        ".planner-output.json",
         "bill-of-materials.xlsx",
         "report.html",
         "summary.md",

@@ -114,4 +114,4 @@ def test_cli_refuses_a_plan_from_other_inputs(
     inputs = size_args(powered_inputs, plan)[1:-2]
     result = CliRunner().invoke(main, ["simulate", "incident", str(plan), *inputs])
     assert result.exit_code == 2
-    assert "key 'inputs.spec.sha256': the plan was made from another spec" in result.output
+    assert "is out of date: the spec spec.yaml changed since the plan was made" in result.output

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from planner import __version__
+from planner.cli._shell import quiet_warnings
 from planner.cli.diff import diff
 from planner.cli.example import example
 from planner.cli.preview import preview
@@ -19,6 +20,7 @@ from planner.cli.size import size
 @click.version_option(__version__, prog_name="planner")
 def main() -> None:
     """Capacity planner for the active-active two-site hospital platform."""
+    quiet_warnings()
 
 
 main.add_command(size)

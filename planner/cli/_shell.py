@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
+import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -25,6 +28,15 @@ class BadInput(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+class Stale(click.ClickException):
+    """A plan out of step with its inputs (exit code 1), one line on stderr."""
+
+    exit_code = EXIT_INFEASIBLE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"stale: {self.format_message()}", err=True)
 
 
 class Infeasible(click.ClickException):
@@ -60,8 +72,80 @@ def planner_errors(func: F) -> F:
             ) from None
         except PlannerError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            from planner.fsutil import describe_os_error
+
+            raise BadInput(describe_os_error(exc)) from None
+        except MemoryError:
+            raise BadInput(
+                "out of memory: the job is larger than this machine holds (fewer simulated "
+                "years, a shorter profile or a longer step)"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def quiet_warnings() -> None:
+    """Library warnings (numpy, matplotlib, pandas) are not messages for a user: the
+    commands say what matters in their own words. PLANNER_WARNINGS=1 shows them."""
+    if not os.environ.get("PLANNER_WARNINGS"):
+        warnings.simplefilter("ignore")
+
+
+class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
+    """A finite number within [minimum, maximum]: NaN and infinity are refused."""
+
+    name = "number"
+
+    def __init__(
+        self, minimum: float | None = None, maximum: float | None = None, *, min_open: bool = False
+    ) -> None:
+        self.minimum, self.maximum, self.min_open = minimum, maximum, min_open
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"'{value}' is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number, got {value}", param, ctx)
+        low, high = self.minimum, self.maximum
+        if low is not None and (number < low or (self.min_open and number == low)):
+            self.fail(f"{value} is {'not above' if self.min_open else 'below'} {low:g}", param, ctx)
+        if high is not None and number > high:
+            self.fail(f"{value} is above the upper bound {high:g}", param, ctx)
+        return number
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        low = "" if self.minimum is None else f"{self.minimum:g}"
+        high = "" if self.maximum is None else f"{self.maximum:g}"
+        return f"NUMBER {low}..{high}" if low or high else "NUMBER"
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """A duration such as 90s, 15m or 2h (a bare number is seconds), at most ``maximum_s``."""
+
+    name = "duration"
+
+    def __init__(self, maximum_s: float) -> None:
+        self.maximum_s = maximum_s
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        match = _DURATION.match(str(value))
+        if not match:
+            self.fail(f"expected a duration like 90s, 15m or 2h, got '{value}'", param, ctx)
+        seconds = float(match[1]) * {"s": 1, "m": 60, "min": 60, "h": 3600}[match[2] or "s"]
+        if seconds > self.maximum_s:
+            self.fail(f"{value} is longer than {self.maximum_s / 3600:g} h", param, ctx)
+        return seconds
 
 
 def interactive() -> bool:

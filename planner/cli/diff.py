@@ -17,8 +17,16 @@ from planner.cli._shell import planner_errors
 def diff(old_plan: Path, new_plan: Path, as_json: bool) -> None:
     """Quantities, costs, power, battery runtime, margins and Kubernetes sizing that changed."""
     from planner.outputs.diff import diff_plans, render_markdown, to_json
-    from planner.outputs.plan import read_plan
+    from planner.outputs.plan import is_edited, read_plan
 
-    old, new = read_plan(old_plan), read_plan(new_plan)
+    old = read_plan(old_plan, verify_digest=False)
+    new = read_plan(new_plan, verify_digest=False)
+    for path, doc in ((old_plan, old), (new_plan, new)):
+        if is_edited(doc):
+            click.echo(
+                f"warning: {path}: edited by hand after `planner size` wrote it (its numbers "
+                "no longer match its digest)",
+                err=True,
+            )
     changes = diff_plans(old, new)
     click.echo(to_json(changes) if as_json else render_markdown(changes, old, new), nl=False)

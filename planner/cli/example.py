@@ -33,6 +33,7 @@ from planner.cli._shell import planner_errors
 @planner_errors
 def example(out_dir: Path, days: int, scale: float, fmt: str) -> None:
     """Write the synthetic example: profile, spec and catalogue (not measured data)."""
+    from planner.fsutil import staged_directory
     from planner.inputs.catalog import default_catalog_path
     from planner.inputs.example import example_spec_path, generate_example_frame
     from planner.inputs.profiles import write_profile
@@ -41,9 +42,10 @@ def example(out_dir: Path, days: int, scale: float, fmt: str) -> None:
     profile = out_dir / f"profile.{fmt}"
     if fmt == "csv":
         frame = frame.assign(timestamp=frame["timestamp"].map(lambda t: t.isoformat()))
-    write_profile(frame, profile)
-    shutil.copyfile(example_spec_path(), out_dir / "spec.yaml")
-    shutil.copyfile(default_catalog_path(), out_dir / "catalog.yaml")
+    with staged_directory(out_dir, "example") as staging:
+        write_profile(frame, staging / profile.name)
+        shutil.copyfile(example_spec_path(), staging / "spec.yaml")
+        shutil.copyfile(default_catalog_path(), staging / "catalog.yaml")
     click.echo(
         f"wrote {profile}, {out_dir / 'spec.yaml'}, {out_dir / 'catalog.yaml'} "
         f"({len(frame):,} rows, synthetic)"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from planner.cli._shell import planner_errors, stages
+from planner.cli._shell import BadInput, planner_errors, stages
 
 
 @click.command(short_help="Pull-request preview: plan and manifest diffs.")
@@ -21,13 +21,19 @@ from planner.cli._shell import planner_errors, stages
 def preview(base: str, stacks: tuple[str, ...], out: Path | None) -> None:
     """Markdown for a pull-request comment: each stack's plan diff, rendered manifests'
     diff per site, kubernetes-validate and policy results, and `size --check`."""
-    from planner.jobs.preview import build_preview
+    from planner.fsutil import atomic_write
+    from planner.jobs.preview import build_preview, is_preview_file
+
+    if out is not None and out.exists() and not is_preview_file(out):
+        raise BadInput(
+            f"{out}: exists and is not a preview the planner wrote; choose another path "
+            "(nothing was changed)"
+        )
 
     with stages("previewing", len(stacks) or 2) as advance:
         markdown, previews = build_preview(Path.cwd(), base, list(stacks) or None, progress=advance)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(markdown, encoding="utf-8")
+        atomic_write(out, markdown, replaceable=is_preview_file, what="preview Markdown")
     click.echo(markdown, nl=False)
     if not all(p.clean for p in previews):
         raise click.exceptions.Exit(1)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from planner.cli._shell import planner_errors, stages
+from planner.cli.simulate import years_option
 from planner.cli.size import input_options, plan_argument
 
 
@@ -20,37 +22,26 @@ from planner.cli.size import input_options, plan_argument
     default=Path("out/report"),
     show_default=True,
 )
-@click.option(
-    "--years",
-    type=click.IntRange(min=2),
-    default=200_000,
-    show_default=True,
-    help="Simulated years for the availability chart.",
-)
+@years_option(200_000)
 @planner_errors
-def report(
-    plan: Path,
-    profile: Path | None,
-    spec: Path | None,
-    catalog: Path | None,
-    out_dir: Path,
-    years: int,
-) -> None:
+def report(plan: Path, out_dir: Path, years: int, **given: Any) -> None:
     """Write report.html (self-contained), bill-of-materials.xlsx and summary.md for PLAN.
 
     The inputs (default: the bundled example) must be the ones the plan was made from:
     the charts replot their load profile.
     """
     from planner.cli.simulate import load_checked
+    from planner.fsutil import check_output_folder
     from planner.outputs.report.build import gather, write_report
 
+    check_output_folder(out_dir, "report", (plan,))
     with stages("writing the report", 4) as advance:
         advance("loading the plan and its inputs")
         plan_doc, spec_obj, catalog_obj, profile_obj, _ = load_checked(
-            plan, profile, spec, catalog, need_power=False
+            plan, given, need_power=False
         )
         advance("simulating availability")
         data = gather(plan_doc, spec_obj, catalog_obj, profile_obj, years=years)
-        written = write_report(data, out_dir, progress=advance)
+        written = write_report(data, out_dir, progress=advance, inputs=(plan,))
     for path in written:
         click.echo(f"wrote {path}")

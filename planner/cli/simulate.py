@@ -3,15 +3,46 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from planner.cli._shell import BadInput, planner_errors, progress, stages
-from planner.cli.size import input_options, plan_argument, resolve_inputs
+from planner.cli._shell import BadInput, FiniteFloat, Stale, planner_errors, progress, stages
+from planner.cli.size import (
+    input_options,
+    plan_argument,
+    print_notes,
+    resolve_inputs,
+    stale_message,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 CHUNKS = 20  # the Monte Carlo runs in chunks, whether or not a progress bar is shown
+#: The most simulated years a run takes (about 1.5 GB at the peak; more would not fit a
+#: small machine, and 10^7 years already resolve one-in-a-million-year events).
+MAX_YEARS = 20_000_000
+
+
+def years_option(default: int) -> Callable[[F], F]:
+    return click.option(
+        "--years",
+        type=click.IntRange(min=2, max=MAX_YEARS),
+        default=default,
+        show_default=True,
+        help=f"Simulated years (2 to {MAX_YEARS:,}).",
+    )
+
+
+seed_option = click.option(
+    "--seed",
+    type=click.IntRange(min=0, max=2**63 - 1),
+    default=2025,
+    show_default=True,
+    help="Random seed (a non-negative whole number): same seed, same figures.",
+)
 
 
 @click.group(short_help="Incident replay and availability simulation.")
@@ -19,24 +50,22 @@ def simulate() -> None:
     """Failure simulations against a plan: incident replay, availability."""
 
 
-def load_checked(
-    plan_path: Path,
-    profile: Path | None,
-    spec: Path | None,
-    catalog: Path | None,
-    *,
-    need_power: bool = True,
-) -> Any:
-    """The plan, its inputs (checked against the plan's hashes) and its fleets."""
-    from planner.jobs.size import load_inputs
+def load_checked(plan_path: Path, given: dict[str, Any], *, need_power: bool = True) -> Any:
+    """The plan (schema, semantics and digest checked), its inputs (checked against the
+    plan's hashes) and its fleets."""
+    from planner.jobs.size import load_inputs, stale_inputs
     from planner.outputs.plan import read_plan
-    from planner.simulate.plan_fleet import check_plan_matches, fleets_from_plan
+    from planner.simulate.plan_fleet import fleets_from_plan
 
     plan = read_plan(plan_path)
-    spec_obj, catalog_obj, profile_obj, refs = load_inputs(resolve_inputs(profile, spec, catalog))
-    check_plan_matches(plan, {r.kind: r.sha256 for r in refs}, str(plan_path))
+    inputs = resolve_inputs(given, plan["profile"]["loader"])
+    spec_obj, catalog_obj, profile_obj, refs = load_inputs(inputs)
+    print_notes(profile_obj.notes)
+    given_refs = {"inputs": {r.kind: {"name": r.name, "sha256": r.sha256} for r in refs}}
+    if stale_inputs(plan, given_refs):
+        raise BadInput(stale_message(plan_path, plan, given_refs, given.get("stack")))
     if need_power and spec_obj.power is None:
-        raise BadInput(f"{spec}: key 'power': the spec has no power section to simulate")
+        raise BadInput(f"{inputs.spec}: key 'power': the spec has no power section to simulate")
     return plan, spec_obj, catalog_obj, profile_obj, fleets_from_plan(plan, str(plan_path))
 
 
@@ -49,39 +78,35 @@ def load_checked(
 )
 @click.option(
     "--failover-minutes",
-    type=click.FloatRange(min=0),
-    help="How long moving the clinical load takes (default: the design quantile).",
+    type=FiniteFloat(0, 10_080),
+    help="How long moving the clinical load takes, 0 to 10080 (default: the design quantile).",
 )
-@click.option("--end-of-life", is_flag=True, help="Battery at end of life (80 %% capacity).")
+@click.option("--end-of-life", is_flag=True, help="Battery at end of life (80 % capacity).")
 @click.option("--generator-starts", is_flag=True, help="The generator starts after all.")
 @click.option(
     "--grid-minutes",
-    type=click.FloatRange(min=1),
+    type=FiniteFloat(1, 525_600),
     default=1440.0,
     show_default=True,
-    help="How long the grid stays down (for the as-was design's failed standby).",
+    help="How long the grid stays down, 1 to 525600 min (for the as-was design's standby).",
 )
 @planner_errors
 def incident(
     plan: Path,
-    profile: Path | None,
-    spec: Path | None,
-    catalog: Path | None,
     site: str | None,
     at: str | None,
     failover_minutes: float | None,
     end_of_life: bool,
     generator_starts: bool,
     grid_minutes: float,
+    **given: Any,
 ) -> None:
     """Replay the incident minute by minute: grid lost, generator fails, battery, failover."""
     from planner.simulate.incident import replay_as_was, replay_incident
 
     with stages("loading", 1) as advance:
         advance("the plan and its inputs")
-        plan_doc, spec_obj, catalog_obj, profile_obj, fleets = load_checked(
-            plan, profile, spec, catalog
-        )
+        plan_doc, spec_obj, catalog_obj, profile_obj, fleets = load_checked(plan, given)
     sites = [site] if site else list(spec_obj.site_names)
     for name in sites:
         if name not in spec_obj.site_names:
@@ -148,23 +173,10 @@ def _index_at(profile: Any, at: str) -> int:
 @simulate.command(short_help="Monte Carlo availability over many years.")
 @plan_argument
 @input_options
-@click.option(
-    "--years",
-    type=click.IntRange(min=2),
-    default=1_000_000,
-    show_default=True,
-    help="Simulated years.",
-)
-@click.option("--seed", type=int, default=2025, show_default=True)
+@years_option(1_000_000)
+@seed_option
 @planner_errors
-def availability(
-    plan: Path,
-    profile: Path | None,
-    spec: Path | None,
-    catalog: Path | None,
-    years: int,
-    seed: int,
-) -> None:
+def availability(plan: Path, years: int, seed: int, **given: Any) -> None:
     """Monte Carlo over many years of grid outages: downtime, nines, long outages."""
     import time
 
@@ -173,7 +185,7 @@ def availability(
     from planner.simulate.availability import simulate_years, summarise
     from planner.simulate.plan_fleet import as_was_chain, outage_model, sized_chains
 
-    plan_doc, spec_obj, _, _, _ = load_checked(plan, profile, spec, catalog)
+    plan_doc, spec_obj, _, _, _ = load_checked(plan, given)
     power = spec_obj.power
     assert power is not None
     started = time.perf_counter()

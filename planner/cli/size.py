@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli._shell import planner_errors, stages
+from planner.cli._shell import Duration, Stale, planner_errors, stages
+from planner.inputs.profile_options import FILL_METHODS
 
 if TYPE_CHECKING:
     from planner.jobs.size import SizeInputs, SizeResult
@@ -16,22 +18,50 @@ DEFAULT_OUT = Path("out/plan.json")
 
 
 def input_options(func: Any) -> Any:
-    """--profile, --spec and --catalog; none of them means the bundled example."""
-    func = click.option(
-        "--catalog",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Hardware catalogue YAML (default: the catalogue shipped with the planner).",
-    )(func)
-    func = click.option(
-        "--spec",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Planning spec YAML (default: the bundled example's spec).",
-    )(func)
-    func = click.option(
-        "--profile",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="Load profile, CSV or Parquet (default: the generated bundled example).",
-    )(func)
+    """--profile, --spec, --catalog or --stack (none: the bundled example), and how to read
+    a real profile export (--fill-gaps, --fill-method, --strict)."""
+    options = [
+        click.option(
+            "--profile",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Load profile, CSV or Parquet (default: the generated bundled example).",
+        ),
+        click.option(
+            "--spec",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Planning spec YAML (default: the bundled example's spec).",
+        ),
+        click.option(
+            "--catalog",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Hardware catalogue YAML (default: the catalogue shipped with the planner).",
+        ),
+        click.option(
+            "--stack",
+            metavar="NAME",
+            help="Use the inputs a stack's plan is made from (stacks/NAME/inputs.yaml).",
+        ),
+        click.option(
+            "--fill-gaps",
+            type=Duration(maximum_s=7 * 86400),
+            metavar="DURATION",
+            help="Fill gaps in the profile up to this long (e.g. 15m); longer gaps are "
+            "an error naming the series and range (default: the plan's, else none).",
+        ),
+        click.option(
+            "--fill-method",
+            type=click.Choice(FILL_METHODS),
+            help="How gaps are filled: hold the last value, or linear (default: hold).",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            default=None,
+            help="Refuse extra columns in the profile instead of ignoring them with a note.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
     return func
 
 
@@ -40,17 +70,70 @@ plan_argument = click.argument(
     "plan", type=click.Path(path_type=Path, dir_okay=False), default=str(DEFAULT_OUT)
 )
 
+#: The inputs given on the command line, as keyword arguments of a command.
+INPUT_KEYS = ("profile", "spec", "catalog", "stack", "fill_gaps", "fill_method", "strict")
 
-def resolve_inputs(profile: Path | None, spec: Path | None, catalog: Path | None) -> SizeInputs:
+
+def resolve_inputs(given: dict[str, Any], recorded: dict[str, Any] | None = None) -> SizeInputs:
+    """The inputs from the command's options; loader options not given default to those
+    ``recorded`` in a plan's ``profile.loader`` (so a check reads the profile the same way)."""
     from planner.inputs.catalog import default_catalog_path
-    from planner.jobs.size import SizeInputs
+    from planner.inputs.profile_options import ProfileOptions
+    from planner.jobs.size import SizeInputs, stack_inputs
 
+    recorded = recorded or {}
+    options = ProfileOptions(
+        fill_gaps_s=float(
+            given["fill_gaps"]
+            if given.get("fill_gaps") is not None
+            else recorded.get("fill_gaps_s", 0.0)
+        ),
+        fill_method=str(given.get("fill_method") or recorded.get("fill_method", "hold")),
+        jitter=float(recorded.get("jitter", ProfileOptions().jitter)),
+        strict=bool(given.get("strict")),
+    )
+    profile, spec, catalog = given.get("profile"), given.get("spec"), given.get("catalog")
+    stack = given.get("stack")
+    if stack is not None:
+        if profile is not None or spec is not None or catalog is not None:
+            raise click.UsageError("--stack names the inputs; leave out --profile/--spec/--catalog")
+        base = stack_inputs(Path.cwd(), stack)
+        return dataclasses.replace(base, profile_options=options)
     if profile is None and spec is None:
         bundled = SizeInputs.bundled()
-        return SizeInputs(None, bundled.spec, catalog or bundled.catalog)
+        return SizeInputs(None, bundled.spec, catalog or bundled.catalog, options)
     if profile is None or spec is None:
         raise click.UsageError("--profile and --spec go together (or give neither for the example)")
-    return SizeInputs(profile, spec, catalog or default_catalog_path())
+    return SizeInputs(profile, spec, catalog or default_catalog_path(), options)
+
+
+def stale_message(
+    plan_path: Path, committed: dict[str, Any], fresh: dict[str, Any], stack: str | None
+) -> str:
+    """Why a plan does not match these inputs, and what to do about it."""
+    from planner.jobs.size import stale_inputs
+
+    differ = stale_inputs(committed, fresh)
+    if not differ:
+        return (
+            f"{plan_path} is out of date: same inputs, different result (planner version "
+            "or model changed); re-run `planner size` to update it"
+        )
+    hint = "re-run `planner size` with these inputs to update it"
+    parts = plan_path.resolve().parts
+    if stack is None and "stacks" in parts:
+        name = parts[parts.index("stacks") + 1] if parts.index("stacks") + 1 < len(parts) else ""
+        if name and not name.endswith(".json"):
+            hint = (
+                f"if you meant the stack's own inputs, add --stack {name} "
+                f"(stacks/{name}/inputs.yaml); otherwise {hint}"
+            )
+    return f"{plan_path} is out of date: {'; '.join(differ)}; {hint}"
+
+
+def print_notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 @click.command(short_help="Size servers, flash and UPS; write the plan.")
@@ -70,36 +153,27 @@ def resolve_inputs(profile: Path | None, spec: Path | None, catalog: Path | None
     help="Write nothing; exit 1 if PLAN no longer matches what these inputs give.",
 )
 @planner_errors
-def size(
-    profile: Path | None, spec: Path | None, catalog: Path | None, out: Path, check: Path | None
-) -> None:
+def size(out: Path, check: Path | None, **given: Any) -> None:
     """Size servers and flash for both sites at least cost; write the plan."""
     from planner.jobs.size import run_size
     from planner.outputs.plan import dumps_plan, read_plan, write_plan
 
-    inputs = resolve_inputs(profile, spec, catalog)
     if check is not None:
-        committed = read_plan(check)
+        committed = read_plan(check, verify_digest=False)
+        inputs = resolve_inputs(given, committed.get("profile", {}).get("loader"))
         with stages("checking the plan", 4) as advance:
             result = run_size(inputs, stage=advance)
+        print_notes(result.profile.notes)
         fresh = dumps_plan(result.plan)
         if fresh == check.read_text(encoding="utf-8"):
             click.echo(f"{check}: up to date with its inputs")
             return
-        changed = [
-            kind
-            for kind, ref in result.plan["inputs"].items()
-            if committed.get("inputs", {}).get(kind, {}).get("sha256") != ref["sha256"]
-        ]
-        what = (
-            "inputs changed: " + ", ".join(changed)
-            if changed
-            else "same inputs, different result (planner version or model changed)"
-        )
-        raise click.ClickException(f"{check} is out of date ({what}); re-run `planner size`")
+        raise Stale(stale_message(check, committed, result.plan, given.get("stack")))
+    inputs = resolve_inputs(given)
     with stages("sizing", 4) as advance:
         result = run_size(inputs, stage=advance)
-    write_plan(result.plan, out)
+    print_notes(result.profile.notes)
+    write_plan(result.plan, out, inputs=inputs.paths())
     click.echo(render_summary(result))
     click.echo(f"\nPlan written to {out}")
     click.echo(

@@ -19,6 +19,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from planner.errors import InputError
+from planner.fsutil import atomic_write
+from planner.inputs.profile_options import ProfileOptions
 from planner.inputs.spec import Spec
 from planner.inputs.units import METRICS
 
@@ -37,6 +39,7 @@ class Profile:
     timestamps_ns: npt.NDArray[np.int64]
     step_s: int
     values: dict[str, FloatArray]
+    notes: tuple[str, ...] = ()
 
     @property
     def n_steps(self) -> int:
@@ -56,11 +59,13 @@ class Profile:
         return digest.hexdigest()
 
 
-def read_profile(path: Path, spec: Spec) -> Profile:
+def read_profile(path: Path, spec: Spec, options: ProfileOptions | None = None) -> Profile:
     """Read a CSV or Parquet load profile and validate it against the spec."""
+    options = options or ProfileOptions()
     suffix = path.suffix.lower()
+    notes: list[str] = []
     if suffix == ".csv":
-        frame = _read_csv(path)
+        frame = _read_csv(path, notes)
 
         def label(i: int) -> str:
             return f"line {i + 2}"
@@ -71,22 +76,65 @@ def read_profile(path: Path, spec: Spec) -> Profile:
             return f"row {i + 1}"
     else:
         raise InputError(str(path), "", "expected a .csv or .parquet load profile")
-    return profile_from_frame(frame, spec, str(path), label)
+    return profile_from_frame(frame, spec, str(path), label, options, notes)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _sniff_csv(path: Path) -> tuple[list[str], str]:
+    """The header's column names and the delimiter (',' or ';')."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = handle.readline()
+    except FileNotFoundError:
+        raise InputError(str(path), "", "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "", "is a folder, expected a CSV file") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), "", "cannot read: not UTF-8 text") from None
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    names = next(csv.reader([header], delimiter=delimiter), [])
+    return [n.strip() for n in names], delimiter
+
+
+def _read_csv(path: Path, notes: list[str]) -> pd.DataFrame:
+    names, delimiter = _sniff_csv(path)
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(str(path), f"column '{name}'", "appears twice in the header")
+        seen.add(name)
+    decimal = "." if delimiter == "," else ","
+    if delimiter == ";":
+        notes.append(
+            f"{path}: read as semicolon-separated with decimal commas (a spreadsheet export)"
+        )
     try:
         # Metric columns parse as floats where they are clean; anything else stays text and
         # is reported row by row by _metric.
         text_columns = dict.fromkeys(KEY_COLUMNS, str)
-        return pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_filter=False)
+        frame = pd.read_csv(
+            path,
+            sep=delimiter,
+            decimal=decimal,
+            dtype=text_columns,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+        )
     except FileNotFoundError:
         raise InputError(str(path), "", "file not found") from None
     except pd.errors.EmptyDataError:
         raise InputError(str(path), "", "the file is empty: expected a header row") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(str(path), "", f"cannot parse CSV ({first})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if delimiter == ";":
+        for column in frame.columns:
+            if column not in KEY_COLUMNS and frame[column].dtype == object:
+                frame[column] = frame[column].astype(str).str.replace(",", ".", regex=False)
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -97,23 +145,51 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         table = pq.read_table(path)
     except FileNotFoundError:
         raise InputError(str(path), "", "file not found") from None
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(str(path), "", f"cannot read Parquet ({exc})") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "", "is a folder, expected a Parquet file") from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(str(path), "", f"cannot read Parquet ({first})") from None
+    seen: set[str] = set()
+    for name in table.column_names:
+        if name in seen:
+            raise InputError(str(path), f"column '{name}'", "appears twice")
+        seen.add(name)
     if "timestamp" in table.column_names:
         kind = table.schema.field("timestamp").type
         if pa.types.is_timestamp(kind) and kind.tz is None:
             raise InputError(
                 str(path), "column 'timestamp'", "expected tz-aware timestamps, got naive ones"
             )
-    frame: pd.DataFrame = table.to_pandas()
+    try:
+        frame: pd.DataFrame = table.to_pandas()
+    except (pa.ArrowException, ValueError, OverflowError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            str(path),
+            "column 'timestamp'",
+            f"cannot convert ({first}); timestamps must lie between 1677 and 2262",
+        ) from None
     return frame
 
 
 def profile_from_frame(
-    frame: pd.DataFrame, spec: Spec, source: str, label: Callable[[int], str]
+    frame: pd.DataFrame,
+    spec: Spec,
+    source: str,
+    label: Callable[[int], str],
+    options: ProfileOptions | None = None,
+    notes: list[str] | None = None,
 ) -> Profile:
-    """Validate a long-format frame (one row per timestamp, site, workload) into a Profile."""
-    measured = _check_columns(frame, spec, source)
+    """Validate a long-format frame (one row per timestamp, site, workload) into a Profile.
+
+    Rows may come in any order. The step is the median interval within the series;
+    timestamps within ``options.jitter`` of a step are snapped to the grid; gaps are
+    filled by ``options``' policy or refused, naming the series and the range.
+    """
+    options = options or ProfileOptions()
+    notes = list(notes or [])
+    measured = _check_columns(frame, spec, source, options, notes)
     n_rows = len(frame)
     if n_rows == 0:
         raise InputError(source, "", "no data rows")
@@ -125,88 +201,145 @@ def profile_from_frame(
     workload_names = tuple(w.name for w in spec.workloads)
     workload_codes = _codes(frame["workload"], workload_names, "workload", fail)
     ts = _timestamps(frame["timestamp"], fail)
-    metric_arrays = {m: _metric(frame[m], m, fail) for m in measured}
+    may_fill = options.fill_gaps_s > 0
+    metric_arrays = {m: _metric(frame[m], m, fail, allow_missing=may_fill) for m in measured}
 
     n_sites, n_workloads = len(spec.site_names), len(workload_names)
+    n_series = n_sites * n_workloads
     series = site_codes.astype(np.int64) * n_workloads + workload_codes
-    # Duplicates: sort by (series, time) and compare neighbours.
+
+    def pair(code: int) -> str:
+        return f"({spec.site_names[code // n_workloads]}, {workload_names[code % n_workloads]})"
+
+    counts = np.bincount(series, minlength=n_series)
+    for code in range(n_series):
+        if counts[code] == 0:
+            raise InputError(source, "", f"no rows for site, workload {pair(code)}")
+    # The step: the median interval between consecutive samples of a series.
     order = np.lexsort((ts, series))
-    same = (series[order][1:] == series[order][:-1]) & (ts[order][1:] == ts[order][:-1])
-    if same.any():
-        first, second = sorted((int(order[1:][same][0]), int(order[:-1][same][0])))
-        raise fail(
-            max(first, second),
-            "timestamp",
-            f"duplicate (timestamp, site, workload); the same as {label(min(first, second))}",
-        )
-    # Monotonic within each series, in file order.
-    file_order = np.lexsort((np.arange(n_rows), series))
-    ts_f, series_f = ts[file_order], series[file_order]
-    same_series = series_f[1:] == series_f[:-1]
-    back = same_series & (ts_f[1:] <= ts_f[:-1])
-    if back.any():
-        row = int(file_order[1:][back][0])
-        raise fail(row, "timestamp", "timestamps must increase within each (site, workload)")
-    # Fixed step, the same for every series.
-    diffs = ts_f[1:] - ts_f[:-1]
-    step_diffs = diffs[same_series]
-    if step_diffs.size == 0:
+    ts_s, series_s = ts[order], series[order]
+    same_series = series_s[1:] == series_s[:-1]
+    intervals = (ts_s[1:] - ts_s[:-1])[same_series]
+    positive = intervals[intervals > 0]
+    if positive.size == 0:
         raise InputError(source, "", "expected at least two timestamps per (site, workload)")
-    step_ns = int(step_diffs[0])
-    odd = same_series & (diffs != step_ns)
-    if odd.any():
-        i = int(np.flatnonzero(odd)[0])
-        row = int(file_order[i + 1])
+    step_ns = round(float(np.median(positive)) / 1e9) * 10**9
+    if step_ns <= 0:
+        raise InputError(source, "column 'timestamp'", "expected a step of at least 1 s")
+    # Snap to the grid within the jitter tolerance.
+    origin = int(ts.min())
+    index = np.rint((ts - origin) / step_ns).astype(np.int64)
+    off = np.abs(ts - (origin + index * step_ns))
+    tolerance = options.jitter * step_ns
+    if (off > tolerance).any():
+        row = int(np.flatnonzero(off > tolerance)[0])
         raise fail(
             row,
             "timestamp",
-            f"step of {diffs[i] / 1e9:g} s, expected a fixed step of {step_ns / 1e9:g} s "
-            "(mixed steps or a gap)",
+            f"{off[row] / 1e9:g} s off the {step_ns / 1e9:g} s step grid (more than the "
+            f"jitter tolerance of {tolerance / 1e9:g} s): mixed steps?",
         )
-    # Every (site, workload) present, on the same grid.
-    counts = np.bincount(series, minlength=n_sites * n_workloads)
-    for code in range(n_sites * n_workloads):
-        if counts[code] == 0:
-            site, workload = (
-                spec.site_names[code // n_workloads],
-                workload_names[code % n_workloads],
-            )
-            raise InputError(source, "", f"no rows for site '{site}', workload '{workload}'")
-    starts = np.full(n_sites * n_workloads, np.iinfo(np.int64).max)
-    np.minimum.at(starts, series, ts)
-    for code in range(n_sites * n_workloads):
-        if counts[code] != counts[0] or starts[code] != starts[0]:
-            site, workload = (
-                spec.site_names[code // n_workloads],
-                workload_names[code % n_workloads],
-            )
-            first_row = int(np.flatnonzero(series == code)[0])
-            raise fail(
-                first_row,
-                "timestamp",
-                f"series ({site}, {workload}) covers {counts[code]} steps from "
-                f"{_iso(int(starts[code]))}, expected {counts[0]} steps from "
-                f"{_iso(int(starts[0]))} like the first series",
-            )
-    n_steps = int(counts[0])
-    cube_order = order  # sorted by (series, time): reshape to (sites, workloads, steps)
+    if off.any():
+        notes.append(
+            f"{source}: {int(np.count_nonzero(off))} timestamps snapped to the "
+            f"{step_ns / 1e9:g} s grid (at most {off.max() / 1e9:g} s off)"
+        )
+    # Duplicates after snapping.
+    order = np.lexsort((index, series))
+    same = (series[order][1:] == series[order][:-1]) & (index[order][1:] == index[order][:-1])
+    if same.any():
+        a, b = int(order[1:][same][0]), int(order[:-1][same][0])
+        raise fail(
+            max(a, b),
+            "timestamp",
+            f"duplicate (timestamp, site, workload); the same as {label(min(a, b))}",
+        )
+    n_steps = int(index.max()) + 1
+    if n_steps * n_series > 50_000_000:
+        raise InputError(
+            source,
+            "column 'timestamp'",
+            f"{n_steps:,} steps of {step_ns / 1e9:g} s per series "
+            "is more than the planner holds in memory; resample to a longer step",
+        )
+    grid_ns = origin + np.arange(n_steps, dtype=np.int64) * step_ns
     values: dict[str, FloatArray] = {}
     for metric, array in metric_arrays.items():
-        values[metric] = array[cube_order].reshape(n_sites, n_workloads, n_steps)
+        cube = np.full((n_series, n_steps), np.nan)
+        cube[series, index] = array
+        _fill_gaps(cube, metric, grid_ns, step_ns, options, source, pair, notes)
+        values[metric] = cube.reshape(n_sites, n_workloads, n_steps)
     for metric, (source_metric, factor) in spec.derived_metrics.items():
         if metric not in values:
             values[metric] = values[source_metric] * factor
-    timestamps = ts[cube_order][:n_steps].copy()
     return Profile(
         sites=spec.site_names,
         workloads=workload_names,
-        timestamps_ns=timestamps,
+        timestamps_ns=grid_ns,
         step_s=step_ns // 10**9,
         values=values,
+        notes=tuple(notes),
     )
 
 
-def _check_columns(frame: pd.DataFrame, spec: Spec, source: str) -> list[str]:
+def _fill_gaps(
+    cube: FloatArray,
+    metric: str,
+    grid_ns: npt.NDArray[np.int64],
+    step_ns: int,
+    options: ProfileOptions,
+    source: str,
+    pair: Callable[[int], str],
+    notes: list[str],
+) -> None:
+    """Fill the NaN gaps of each series (rows of ``cube``) in place, or refuse them."""
+    missing = np.isnan(cube)
+    if not missing.any():
+        return
+    n_series, n_steps = cube.shape
+    positions = np.arange(n_steps)
+    valid = ~missing
+    prev = np.maximum.accumulate(np.where(valid, positions, -1), axis=1)
+    nxt = np.minimum.accumulate(np.where(valid, positions, n_steps)[:, ::-1], axis=1)[:, ::-1]
+    gap_steps = nxt - prev - 1
+    limit = int(options.fill_gaps_s * 1e9 // step_ns)
+    edge = missing & ((prev < 0) | (nxt >= n_steps))
+    too_long = missing & (gap_steps > limit)
+    bad = edge | too_long
+    if bad.any():
+        s, t = (int(v[0]) for v in np.nonzero(bad))
+        first, last = int(prev[s, t]) + 1, int(nxt[s, t]) - 1
+        span = (last - first + 1) * step_ns / 60e9
+        where = "at the start" if prev[s, t] < 0 else "at the end" if nxt[s, t] >= n_steps else ""
+        hint = (
+            "a gap at the start or end of a series is never filled; trim the other series"
+            if where
+            else "--fill-gaps fills gaps up to a given length "
+            f"(now {options.fill_gaps_s / 60:g} min)"
+        )
+        raise InputError(
+            source,
+            f"series {pair(s)}, column '{metric}'",
+            f"no data from {_iso(int(grid_ns[first]))} to {_iso(int(grid_ns[last]))} "
+            f"({last - first + 1} step{'s' if last > first else ''}, {span:g} min"
+            f"{', ' + where if where else ''}); {hint}",
+        )
+    if options.fill_method == "linear":
+        for row in np.flatnonzero(missing.any(axis=1)):
+            ok = valid[row]
+            cube[row, ~ok] = np.interp(positions[~ok], positions[ok], cube[row, ok])
+    else:
+        rows = np.arange(n_series)[:, None]
+        cube[:] = cube[rows, np.maximum(prev, 0)]
+    notes.append(
+        f"{source}: column '{metric}': filled {int(missing.sum())} missing samples "
+        f"({options.fill_method}, gaps up to {options.fill_gaps_s / 60:g} min)"
+    )
+
+
+def _check_columns(
+    frame: pd.DataFrame, spec: Spec, source: str, options: ProfileOptions, notes: list[str]
+) -> list[str]:
     columns = [str(c) for c in frame.columns]
     for column in KEY_COLUMNS:
         if column not in columns:
@@ -229,10 +362,15 @@ def _check_columns(frame: pd.DataFrame, spec: Spec, source: str) -> list[str]:
                 f"column '{source_metric}'",
                 f"missing, and '{metric}' is derived from it",
             )
-    for column in columns:
-        if column not in KEY_COLUMNS and column not in METRICS:
-            expected = ", ".join((*KEY_COLUMNS, *METRICS))
-            raise InputError(source, f"column '{column}'", f"unknown column (expected {expected})")
+    extra = [c for c in columns if c not in KEY_COLUMNS and c not in METRICS]
+    if extra and options.strict:
+        expected = ", ".join((*KEY_COLUMNS, *METRICS))
+        raise InputError(source, f"column '{extra[0]}'", f"unknown column (expected {expected})")
+    if extra:
+        notes.append(
+            f"{source}: ignoring column(s) {', '.join(repr(c) for c in extra)} "
+            "(not a planner metric; --strict refuses them)"
+        )
     return measured
 
 
@@ -278,13 +416,21 @@ def _timestamps(
     bad = parsed_unique.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(np.isin(codes, np.flatnonzero(bad)))[0])
-        raise fail(row, "timestamp", f"not an ISO-8601 timestamp: '{text.iloc[codes[row]]}'")
+        value = text.iloc[codes[row]]
+        year = value[:4]
+        if year.isdigit() and not 1678 <= int(year) <= 2261:
+            raise fail(row, "timestamp", f"'{value}' is outside the supported years 1678 to 2261")
+        raise fail(row, "timestamp", f"not an ISO-8601 timestamp: '{value}'")
     utc_unique = parsed_unique.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
     return np.asarray(utc_unique.astype(np.int64)[codes], dtype=np.int64)
 
 
 def _metric(
-    column: pd.Series, name: str, fail: Callable[[int, str, str], InputError]
+    column: pd.Series,
+    name: str,
+    fail: Callable[[int, str, str], InputError],
+    *,
+    allow_missing: bool = False,
 ) -> FloatArray:
     if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
         text = column.astype(str).str.strip()
@@ -297,11 +443,19 @@ def _metric(
         numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         raise fail(0, name, f"expected numbers, got a column of type {column.dtype}")
-    missing = ~np.isfinite(numbers)
-    if missing.any():
+    infinite = np.isinf(numbers)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise fail(row, name, f"expected a finite number, got {numbers[row]}")
+    missing = np.isnan(numbers)
+    if missing.any() and not allow_missing:
         row = int(np.flatnonzero(missing)[0])
-        raise fail(row, name, f"expected a finite number, got {numbers[row]} (missing value?)")
-    negative = numbers < 0
+        raise fail(
+            row,
+            name,
+            "expected a finite number, got nan (a missing value: --fill-gaps fills short gaps)",
+        )
+    negative = numbers < 0  # NaN compares False
     if negative.any():
         row = int(np.flatnonzero(negative)[0])
         raise fail(row, name, f"expected a load >= 0, got {numbers[row]:g}")
@@ -312,12 +466,15 @@ def _iso(ns: int) -> str:
     return pd.Timestamp(ns, tz="UTC").isoformat()
 
 
-def write_profile(frame: pd.DataFrame, path: Path) -> None:
+def write_profile(
+    frame: pd.DataFrame, path: Path, replaceable: Callable[[Path], bool] | None = None
+) -> None:
     """Write a long-format profile to CSV or Parquet, atomically (temp file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix.lower() == ".csv":
-        frame.to_csv(tmp, index=False)
-    else:
-        frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
-    tmp.replace(path)
+
+    def write(tmp: Path) -> None:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+    atomic_write(path, write, replaceable=replaceable, what="profile")

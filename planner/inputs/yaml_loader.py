@@ -11,22 +11,94 @@ import yaml
 
 from planner.errors import InputError
 
+#: Deeper nesting than this is refused (no input of the planner needs more than a few).
+MAX_DEPTH = 64
 
-def load_yaml_mapping(path: Path) -> dict[str, Any]:
-    """Read a YAML file whose top level must be a mapping."""
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, mark: Any, problem: str) -> None:
+        super().__init__(problem)
+        self.problem_mark = mark
+        self.problem = problem
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what silently changes meaning or exhausts memory:
+    duplicate keys (the last would win), aliases (``*name``, the "billion laughs"
+    expansion) and nesting deeper than :data:`MAX_DEPTH`."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _Refused(
+                event.start_mark,
+                f"alias '*{event.anchor}' (YAML aliases are not accepted: write the value out)",
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                    f"nested deeper than {MAX_DEPTH} levels",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is None:
+                    continue
+                if key in first:
+                    raise _Refused(
+                        key_node.start_mark,
+                        f"duplicate key '{key}' (first given on line {first[key]})",
+                    )
+                first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml_text(text: str, source: str) -> Any:
+    """Parse YAML text with :class:`StrictLoader`; errors name ``source`` and the line."""
+    loader = StrictLoader(text)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), "", f"cannot read file ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(str(path), where, f"invalid YAML: {problem}") from None
+        raise InputError(source, where, f"invalid YAML: {problem}") from None
+    except RecursionError:
+        raise InputError(source, "", "invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml_file(path: Path) -> Any:
+    """Read and parse a YAML file (any top level)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "", "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "", "is a folder, expected a YAML file") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), "", "cannot read file: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(str(path), "", f"cannot read file ({exc.strerror})") from None
+    return load_yaml_text(text, str(path))
+
+
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML file whose top level must be a mapping."""
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
         raise InputError(str(path), "", "expected a mapping at the top level")
     return data

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from planner.errors import InputError
+from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.outputs.diff import Change, diff_plans, render_markdown
 
 SUMMARY = "render-summary.json"
@@ -74,7 +75,9 @@ def plan_file(tree: Path, stack: str) -> str | None:
     path = tree / "stacks" / f"Pulumi.{stack}.yaml"
     if not path.exists():
         return None
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    config = load_yaml_mapping(path).get("config") or {}
+    if not isinstance(config, dict):
+        raise InputError(str(path), "key 'config'", "expected a mapping")
     value = config.get("hospital-platform:planFile")
     return str(value) if value else None
 
@@ -145,20 +148,14 @@ def manifest_changes(
 
 def check_plan(tree: Path, stack: str) -> tuple[bool, str]:
     """`planner size --check` for the stack's committed plan, with its recorded inputs."""
-    from planner.jobs.size import SizeInputs, run_size
+    from planner.jobs.size import run_size, stack_inputs
     from planner.outputs.plan import dumps_plan
 
     plan = plan_file(tree, stack)
     inputs_file = tree / "stacks" / stack / "inputs.yaml"
     if plan is None or not inputs_file.exists():
         return False, f"cannot check: no planFile or no stacks/{stack}/inputs.yaml"
-    doc = yaml.safe_load(inputs_file.read_text()) or {}
-    bundled = SizeInputs.bundled()
-    inputs = SizeInputs(
-        profile=tree / doc["profile"] if doc.get("profile") else None,
-        spec=tree / doc["spec"] if doc.get("spec") else bundled.spec,
-        catalog=tree / doc["catalog"] if doc.get("catalog") else bundled.catalog,
-    )
+    inputs = stack_inputs(tree, stack)
     fresh = dumps_plan(run_size(inputs).plan)
     if fresh == (tree / plan).read_text(encoding="utf-8"):
         return True, f"`{plan}` is in step with its inputs"
@@ -220,6 +217,23 @@ def _stack_preview(repo: Path, base_tree: Path, stack: str, work: Path) -> Stack
         old_files = old["files"]
     manifest_changes(work / f"old-{stack}", work / f"new-{stack}", old_files, new["files"], preview)
     return preview
+
+
+#: How every preview begins (the one-line "no changes" form, or the full comment).
+PREVIEW_OPENINGS = (
+    "No changes to plans or rendered manifests against ",
+    "## Offline preview against ",
+)
+
+
+def is_preview_file(path: Path) -> bool:
+    """True when ``path`` holds a preview this command wrote (so it may be replaced)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(200)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return head.startswith(PREVIEW_OPENINGS)
 
 
 def render_preview(base: str, base_sha: str, previews: list[StackPreview]) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from planner.errors import InputError, VerificationError
 from planner.inputs.catalog import Catalog, default_catalog_path, filter_catalog, read_catalog
+from planner.inputs.profile_options import ProfileOptions
 from planner.inputs.profiles import Profile, profile_from_frame, read_profile
 from planner.inputs.spec import Spec, read_spec
+from planner.inputs.yaml_loader import Node, load_yaml_mapping
 from planner.outputs.plan import InputRef, build_plan, file_sha256
 from planner.sizing.envelope import Envelope, compute_envelope
 from planner.sizing.model import ModelOptions, Solution, optimise
@@ -27,6 +29,11 @@ class SizeInputs:
     profile: Path | None
     spec: Path
     catalog: Path
+    profile_options: ProfileOptions = field(default_factory=ProfileOptions)
+
+    def paths(self) -> tuple[Path, ...]:
+        """The input files (for refusing to write over one of them)."""
+        return tuple(p for p in (self.profile, self.spec, self.catalog) if p is not None)
 
     @classmethod
     def bundled(cls) -> SizeInputs:
@@ -79,7 +86,7 @@ def load_inputs(inputs: SizeInputs) -> tuple[Spec, Catalog, Profile, tuple[Input
         )
         profile_name = BUNDLED
     else:
-        profile = read_profile(inputs.profile, spec)
+        profile = read_profile(inputs.profile, spec, inputs.profile_options)
         profile_name = inputs.profile.name
     refs = (
         InputRef("profile", profile_name, profile.content_hash()),
@@ -124,5 +131,45 @@ def run_size(
             "variables": solution.variables,
             "constraints": solution.constraints,
         },
+        loader=inputs.profile_options.describe(),
     )
     return SizeResult(spec, catalog, profile, envelope, sizings, solution, report, plan)
+
+
+def stack_inputs(root: Path, stack: str) -> SizeInputs:
+    """The inputs a stack's plan is made from, as ``stacks/<stack>/inputs.yaml`` names them
+    (paths relative to ``root``; no profile and spec means the bundled example)."""
+    path = root / "stacks" / stack / "inputs.yaml"
+    if not path.is_file():
+        known = sorted(p.parent.name for p in (root / "stacks").glob("*/inputs.yaml"))
+        raise InputError(
+            str(path),
+            "",
+            f"no inputs file for stack '{stack}' (stacks with one: {', '.join(known) or 'none'})",
+        )
+    node = Node(str(path), load_yaml_mapping(path))
+    node.reject_unknown({"profile", "spec", "catalog"})
+    if node.has("profile") != node.has("spec"):
+        raise node.error(
+            "spec" if node.has("profile") else "profile", "profile and spec go together"
+        )
+    bundled = SizeInputs.bundled()
+    return SizeInputs(
+        profile=root / node.string("profile") if node.has("profile") else None,
+        spec=root / node.string("spec") if node.has("spec") else bundled.spec,
+        catalog=root / node.string("catalog") if node.has("catalog") else bundled.catalog,
+    )
+
+
+def stale_inputs(committed: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
+    """Which inputs differ between a committed plan and a fresh one, one phrase each."""
+    out = []
+    for kind, ref in fresh.get("inputs", {}).items():
+        old = committed.get("inputs", {}).get(kind, {})
+        if not isinstance(old, dict) or old.get("sha256") != ref["sha256"]:
+            old_name = old.get("name", "?") if isinstance(old, dict) else "?"
+            if old_name == ref["name"]:
+                out.append(f"the {kind} {ref['name']} changed since the plan was made")
+            else:
+                out.append(f"the {kind} given is {ref['name']}, the plan was made from {old_name}")
+    return out

@@ -99,6 +99,8 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     margins1 = {(c["name"], c["site"], c["scenario"]): c["margin_pct"] for c in new["constraints"]}
     for margin_key in sorted(margins0.keys() | margins1.keys()):
         m0, m1 = margins0.get(margin_key), margins1.get(margin_key)
+        if m0 == m1:
+            continue
         if m0 is None or m1 is None or abs(m1 - m0) > MARGIN_EPSILON_PCT:
             check, site_name, scenario = margin_key
             label = check + (f" ({scenario})" if scenario else "")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from planner import __version__
-from planner.errors import InputError
+from planner.errors import InputError, PlannerError
+from planner.fsutil import atomic_write
 from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
@@ -27,7 +28,9 @@ from planner.sizing.verify import Report
 from planner.sizing.workloads import WorkloadSizing
 
 SCHEMA = "hospital-platform/plan"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: The published JSON Schema every plan is checked against when it is read.
+SCHEMA_FILE = "plan.schema.json"
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ def build_plan(
     sizings: tuple[WorkloadSizing, ...],
     report: Report,
     solver: dict[str, Any],
+    loader: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the plan document (plain data, ready for :func:`dumps_plan`)."""
     site_docs = []
@@ -84,6 +88,7 @@ def build_plan(
             "step_s": profile.step_s,
             "start_utc": _iso(int(profile.timestamps_ns[0])),
             "end_utc": _iso(int(profile.timestamps_ns[-1])),
+            "loader": loader or {"fill_gaps_s": 0.0, "fill_method": "hold", "jitter": 0.1},
         },
         "assumptions": {
             "name": spec.name,
@@ -116,7 +121,8 @@ def build_plan(
                 "capacity": c.capacity,
                 "demand": c.demand,
                 "margin": c.margin,
-                "margin_pct": 100 * c.margin_ratio,
+                "margin_pct": 100 * c.margin_ratio if math.isfinite(c.margin_ratio) else None,
+                "no_demand": c.no_demand,
                 "binding": c.binding,
                 "ok": c.ok,
                 "exceedances": c.exceedances,
@@ -284,46 +290,209 @@ def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict
     return docs
 
 
+def plan_digest(plan: dict[str, Any]) -> str:
+    """SHA-256 of the canonical plan without its ``digest`` key."""
+    body = {k: v for k, v in plan.items() if k != "digest"}
+    text = json.dumps(
+        _canonical(body), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False
+    )
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def dumps_plan(plan: dict[str, Any]) -> str:
-    """Canonical JSON text: sorted keys, rounded floats, two-space indent, final newline."""
-    return json.dumps(_canonical(plan), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """Canonical strict JSON (sorted keys, rounded floats, no NaN or infinity, two-space
+    indent, final newline), with the ``digest`` of its content."""
+    body = _canonical({k: v for k, v in plan.items() if k != "digest"})
+    body["digest"] = plan_digest(body)
+    return json.dumps(body, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_plan(plan: dict[str, Any], path: Path) -> None:
-    """Write atomically: a temporary file beside the target, then rename."""
-    text = dumps_plan(plan)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_plan(plan: dict[str, Any], path: Path, inputs: tuple[Path, ...] = ()) -> None:
+    """Write atomically (a temporary file beside the target, then rename). An existing
+    file is only replaced when it is a plan; an input path is never overwritten."""
+    atomic_write(path, dumps_plan(plan), replaceable=is_plan_file, what="plan", inputs=inputs)
+
+
+def is_plan_file(path: Path) -> bool:
+    """True when ``path`` holds a JSON document with this planner's plan schema."""
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        with path.open("rb") as handle:
+            head = handle.read(1 << 24)
+        data = json.loads(head)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("schema") == SCHEMA
 
 
-def read_plan(path: Path) -> dict[str, Any]:
-    """Read a plan file and check its schema and version."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number in strict JSON")
+
+
+def read_plan(path: Path, *, verify_digest: bool = True) -> dict[str, Any]:
+    """Read a plan: strict JSON, the published schema, the checks a schema cannot express,
+    and (``verify_digest``) that its numbers still match the digest ``planner size`` wrote.
+    Every failure is an :class:`InputError` naming the file and the key."""
+    source = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(str(path), "", "plan file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(str(path), "", f"not a readable JSON plan ({exc})") from None
+        raise InputError(
+            source, "", "plan file not found: run `planner size` first (or give the plan's path)"
+        ) from None
+    except IsADirectoryError:
+        raise InputError(source, "", "is a folder, expected a plan JSON file") from None
+    except UnicodeDecodeError:
+        raise InputError(source, "", "not a plan: not UTF-8 text") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise InputError(source, "", f"not a valid JSON plan ({exc})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise InputError(str(path), "key 'schema'", f"expected '{SCHEMA}'")
+        raise InputError(source, "key 'schema'", f"expected '{SCHEMA}'")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise InputError(
-            str(path),
+            source,
             "key 'schema_version'",
-            f"expected {SCHEMA_VERSION}, got {data.get('schema_version')!r}",
+            f"expected {SCHEMA_VERSION}, got {data.get('schema_version')!r}: re-run "
+            "`planner size` with this planner to write a current plan",
+        )
+    validate_plan(data, source)
+    if verify_digest and data["digest"] != plan_digest(data):
+        raise InputError(
+            source,
+            "key 'digest'",
+            "the plan's content no longer matches the digest `planner size` wrote: it was "
+            "edited by hand; re-run `planner size` to make a plan procurement can rely on",
         )
     return data
+
+
+def is_edited(plan: dict[str, Any]) -> bool:
+    """True when a plan read with ``verify_digest=False`` no longer matches its digest."""
+    return bool(plan.get("digest") != plan_digest(plan))
+
+
+def _schema() -> dict[str, Any]:
+    from importlib import resources
+
+    loaded: dict[str, Any] = json.loads(
+        (resources.files("planner") / "schemas" / SCHEMA_FILE).read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def validate_plan(plan: dict[str, Any], source: str) -> None:
+    """The JSON Schema, then the semantic checks (sums, every workload in every site)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(plan))
+    if error is not None:
+        where = _pointer(error.absolute_path)
+        raise InputError(source, f"key '{where}'" if where else "", _short(error.message))
+    _check_semantics(plan, source)
+
+
+def _pointer(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 160 else message[:157] + "..."
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+
+
+def _check_semantics(plan: dict[str, Any], source: str) -> None:
+    def fail(key: str, expected: str) -> InputError:
+        return InputError(source, f"key '{key}'", expected)
+
+    names = [site["name"] for site in plan["sites"]]
+    if len(set(names)) != len(names):
+        raise fail("sites", f"site names must differ, got {names}")
+    for i, site in enumerate(plan["sites"]):
+        key = f"sites[{i}]"
+        totals = site["totals"]
+        for kind in ("servers", "drives"):
+            counted = sum(int(x["count"]) for x in site[kind])
+            if counted != totals[kind]:
+                raise fail(f"{key}.totals.{kind}", f"{totals[kind]}, but the list counts {counted}")
+        battery = site["battery"]
+        if battery["status"] == "sized":
+            kwh = sum(m["count"] * m["kwh"] for m in battery["modules"])
+            if not _close(kwh, battery["kwh_installed"]):
+                raise fail(
+                    f"{key}.battery.kwh_installed",
+                    f"{battery['kwh_installed']:g} kWh, but its modules give {kwh:g} kWh",
+                )
+            if sum(m["count"] for m in battery["modules"]) == 0:
+                raise fail(f"{key}.battery.modules", "a sized battery needs at least one module")
+            kw = sum(f["count"] * f["kw"] for f in battery["ups_frames"])
+            if not _close(kw, battery["ups_kw"]):
+                raise fail(
+                    f"{key}.battery.ups_kw",
+                    f"{battery['ups_kw']:g} kW, but its frames give {kw:g} kW",
+                )
+        _check_costs(site["costs"], f"{key}.costs", fail)
+    _check_costs(plan["costs"], "costs", fail)
+    for part in ("servers", "drives", "batteries", "ups", "maintenance", "energy"):
+        total = sum(site["costs"][part] for site in plan["sites"])
+        if not _close(total, plan["costs"][part]):
+            raise fail(
+                f"costs.{part}", f"{plan['costs'][part]:g}, but the sites add up to {total:g}"
+            )
+    for j, workload in enumerate(plan["workloads"]):
+        planned = set(workload["sites"])
+        if planned != set(names):
+            missing = sorted(set(names) - planned) or sorted(planned - set(names))
+            raise fail(
+                f"workloads[{j}].sites",
+                f"expected an entry for every site ({', '.join(names)}); "
+                f"{'missing' if set(names) - planned else 'unknown'}: {', '.join(missing)}",
+            )
+        for name, z in workload["sites"].items():
+            if z["replicas_min"] > z["replicas_max"]:
+                raise fail(
+                    f"workloads[{j}].sites.{name}.replicas_min",
+                    f"{z['replicas_min']} is above replicas_max {z['replicas_max']}",
+                )
+    for k, check in enumerate(plan["constraints"]):
+        if check["site"] not in names:
+            raise fail(f"constraints[{k}].site", f"unknown site '{check['site']}'")
+
+
+def _check_costs(costs: dict[str, Any], key: str, fail: Any) -> None:
+    capex = costs["servers"] + costs["drives"] + costs["batteries"] + costs["ups"]
+    if not _close(capex, costs["capex"]):
+        raise fail(f"{key}.capex", f"{costs['capex']:g}, but its parts add up to {capex:g}")
+    tco = costs["capex"] + costs["maintenance"] + costs["energy"]
+    if not _close(tco, costs["tco"]):
+        raise fail(f"{key}.tco", f"{costs['tco']:g}, but capex + maintenance + energy = {tco:g}")
+
+
+def margin_key(check: dict[str, Any]) -> float:
+    """Sort key of a plan constraint: its margin %, a constraint with no demand last."""
+    value = check.get("margin_pct")
+    return float(value) if value is not None else math.inf
+
+
+def margin_text(check: dict[str, Any]) -> str:
+    """A plan constraint's margin for people: "12.3 %", or "no demand"."""
+    value = check.get("margin_pct")
+    return "no demand" if value is None else f"{value:.1f} %"
 
 
 def _canonical(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str | int):
         return value
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PlannerError(f"a plan holds only finite numbers, got {value}")
         rounded = float(f"{value:.9g}")
         return 0.0 if rounded == 0 else rounded
     if isinstance(value, dict):

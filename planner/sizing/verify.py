@@ -47,10 +47,20 @@ class Check:
 
     @property
     def margin_ratio(self) -> float:
-        return self.margin / self.capacity if self.capacity > 0 else float("-inf")
+        """Margin as a share of capacity; +inf with no demand and no capacity (nothing to
+        carry), -inf with demand and no capacity."""
+        if self.capacity > 0:
+            return self.margin / self.capacity
+        return float("inf") if self.no_demand else float("-inf")
+
+    @property
+    def no_demand(self) -> bool:
+        return self.demand <= 0
 
     def describe(self) -> str:
         where = f"{self.site}/{self.scenario}" if self.scenario else self.site
+        if self.no_demand:
+            return f"{self.name} at {where}: capacity {self.capacity:,.1f} {self.unit}, no demand"
         return (
             f"{self.name} at {where}: capacity {self.capacity:,.1f} {self.unit}, demand "
             f"{self.demand:,.1f} {self.unit} (margin {100 * self.margin_ratio:.1f} %)"

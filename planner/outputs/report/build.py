@@ -62,7 +62,10 @@ def gather(
 
 
 def write_report(
-    data: ReportData, out_dir: Path, progress: Callable[[str], None] = lambda _: None
+    data: ReportData,
+    out_dir: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    inputs: tuple[Path, ...] = (),
 ) -> list[Path]:
     """Write report.html, bill-of-materials.xlsx and summary.md into ``out_dir`` atomically."""
     from planner.outputs.report import figures
@@ -82,7 +85,7 @@ def write_report(
             charts[f"battery-{site.name}"] = figures.battery_chart(site.name, site.battery)
     if data.availability:
         charts["availability"] = figures.availability_chart(data.availability)
-    with staged_directory(out_dir) as staging:
+    with staged_directory(out_dir, "report", inputs) as staging:
         progress("writing HTML, XLSX and Markdown")
         (staging / "report.html").write_text(render_html(data, charts), encoding="utf-8")
         write_xlsx(data, staging / "bill-of-materials.xlsx")

@@ -7,6 +7,7 @@ import math
 from html import escape
 from typing import Any
 
+from planner.outputs.plan import margin_key, margin_text
 from planner.outputs.report.data import ReportData
 from planner.outputs.report.text import ASSUMPTION_SOURCES, executive_summary
 
@@ -171,7 +172,7 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
         )
         parts.append(_img(charts["availability"], "Distribution of downtime per year"))
     parts.append('<h2 id="constraints">What decided each quantity</h2>')
-    ranked = sorted(plan["constraints"], key=lambda c: c["margin_pct"])
+    ranked = sorted(plan["constraints"], key=margin_key)
     rows = [
         [
             c["name"],
@@ -179,7 +180,7 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
             c["scenario"] or "-",
             f"{c['capacity']:,.1f} {c['unit']}",
             f"{c['demand']:,.1f} {c['unit']}",
-            f"{c['margin_pct']:.1f} %",
+            margin_text(c),
             "binding" if c["binding"] else "",
         ]
         for c in ranked

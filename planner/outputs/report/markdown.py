@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from planner.outputs.plan import margin_key, margin_text
 from planner.outputs.report.data import ReportData
 from planner.outputs.report.text import executive_summary, money
 
@@ -46,10 +47,10 @@ def render_markdown(data: ReportData) -> str:
         f"**{c['energy']:,.0f}** | **{c['tco']:,.0f}** |"
     )
     lines += ["", "## Tightest constraints", ""]
-    for check in sorted(plan["constraints"], key=lambda x: x["margin_pct"])[:5]:
+    for check in sorted(plan["constraints"], key=margin_key)[:5]:
         where = f"{check['site']}/{check['scenario']}" if check["scenario"] else check["site"]
         lines.append(
-            f"- {check['name']} at {where}: margin {check['margin_pct']:.1f} %"
+            f"- {check['name']} at {where}: margin {margin_text(check)}"
             + (" (binding)" if check["binding"] else "")
         )
     return "\n".join(lines) + "\n"

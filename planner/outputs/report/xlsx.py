@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -34,6 +35,21 @@ SITE_COLUMNS = (
     "Rack units",
     "Source",
 )
+
+
+#: A text cell starting with one of these would be read as a formula by a spreadsheet
+#: (formula injection, OWASP "CSV injection"): such values are stored as text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(ws: Worksheet, row: int, column: int, value: str) -> Cell | MergedCell:
+    """Write a string from an input file as text, never as a formula."""
+    cell = ws.cell(row=row, column=column)
+    cell.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
 
 
 def _print_setup(ws: Worksheet, header_row: int, widths: list[int]) -> None:
@@ -77,16 +93,16 @@ def write_xlsx(data: ReportData, path: Path) -> None:
         _header(ws, 3, SITE_COLUMNS)
         row = 4
         for item in site.items:
-            ws.cell(row=row, column=1, value=item.category)
-            ws.cell(row=row, column=2, value=item.sku)
-            ws.cell(row=row, column=3, value=item.note)
+            _text(ws, row, 1, item.category)
+            _text(ws, row, 2, item.sku)
+            _text(ws, row, 3, item.note)
             ws.cell(row=row, column=4, value=item.quantity)
             ws.cell(row=row, column=5, value=item.unit_price).number_format = MONEY
             ws.cell(row=row, column=6, value=item.purchases)
             ws.cell(row=row, column=7, value=f"=D{row}*E{row}*F{row}").number_format = MONEY
             ws.cell(row=row, column=8, value=item.rack_units)
             ws.cell(row=row, column=9, value=f"=D{row}*H{row}")
-            ws.cell(row=row, column=10, value=data.sources.get(item.sku, ""))
+            _text(ws, row, 10, data.sources.get(item.sku, ""))
             row += 1
         total_row = row
         ws.cell(row=total_row, column=1, value="Total").font = BOLD
@@ -114,7 +130,7 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     _header(totals, 3, ["Site", "Purchase", "Rack units"])
     row = 4
     for name, (money_ref, units_ref) in site_totals.items():
-        totals.cell(row=row, column=1, value=name)
+        _text(totals, row, 1, name)
         totals.cell(row=row, column=2, value=f"={money_ref}").number_format = MONEY
         totals.cell(row=row, column=3, value=f"={units_ref}")
         row += 1
@@ -133,7 +149,7 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     _header(tco, 3, ["Site", "Purchase", "Maintenance", "Energy", "TCO"])
     row = 4
     for i, site in enumerate(data.sites):
-        tco.cell(row=row, column=1, value=site.name)
+        _text(tco, row, 1, site.name)
         tco.cell(row=row, column=2, value=f"=Totals!B{4 + i}").number_format = MONEY
         tco.cell(row=row, column=3, value=round(site.costs["maintenance"], 2)).number_format = MONEY
         tco.cell(row=row, column=4, value=round(site.costs["energy"], 2)).number_format = MONEY
