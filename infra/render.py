@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from infra.settings import PROJECT, PROJECT_ROOT
+import infra.settings
+from infra.settings import PROJECT
 from planner.fsutil import check_output_folder, staged_directory
 from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.jobs.preview import SUMMARY  # the file name the preview reads
@@ -115,9 +116,14 @@ def check_no_clear_secrets(path: Path, config: dict[str, Any]) -> None:
                 )
 
 
-def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, Any], list[str]]:
+def project_root(root: Path | None = None) -> Path:
+    """The project folder (Pulumi.yaml, stacks/, infra/): ``root``, else the checkout."""
+    return root if root is not None else infra.settings.PROJECT_ROOT
+
+
+def read_stack_config(stack: str, root: Path | None = None) -> tuple[dict[str, Any], list[str]]:
     """Stack file config with secure values replaced by a placeholder; and the secret keys."""
-    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    path = project_root(root) / "stacks" / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise RenderError(
             f"{path}: no such stack file (stacks: "
@@ -159,7 +165,7 @@ def run_program(
     *,
     config: Mapping[str, Any] | None = None,
     secrets: Mapping[str, Any] | None = None,
-    root: Path = PROJECT_ROOT,
+    root: Path | None = None,
 ) -> list[Recorded]:
     """Run infra/__main__.py under mocks; return every registered resource in order.
 
@@ -201,7 +207,7 @@ def run_program(
         {k: _config_text(v) for k, v in values.items()},
         secret_keys,
     )
-    program = root / "infra" / "__main__.py"
+    program = project_root(root) / "infra" / "__main__.py"
     run = pulumi.runtime.test(  # type: ignore[no-untyped-call]
         lambda: runpy.run_path(str(program), run_name="__main__")
     )
@@ -264,7 +270,7 @@ def render(
     kubernetes_version: str | None = None,
     secrets: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
-    root: Path = PROJECT_ROOT,
+    root: Path | None = None,
 ) -> RenderResult:
     """Render, validate and check a stack into ``out_dir`` (replaced atomically)."""
     values, _ = read_stack_config(stack, root)

@@ -115,6 +115,9 @@ def check_output_folder(out_dir: Path, command: str, inputs: Iterable[Path] = ()
     folder that holds one of the command's inputs.
     """
     where = str(out_dir)
+    for ancestor in out_dir.parents:
+        if ancestor.exists() and not ancestor.is_dir():
+            raise OutputError(where, "", f"{ancestor} is a file, not a folder: choose another path")
     resolved = out_dir.resolve()
     cwd = Path.cwd().resolve()
     if _same_or_inside(cwd, resolved):
@@ -162,6 +165,16 @@ def check_output_folder(out_dir: Path, command: str, inputs: Iterable[Path] = ()
         )
 
 
+def make_parent(path: Path) -> None:
+    """Create ``path``'s parent folders; a file in the way is a one-line OutputError."""
+    for ancestor in reversed(path.parents):
+        if ancestor.exists() and not ancestor.is_dir():
+            raise OutputError(
+                str(path), "", f"{ancestor} is a file, not a folder: choose another path"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2); False where the OS cannot."""
     try:
@@ -189,7 +202,7 @@ def staged_directory(out_dir: Path, command: str, inputs: Iterable[Path] = ()) -
     inputs = tuple(inputs)
     check_output_folder(out_dir, command, inputs)
     parent = out_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
+    make_parent(out_dir)
     clean_stale_staging(parent, out_dir.name)
     staging = Path(
         tempfile.mkdtemp(prefix=f".{out_dir.name}.planner-staging-{os.getpid()}-", dir=parent)
@@ -242,7 +255,7 @@ def atomic_write(
             f"exists and is not a {what} the planner wrote; choose another path "
             "(nothing was changed)",
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(path)
     clean_stale_staging(path.parent, path.name)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{path.name}.planner-tmp-{os.getpid()}-", dir=path.parent

@@ -17,8 +17,7 @@ import pytest
 from infra.policy.rules import parse_cpu, parse_memory_gib
 from infra.render import SECRET_SIG, Recorded, run_program
 from infra.settings import PROJECT_ROOT
-from planner.outputs.plan import dumps_plan
-from planner.outputs.plan import planned_workloads, read_plan
+from planner.outputs.plan import dumps_plan, planned_workloads, read_plan
 
 SITES = ("holstebro", "skejby")
 FAKE_KUBECONFIGS = {

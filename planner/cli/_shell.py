@@ -10,6 +10,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -83,6 +84,17 @@ def planner_errors(func: F) -> F:
             ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def file_path(ctx: click.Context, param: click.Parameter, value: Any) -> Path | None:
+    """Callback for a file option typed ``click.Path(dir_okay=False)`` (a string): ``name/``
+    means a folder, so refuse it instead of writing a file called ``name``."""
+    if value is None:
+        return None
+    text = str(value)
+    if text.endswith(("/", os.sep)):
+        raise click.BadParameter(f"'{text}' is a folder path; give a file name", ctx, param)
+    return Path(text)
 
 
 def quiet_warnings() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from planner.cli._shell import planner_errors
+from planner.cli._shell import FiniteFloat, planner_errors
 
 
 @click.command(short_help="Write the synthetic example's input files.")
@@ -22,10 +22,10 @@ from planner.cli._shell import planner_errors
 @click.option("--days", type=click.IntRange(1, 365), default=365, show_default=True)
 @click.option(
     "--scale",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(0, 1000, min_open=True),
     default=1.0,
     show_default=True,
-    help="Multiply every load by this.",
+    help="Multiply every load by this (above 0, at most 1000).",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True

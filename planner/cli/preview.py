@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from planner.cli._shell import BadInput, planner_errors, stages
+from planner.cli._shell import BadInput, file_path, planner_errors, stages
 
 
 @click.command(short_help="Pull-request preview: plan and manifest diffs.")
@@ -14,7 +14,8 @@ from planner.cli._shell import BadInput, planner_errors, stages
 @click.option("--stack", "stacks", multiple=True, help="Only these stacks (default: all).")
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(dir_okay=False),
+    callback=file_path,
     help="Also write the Markdown to this file.",
 )
 @planner_errors

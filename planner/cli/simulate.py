@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from planner.cli._shell import BadInput, FiniteFloat, Stale, planner_errors, progress, stages
+from planner.cli._shell import BadInput, FiniteFloat, planner_errors, progress, stages
 from planner.cli.size import (
     input_options,
     plan_argument,
@@ -160,8 +160,12 @@ def _index_at(profile: Any, at: str) -> int:
 
     try:
         stamp = pd.Timestamp(at)
+    except pd.errors.OutOfBoundsDatetime:
+        raise BadInput(f"--at: '{at}' is outside the supported years 1678 to 2261") from None
     except ValueError:
         raise BadInput(f"--at: not an ISO-8601 timestamp: '{at}'") from None
+    if not 1678 <= stamp.year <= 2261:
+        raise BadInput(f"--at: '{at}' is outside the supported years 1678 to 2261")
     if stamp.tzinfo is None:
         raise BadInput(f"--at: expected a timestamp with an offset, got '{at}'")
     ns = stamp.tz_convert("UTC").value

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli._shell import Duration, Stale, planner_errors, stages
+from planner.cli._shell import Duration, Stale, file_path, planner_errors, stages
 from planner.inputs.profile_options import FILL_METHODS
 
 if TYPE_CHECKING:
@@ -140,8 +140,9 @@ def print_notes(notes: tuple[str, ...]) -> None:
 @input_options
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_OUT,
+    type=click.Path(dir_okay=False),
+    callback=file_path,
+    default=str(DEFAULT_OUT),
     show_default=True,
     help="Where to write the plan JSON.",
 )

@@ -142,7 +142,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        names = pq.read_schema(path).names
     except FileNotFoundError:
         raise InputError(str(path), "", "file not found") from None
     except IsADirectoryError:
@@ -151,10 +151,19 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(str(path), "", f"cannot read Parquet ({first})") from None
     seen: set[str] = set()
-    for name in table.column_names:
+    for name in names:
         if name in seen:
             raise InputError(str(path), f"column '{name}'", "appears twice")
         seen.add(name)
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise InputError(str(path), "", "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "", "is a folder, expected a Parquet file") from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(str(path), "", f"cannot read Parquet ({first})") from None
     if "timestamp" in table.column_names:
         kind = table.schema.field("timestamp").type
         if pa.types.is_timestamp(kind) and kind.tz is None:
@@ -400,6 +409,7 @@ def _timestamps(
         if parsed.isna().any():
             row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
             raise fail(row, "timestamp", "missing timestamp")
+        _check_years(parsed.dt.year.to_numpy(), lambda i: str(column.iloc[i]), fail)
         utc = parsed.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
         return np.asarray(utc.astype(np.int64), dtype=np.int64)
     codes, uniques = pd.factorize(column.astype(str), use_na_sentinel=False)
@@ -416,13 +426,30 @@ def _timestamps(
     bad = parsed_unique.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(np.isin(codes, np.flatnonzero(bad)))[0])
-        value = text.iloc[codes[row]]
-        year = value[:4]
-        if year.isdigit() and not 1678 <= int(year) <= 2261:
-            raise fail(row, "timestamp", f"'{value}' is outside the supported years 1678 to 2261")
-        raise fail(row, "timestamp", f"not an ISO-8601 timestamp: '{value}'")
+        raise fail(row, "timestamp", f"not an ISO-8601 timestamp: '{text.iloc[codes[row]]}'")
+    years = parsed_unique.dt.year.to_numpy()[codes]
+    _check_years(years, lambda i: str(text.iloc[codes[i]]), fail)
     utc_unique = parsed_unique.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
     return np.asarray(utc_unique.astype(np.int64)[codes], dtype=np.int64)
+
+
+#: Timestamps are held as nanoseconds since 1970 in 64 bits: these years fit.
+FIRST_YEAR, LAST_YEAR = 1678, 2261
+
+
+def _check_years(
+    years: npt.NDArray[np.int64],
+    value: Callable[[int], str],
+    fail: Callable[[int, str, str], InputError],
+) -> None:
+    outside = (years < FIRST_YEAR) | (years > LAST_YEAR)
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise fail(
+            row,
+            "timestamp",
+            f"'{value(row)}' is outside the supported years {FIRST_YEAR} to {LAST_YEAR}",
+        )
 
 
 def _metric(
