@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import InputError
-from planner.inputs.profiles import profile_from_frame, read_profile, write_profile
+from planner.inputs.profiles import Profile, profile_from_frame, read_profile, write_profile
 from planner.inputs.spec import Workload
 from planner.inputs.units import METRICS
 from tests.conftest import base_spec, frame_to_csv_text, profile_frame
@@ -151,3 +152,129 @@ def test_a_duplicated_row_is_reported(
         profile_from_frame(doubled, SPEC, "p.csv", lambda i: f"line {i + 2}")
     assert caught.value.where == f"line {len(frame) + 2}, column 'timestamp'"
     assert f"line {row + 2}" in caught.value.expected
+
+
+# --- real exports: order, jitter, gaps, extra columns, spreadsheet CSV ----------------------
+
+
+def _load(frame: pd.DataFrame, **options: object) -> Profile:
+    from planner.inputs.profile_options import ProfileOptions
+
+    text = frame.copy()
+    text["timestamp"] = text["timestamp"].map(lambda t: t.isoformat())
+    parsed = pd.read_csv(StringIO(text.to_csv(index=False)), dtype=str, keep_default_na=False)
+    return profile_from_frame(
+        parsed,
+        SPEC,
+        "p.csv",
+        lambda i: f"line {i + 2}",
+        ProfileOptions(**options),  # type: ignore[arg-type]
+    )
+
+
+def test_rows_in_any_order_give_the_same_profile() -> None:
+    frame = profile_frame()
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    assert _load(shuffled).content_hash() == _load(frame).content_hash()
+
+
+def test_scrape_jitter_is_snapped_and_the_step_is_the_median() -> None:
+    frame = profile_frame()
+    rng = np.random.default_rng(1)
+    jitter = pd.to_timedelta(rng.integers(-2, 3, len(frame)), unit="s")
+    jittered = frame.assign(timestamp=frame["timestamp"] + jitter)
+    # the very first interval of every series is one second short
+    first = jittered["timestamp"] == jittered["timestamp"].min()
+    jittered.loc[first, "timestamp"] = frame.loc[first, "timestamp"] + pd.Timedelta(seconds=1)
+    profile = _load(jittered)
+    assert profile.step_s == 900
+    assert profile.content_hash() == _load(frame).content_hash()
+    assert any("snapped to the 900 s grid" in note for note in profile.notes)
+
+
+def test_a_timestamp_beyond_the_jitter_tolerance_is_refused() -> None:
+    frame = profile_frame()
+    frame.loc[5, "timestamp"] += pd.Timedelta(minutes=3)  # 180 s of a 900 s step
+    with pytest.raises(InputError, match="line 7, column 'timestamp': 180 s off the 900 s"):
+        _load(frame)
+    assert _load(frame, jitter=0.25).n_steps == 288
+
+
+def _gap_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    frame = profile_frame()
+    web_alpha = frame[(frame.site == "alpha") & (frame.workload == "web")]
+    truth = web_alpha["cpu_cores"].to_numpy().copy()
+    return frame.drop(index=web_alpha.index[[10, 11]]), truth  # a 30-minute gap
+
+
+def test_fill_gaps_hold_repeats_the_last_value() -> None:
+    frame, truth = _gap_frame()
+    with pytest.raises(InputError, match=r"series \(alpha, web\), column 'cpu_cores': no data"):
+        _load(frame)
+    with pytest.raises(InputError, match="2 steps, 30 min"):
+        _load(frame, fill_gaps_s=15 * 60)
+    profile = _load(frame, fill_gaps_s=30 * 60)
+    filled = profile.values["cpu_cores"][0, 0]
+    assert filled[10] == filled[11] == truth[9]
+    assert np.array_equal(np.delete(filled, [10, 11]), np.delete(truth, [10, 11]))
+    assert any("filled 2 missing samples (hold" in note for note in profile.notes)
+
+
+def test_fill_gaps_linear_interpolates_between_the_neighbours() -> None:
+    frame, truth = _gap_frame()
+    filled = _load(frame, fill_gaps_s=30 * 60, fill_method="linear").values["cpu_cores"][0, 0]
+    step = (truth[12] - truth[9]) / 3
+    assert filled[10] == pytest.approx(truth[9] + step)
+    assert filled[11] == pytest.approx(truth[9] + 2 * step)
+
+
+def test_an_empty_cell_is_a_gap_of_that_metric_only() -> None:
+    frame = profile_frame()
+    text = frame.astype({"memory_gib": object})
+    text.loc[20, "memory_gib"] = ""
+    profile = _load(text, fill_gaps_s=900)
+    assert profile.values["memory_gib"][0, 0, 20] == frame.loc[19, "memory_gib"]
+    assert profile.values["cpu_cores"][0, 0, 20] == frame.loc[20, "cpu_cores"]
+
+
+def test_extra_columns_are_ignored_with_a_note() -> None:
+    frame = profile_frame().assign(pod="x", node="n1")
+    profile = _load(frame)
+    assert profile.content_hash() == _load(profile_frame()).content_hash()
+    assert any("ignoring column(s) 'pod', 'node'" in note for note in profile.notes)
+    with pytest.raises(InputError, match="column 'pod': unknown column"):
+        _load(frame, strict=True)
+
+
+def test_a_danish_spreadsheet_csv_reads_like_the_plain_one(tmp_path: Path) -> None:
+    frame = profile_frame()
+    plain, danish = tmp_path / "plain.csv", tmp_path / "danish.csv"
+    plain.write_text(frame_to_csv_text(frame))
+    text = frame.copy()
+    text["timestamp"] = text["timestamp"].map(lambda t: t.isoformat())
+    text.to_csv(danish, sep=";", decimal=",", index=False)
+    row = danish.read_text().splitlines()[1]
+    assert ";" in row
+    assert "," in row
+    from_danish = read_profile(danish, SPEC)
+    assert from_danish.content_hash() == read_profile(plain, SPEC).content_hash()
+    assert any("semicolon-separated with decimal commas" in n for n in from_danish.notes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(long_frames(), st.data())
+def test_any_row_order_and_jitter_within_tolerance_give_the_exact_cube(
+    case: tuple[pd.DataFrame, np.ndarray], data: st.DataObject
+) -> None:
+    frame, cube = case
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    times = np.sort(frame["timestamp"].unique())
+    step_s = int((times[1] - times[0]) / np.timedelta64(1, "s"))
+    limit = int(0.04 * step_s)  # a median interval within 5 % of the step, as scrapes are
+    jitter_s = rng.integers(-limit, limit + 1, len(frame))
+    messy = frame.assign(timestamp=frame["timestamp"] + pd.to_timedelta(jitter_s, unit="s"))
+    messy = messy.sample(frac=1.0, random_state=seed % 2**31).reset_index(drop=True)
+    profile = _load(messy)
+    for m, metric in enumerate(METRICS):
+        assert profile.values[metric] == pytest.approx(cube[m], rel=1e-12, abs=1e-9)

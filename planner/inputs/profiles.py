@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -232,7 +233,7 @@ def profile_from_frame(
     positive = intervals[intervals > 0]
     if positive.size == 0:
         raise InputError(source, "", "expected at least two timestamps per (site, workload)")
-    step_ns = round(float(np.median(positive)) / 1e9) * 10**9
+    step_ns = _nice_step_s(float(np.median(positive)) / 1e9, options.jitter) * 10**9
     if step_ns <= 0:
         raise InputError(source, "column 'timestamp'", "expected a step of at least 1 s")
     # Snap to the grid within the jitter tolerance.
@@ -289,6 +290,26 @@ def profile_from_frame(
         values=values,
         notes=tuple(notes),
     )
+
+
+#: Steps that monitoring systems export at (divisors of a day): a median interval within
+#: the jitter tolerance of one of these is taken as exactly that step.
+NICE_STEPS_S = tuple(
+    sorted(
+        {1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30}
+        | {60 * n for n in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)}
+        | {3600 * n for n in (1, 2, 3, 4, 6, 8, 12, 24)}
+    )
+)
+
+
+def _nice_step_s(median_s: float, jitter: float) -> int:
+    """The step in whole seconds: the nearest common step when the median interval is
+    within half the jitter tolerance of it, else the median rounded."""
+    nearest = min(NICE_STEPS_S, key=lambda s: abs(s - median_s))
+    if abs(nearest - median_s) <= 0.5 * jitter * nearest:
+        return nearest
+    return round(median_s)
 
 
 def _fill_gaps(
@@ -438,7 +459,7 @@ FIRST_YEAR, LAST_YEAR = 1678, 2261
 
 
 def _check_years(
-    years: npt.NDArray[np.int64],
+    years: npt.NDArray[np.integer[Any]],
     value: Callable[[int], str],
     fail: Callable[[int, str, str], InputError],
 ) -> None:
