@@ -35,6 +35,7 @@ bench: $(STAMP)
 
 # Re-resolve the pinned versions from pyproject's lower bounds (needs the network).
 lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --extra test --strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 clean:
