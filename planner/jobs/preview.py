@@ -24,6 +24,7 @@ import yaml
 from planner.errors import InputError
 from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.outputs.diff import Change, diff_plans, render_markdown
+from planner.outputs.plan import is_edited, read_plan
 
 SUMMARY = "render-summary.json"
 MAX_FIELDS = 12
@@ -80,6 +81,16 @@ def plan_file(tree: Path, stack: str) -> str | None:
         raise InputError(str(path), "key 'config'", "expected a mapping")
     value = config.get("hospital-platform:planFile")
     return str(value) if value else None
+
+
+def _base_plan(path: Path) -> dict[str, Any]:
+    """The base revision's plan: checked like any plan when it has this planner's schema;
+    a plan of an older schema version is read as plain JSON (it predates the check)."""
+    try:
+        return read_plan(path, verify_digest=False)
+    except InputError:
+        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
 
 
 def render_tree(tree: Path, stack: str, out: Path) -> dict[str, Any] | str:
@@ -190,9 +201,14 @@ def _stack_preview(repo: Path, base_tree: Path, stack: str, work: Path) -> Stack
     new_plan_path = plan_file(repo, stack)
     old_plan_path = plan_file(base_tree, stack)
     if new_plan_path and (repo / new_plan_path).exists():
-        new_plan = json.loads((repo / new_plan_path).read_text())
+        new_plan = read_plan(repo / new_plan_path, verify_digest=False)
+        if is_edited(new_plan):
+            preview.validation_errors.append(
+                f"`{new_plan_path}` was edited by hand after `planner size` wrote it "
+                "(its numbers no longer match its digest)"
+            )
         if old_plan_path and (base_tree / old_plan_path).exists():
-            old_plan = json.loads((base_tree / old_plan_path).read_text())
+            old_plan = _base_plan(base_tree / old_plan_path)
             preview.plan_changes = diff_plans(old_plan, new_plan)
             if preview.plan_changes:
                 preview.plan_markdown = render_markdown(preview.plan_changes, old_plan, new_plan)
