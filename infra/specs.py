@@ -232,12 +232,12 @@ def workload_object(
     planned = workload.sites[site]
     meta_labels = labels(workload.name, site, workload.criticality)
     vertical = workload.scaling == "vertical"
+    # The plan's placement rule: no server holds more than max_per_server pods of the
+    # workload (a packing the planner verified after losing any r servers).
     spread: Obj = {
-        "maxSkew": 1,
+        "maxSkew": planned.max_per_server,
         "topologyKey": "kubernetes.io/hostname",
-        "whenUnsatisfiable": "DoNotSchedule"
-        if workload.criticality == "critical"
-        else "ScheduleAnyway",
+        "whenUnsatisfiable": "DoNotSchedule",
         "labelSelector": {"matchLabels": selector(workload.name)},
     }
     pod_spec: Obj = {

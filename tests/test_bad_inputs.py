@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from infra.settings import PROJECT_ROOT
 from planner.cli import main
-from planner.outputs.plan import dumps_plan
+from planner.outputs.plan import SCHEMA_VERSION, dumps_plan
 from tests.conftest import BATTERY_DOCS, CATALOG_DOC, POWER_DOC, SPEC_DOC, profile_frame
 
 INPUTS = ["--profile", "profile.csv", "--spec", "spec.yaml", "--catalog", "catalog.yaml"]
@@ -440,7 +440,7 @@ CASES: dict[str, tuple[Setup, str, str]] = {
     ),
     "report on a plan of an old schema version": (
         edit_plan(lambda d: d.update(schema_version=1), *REPORT),
-        "key 'schema_version': expected 2, got 1",
+        f"key 'schema_version': expected {SCHEMA_VERSION}, got 1",
         "error",
     ),
     # ---- simulate ----

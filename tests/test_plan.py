@@ -10,7 +10,14 @@ import pytest
 
 from infra.settings import PROJECT_ROOT
 from planner.errors import InputError
-from planner.outputs.plan import dumps_plan, is_edited, plan_digest, read_plan, write_plan
+from planner.outputs.plan import (
+    SCHEMA_VERSION,
+    dumps_plan,
+    is_edited,
+    plan_digest,
+    read_plan,
+    write_plan,
+)
 
 PROD_PLAN = PROJECT_ROOT / "stacks" / "prod" / "plan.json"
 
@@ -59,7 +66,7 @@ def test_the_committed_plan_matches_its_digest_and_an_edit_does_not() -> None:
         (json.dumps({"schema": "other"}), "key 'schema': expected 'hospital-platform/plan'"),
         (
             json.dumps({"schema": "hospital-platform/plan", "schema_version": 9}),
-            "key 'schema_version': expected 2, got 9",
+            f"key 'schema_version': expected {SCHEMA_VERSION}, got 9",
         ),
         ('{"schema": "hospital-platform/plan", "tco": NaN}', "NaN is not a number"),
         ('{"schema": "hospital-platform/plan", "tco": -Infinity}', "-Infinity is not a number"),

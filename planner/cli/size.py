@@ -235,10 +235,27 @@ def render_summary(result: SizeResult) -> str:
         f"Total: capex {_money(plan['costs']['capex'])} {currency}, "
         f"TCO {_money(plan['costs']['tco'])} {currency}"
     )
-    lines.append("Tightest constraints (verified on every timestep):")
+    lines.append("Tightest capacity constraints (verified on every timestep):")
     for check in result.report.tightest(3):
         flag = " [binding]" if check.binding else ""
         lines.append(f"  - {check.describe()}{flag}")
+    floors = result.report.tightest(len(result.report.checks), kind="floor")
+    exact = sorted({c.name for c in floors if c.binding})
+    if exact:
+        lines.append(f"Floors met exactly (minimum counts, by design): {'; '.join(exact)}")
+    lines.append("What the percentile leaves out (real peak against the sized capacity):")
+    for check in result.report.checks:
+        if check.name.startswith("cpu_cores") and check.peak is not None:
+            physical = (
+                f", {check.peak_pct_of_physical:.0f} % of physical"
+                if check.peak_pct_of_physical is not None
+                else ""
+            )
+            lines.append(
+                f"  - CPU at {check.site}/{check.scenario}: peak {check.peak:,.1f} cores = "
+                f"{check.overshoot_pct:.1f} % above{physical}; {check.overload_min:,.0f} min "
+                f"above in all, longest run {check.longest_overload_min:,.0f} min"
+            )
     return "\n".join(lines)
 
 

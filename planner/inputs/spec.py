@@ -103,6 +103,38 @@ class PowerSpec:
 
 
 @dataclass(frozen=True)
+class OverloadBounds:
+    """How far and how long the real load may exceed the sized capacity (None: unbounded).
+
+    ``max_overshoot``: the real peak at most this fraction above the sized capacity;
+    ``max_overload_minutes``: at most this many minutes above it over the profile.
+    """
+
+    max_overshoot: float | None = None
+    max_overload_minutes: float | None = None
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """The link between the sites that synchronous replication crosses.
+
+    ``distance_km`` of fibre route; ``latency_budget_ms`` the commit latency the
+    replication may add; ``paths`` diverse paths, each able to carry the peak alone
+    (N+1 = 2); ``protocol_overhead`` on top of the payload; ``copies_crossing`` copies of
+    each committed write sent to the other site; ``replicated_workloads`` (default: the
+    stateful ones).
+    """
+
+    distance_km: float
+    latency_budget_ms: float
+    paths: int = 2
+    protocol_overhead: float = 1.1
+    copies_crossing: int = 1
+    replicated_workloads: tuple[str, ...] | None = None
+    fibre_us_per_km: float = 5.0
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     currency: str
@@ -128,6 +160,9 @@ class Spec:
     allowed_servers: tuple[str, ...] | None = None
     allowed_drives: tuple[str, ...] | None = None
     power: PowerSpec | None = None
+    max_pod_share_per_server: float = 0.25
+    overload: OverloadBounds = OverloadBounds()
+    link: LinkSpec | None = None
 
     @property
     def site_names(self) -> tuple[str, str]:
@@ -165,6 +200,8 @@ TOP_KEYS = {
     "derived_metrics",
     "catalog_filter",
     "power",
+    "overload",
+    "link",
 }
 
 
@@ -192,7 +229,7 @@ def read_spec(path: Path) -> Spec:
         reserved.reject_unknown({"cpu_cores", "memory_gib"})
 
     redundancy = root.child("redundancy")
-    redundancy.reject_unknown({"servers"})
+    redundancy.reject_unknown({"servers", "max_pod_share_per_server"})
 
     storage = root.child("storage")
     storage.reject_unknown(
@@ -226,6 +263,61 @@ def read_spec(path: Path) -> Spec:
         allowed_servers=_read_filter(root, "servers"),
         allowed_drives=_read_filter(root, "drives"),
         power=_read_power(root.child("power")) if root.has("power") else None,
+        max_pod_share_per_server=redundancy.number(
+            "max_pod_share_per_server", default=0.25, exclusive_minimum=0, maximum=1
+        ),
+        overload=_read_overload(root),
+        link=_read_link(root, {w.name: w for w in workloads}),
+    )
+
+
+def _read_overload(root: Node) -> OverloadBounds:
+    if not root.has("overload"):
+        return OverloadBounds()
+    node = root.child("overload")
+    node.reject_unknown({"max_overshoot", "max_overload_minutes"})
+    return OverloadBounds(
+        max_overshoot=node.number("max_overshoot", minimum=0, maximum=10)
+        if node.has("max_overshoot")
+        else None,
+        max_overload_minutes=node.number("max_overload_minutes", minimum=0)
+        if node.has("max_overload_minutes")
+        else None,
+    )
+
+
+def _read_link(root: Node, workloads: dict[str, Workload]) -> LinkSpec | None:
+    if not root.has("link"):
+        return None
+    node = root.child("link")
+    node.reject_unknown(
+        {
+            "distance_km",
+            "latency_budget_ms",
+            "paths",
+            "protocol_overhead",
+            "copies_crossing",
+            "replicated_workloads",
+            "fibre_us_per_km",
+        }
+    )
+    replicated = None
+    if node.has("replicated_workloads"):
+        names = node.raw("replicated_workloads")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise node.error("replicated_workloads", "expected a list of workload names")
+        for i, name in enumerate(names):
+            if name not in workloads:
+                raise node.error(f"replicated_workloads[{i}]", f"unknown workload '{name}'")
+        replicated = tuple(names)
+    return LinkSpec(
+        distance_km=node.number("distance_km", minimum=0, maximum=20_000),
+        latency_budget_ms=node.number("latency_budget_ms", exclusive_minimum=0),
+        paths=node.integer("paths", default=2, minimum=1),
+        protocol_overhead=node.number("protocol_overhead", default=1.1, minimum=1, maximum=3),
+        copies_crossing=node.integer("copies_crossing", default=1, minimum=1),
+        replicated_workloads=replicated,
+        fibre_us_per_km=node.number("fibre_us_per_km", default=5.0, exclusive_minimum=0),
     )
 
 

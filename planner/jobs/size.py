@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planner.errors import InputError, VerificationError
+from planner.errors import InfeasibleError, InputError, VerificationError
 from planner.inputs.catalog import Catalog, default_catalog_path, filter_catalog, read_catalog
 from planner.inputs.profile_options import ProfileOptions
 from planner.inputs.profiles import Profile, profile_from_frame, read_profile
@@ -15,6 +15,7 @@ from planner.inputs.spec import Spec, read_spec
 from planner.inputs.yaml_loader import Node, load_yaml_mapping
 from planner.outputs.plan import InputRef, build_plan, file_sha256
 from planner.sizing.envelope import Envelope, compute_envelope
+from planner.sizing.link import size_link
 from planner.sizing.model import ModelOptions, Solution, optimise
 from planner.sizing.verify import Report, verify_plan
 from planner.sizing.workloads import WorkloadSizing, size_workloads
@@ -110,6 +111,16 @@ def run_size(
     stage("reducing the profile to the design envelope")
     envelope = compute_envelope(profile, spec)
     sizings = size_workloads(profile, spec)
+    link = size_link(profile, spec)
+    if link is not None and not link.latency_ok:
+        raise InfeasibleError(
+            [
+                f"inter-site link: synchronous replication over {link.distance_km:g} km adds "
+                f"{link.added_commit_latency_ms:.2f} ms per commit, the budget is "
+                f"{link.latency_budget_ms:g} ms (over by "
+                f"{link.added_commit_latency_ms - link.latency_budget_ms:.2f} ms)"
+            ]
+        )
     stage("solving the sizing MILP")
     solution = optimise(spec, catalog, envelope, sizings, options)
     stage("verifying every timestep of every scenario")
@@ -132,6 +143,7 @@ def run_size(
             "constraints": solution.constraints,
         },
         loader=inputs.profile_options.describe(),
+        link=link,
     )
     return SizeResult(spec, catalog, profile, envelope, sizings, solution, report, plan)
 

@@ -23,12 +23,15 @@ from planner.inputs.spec import Spec
 from planner.sizing.costs import SiteCosts, site_costs
 from planner.sizing.envelope import Envelope
 from planner.sizing.fleet import SiteFleet
+from planner.sizing.link import LinkSizing
+from planner.sizing.packing import drive_layout, place_drives
+from planner.sizing.pods import max_per_server, site_pod_sets
 from planner.sizing.server_power import site_power_w
 from planner.sizing.verify import Report
 from planner.sizing.workloads import WorkloadSizing
 
 SCHEMA = "hospital-platform/plan"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The published JSON Schema every plan is checked against when it is read.
 SCHEMA_FILE = "plan.schema.json"
 
@@ -58,6 +61,7 @@ def build_plan(
     report: Report,
     solver: dict[str, Any],
     loader: dict[str, Any] | None = None,
+    link: LinkSizing | None = None,
 ) -> dict[str, Any]:
     """Assemble the plan document (plain data, ready for :func:`dumps_plan`)."""
     site_docs = []
@@ -74,7 +78,10 @@ def build_plan(
         costs = site_costs(fleet, catalog, spec, env.mean_busy_cores)
         for key in totals:
             totals[key] += getattr(costs, key)
-        site_docs.append(_site_doc(fleet, catalog, spec, envelope, costs))
+        doc = _site_doc(fleet, catalog, spec, envelope, costs)
+        doc["pods"] = _pod_docs(spec, sizings, fleet.site)
+        doc["drive_layout"] = drive_layout(place_drives(fleet.servers, fleet.drives, catalog))
+        site_docs.append(doc)
     capex = totals["servers"] + totals["drives"] + totals["batteries"] + totals["ups"]
     totals_doc = {**totals, "capex": capex}
     totals_doc["tco"] = totals_doc["capex"] + totals["maintenance"] + totals["energy"]
@@ -127,10 +134,38 @@ def build_plan(
                 "ok": c.ok,
                 "exceedances": c.exceedances,
                 "allowed_exceedances": c.allowed,
+                "kind": c.kind,
+                **(
+                    {
+                        "peak": c.peak,
+                        "overshoot_pct": c.overshoot_pct,
+                        "longest_overload_minutes": c.longest_overload_min,
+                        "overload_minutes": c.overload_min,
+                    }
+                    if c.peak is not None
+                    else {}
+                ),
+                **(
+                    {"peak_pct_of_physical": c.peak_pct_of_physical}
+                    if c.peak_pct_of_physical is not None
+                    else {}
+                ),
             }
             for c in report.checks
         ],
         "workloads": _workload_docs(spec, sizings),
+        "link": None
+        if link is None
+        else {
+            "replicated_workloads": list(link.replicated_workloads),
+            "peak_replication_mib_s": link.peak_mib_s,
+            "required_gbit_s_per_path": link.required_gbit_s_per_path,
+            "paths": link.paths,
+            "rule": f"{link.paths} diverse paths, each able to carry the peak alone",
+            "distance_km": link.distance_km,
+            "added_commit_latency_ms": link.added_commit_latency_ms,
+            "latency_budget_ms": link.latency_budget_ms,
+        },
         "solver": solver,
     }
 
@@ -259,6 +294,28 @@ def battery_doc(
     }
 
 
+def _pod_docs(
+    spec: Spec, sizings: tuple[WorkloadSizing, ...], site: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Every scenario's pods on ``site``: what the stack declares and the fleet holds."""
+    return {
+        scenario: [
+            {
+                "workload": g.workload,
+                "replicas": g.replicas,
+                "cpu_request_cores": g.cpu_cores,
+                "memory_request_gib": g.memory_gib,
+                "max_per_server": g.max_per_server,
+                "rule": "anti-affinity (one per server)"
+                if g.anti_affinity
+                else f"hostname spread, maxSkew {g.max_per_server} (DoNotSchedule)",
+            }
+            for g in groups
+        ]
+        for scenario, groups in site_pod_sets(sizings, spec, site).items()
+    }
+
+
 def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[str, Any]]:
     docs = []
     for workload in spec.workloads:
@@ -276,6 +333,7 @@ def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict
                 "storage_gib": z.storage_gib,
                 "design_cpu_cores": z.design_cpu_cores,
                 "design_memory_gib": z.design_memory_gib,
+                "max_per_server": max_per_server(z, spec),
             }
         docs.append(
             {
@@ -520,6 +578,7 @@ class PlannedSite:
     storage_gib: int
     failover_cpu_cores: float
     failover_memory_gib: float
+    max_per_server: int = 1
 
 
 @dataclass(frozen=True)
@@ -548,6 +607,7 @@ def planned_workloads(plan: dict[str, Any], source: str = "plan") -> tuple[Plann
                     storage_gib=int(z["storage_gib"]),
                     failover_cpu_cores=float(z["design_cpu_cores"][failover]),
                     failover_memory_gib=float(z["design_memory_gib"][failover]),
+                    max_per_server=int(z["max_per_server"]),
                 )
             out.append(
                 PlannedWorkload(

@@ -108,6 +108,31 @@ def design_value(series: npt.NDArray[np.float64], spec: Spec, metric: str) -> fl
     return float(np.partition(series, rank - 1)[rank - 1])
 
 
+def bounded_design_value(
+    series: npt.NDArray[np.float64], spec: Spec, metric: str, step_s: float
+) -> float:
+    """The design value, raised where the spec bounds the overload it leaves out:
+
+    D = max(percentile value, peak / (1 + max_overshoot), L_(k+1))
+    with L_(k+1) the (k+1)-th largest load and k = floor(max_overload_minutes x 60 / step),
+    so that the real peak is at most max_overshoot above capacity D and at most k steps
+    exceed it.
+    """
+    value = design_value(series, spec, metric)
+    if metric == "stored_tib" or series.size == 0:
+        return value
+    bounds = spec.overload
+    if bounds.max_overshoot is not None:
+        value = max(value, float(series.max()) / (1.0 + bounds.max_overshoot))
+    if bounds.max_overload_minutes is not None:
+        k = int(bounds.max_overload_minutes * 60 // step_s)
+        if k < series.size:
+            value = max(
+                value, float(np.partition(series, series.size - 1 - k)[series.size - 1 - k])
+            )
+    return value
+
+
 def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
     """The design envelope of both sites (vectorised over time)."""
     sites = []
@@ -115,10 +140,11 @@ def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
         demand: dict[str, dict[str, float]] = {}
         for scenario in scenarios_for(spec, site):
             demand[scenario] = {
-                metric: design_value(
+                metric: bounded_design_value(
                     workload_series(profile, spec, site, scenario, metric).sum(axis=0),
                     spec,
                     metric,
+                    profile.step_s,
                 )
                 for metric in DESIGN_METRICS
             }

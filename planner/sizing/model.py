@@ -27,11 +27,15 @@ from planner.inputs.spec import Spec
 from planner.inputs.units import HOURS_PER_YEAR, TIB_PER_TB
 from planner.sizing.envelope import Envelope, SiteEnvelope
 from planner.sizing.fleet import SiteFleet
+from planner.sizing.packing import packing_failures, place_drives, storage_failures
+from planner.sizing.pods import PodGroup, requests, site_pod_sets
 from planner.sizing.server_power import segments
 from planner.sizing.workloads import WorkloadSizing
 
 DAYS_PER_YEAR = 365.0
-MAX_UPS_FRAMES = 1000.0  # a bound for the one-model-per-site link, far above any real room
+MAX_UPS_FRAMES = 1000.0
+#: Candidate fleets the sizing loop may try before it gives up (each is one MILP solve).
+MAX_CANDIDATES = 200  # a bound for the one-model-per-site link, far above any real room
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class Solution:
     mip_gap: float
     variables: int
     constraints: int
+    candidates: int = 1  # fleets the solver proposed until one placed and stored safely
 
 
 def server_capacity(server: ServerSku, spec: Spec, resource: str) -> float:
@@ -113,6 +118,7 @@ def build_model(
     envelope: Envelope,
     sizings: tuple[WorkloadSizing, ...],
     options: ModelOptions,
+    cuts: dict[str, list[dict[str, int]]] | None = None,
 ) -> Model:
     model = Model()
     for site_envelope in envelope.sites:
@@ -121,9 +127,9 @@ def build_model(
         for resource in ("cpu_cores", "memory_gib"):
             define_compute_redundancy(model, spec, catalog, site_envelope, resource)
         define_pod_placement(model, spec, catalog, site, [z for z in sizings if z.site == site])
-        define_drive_bays(model, catalog, site)
-        define_flash_capacity(model, spec, catalog, site_envelope)
-        define_flash_iops(model, spec, catalog, site_envelope)
+        define_pod_requests(model, spec, catalog, site, site_pod_sets(sizings, spec, site))
+        define_dominance_cuts(model, catalog, site, (cuts or {}).get(site, []))
+        define_drive_layout(model, spec, catalog, site_envelope)
         define_flash_endurance(model, spec, catalog, site_envelope)
         define_energy(model, spec, catalog, site_envelope)
         limit = next(s.max_rack_units for s in spec.sites if s.name == site)
@@ -179,23 +185,72 @@ def define_compute_redundancy(
     g_t(n) >= D - M_t (1 - b_t) with M_t = D + r t, a valid bound since g_t >= -r t.
     For r = 0 this is the plain sum_k n_k c_k >= D.
     """
-    site, demand, r = env.site, env.design(resource), spec.servers_lost
     caps = {s.sku: server_capacity(s, spec, resource) for s in catalog.servers}
+    _n_plus_r(model, env.site, resource, caps, env.design(resource), spec.servers_lost)
+
+
+def _n_plus_r(
+    model: Model, site: str, label: str, caps: dict[str, float], demand: float, r: int
+) -> None:
+    """Rows of :func:`define_compute_redundancy` for per-server capacities ``caps``."""
     n = {sku: model.index[f"n[{site},{sku}]"] for sku in caps}
     if r == 0:
-        model.row(f"capacity[{site},{resource}]", {n[k]: caps[k] for k in caps}, demand)
+        model.row(f"capacity[{site},{label}]", {n[k]: caps[k] for k in caps}, demand)
         return
     breakpoints = sorted({0.0, *caps.values()})
     chooser: dict[int, float] = {}
     for i, t in enumerate(breakpoints):
-        b = model.var(f"b[{site},{resource},{i}]", integer=True, upper=1.0)
+        b = model.var(f"b[{site},{label},{i}]", integer=True, upper=1.0)
         chooser[b] = 1.0
         big_m = demand + r * t
         coeffs = {n[k]: min(caps[k], t) for k in caps}
         coeffs[b] = -big_m
         # g_t(n) >= D - M (1 - b)  <=>  sum_k n_k min(c_k, t) - M b >= D + r t - M = 0
-        model.row(f"n_plus_r[{site},{resource},t={t:g}]", coeffs, demand + r * t - big_m)
-    model.row(f"n_plus_r_choice[{site},{resource}]", chooser, 1.0, 1.0)
+        model.row(f"n_plus_r[{site},{label},t={t:g}]", coeffs, demand + r * t - big_m)
+    model.row(f"n_plus_r_choice[{site},{label}]", chooser, 1.0, 1.0)
+
+
+def define_pod_requests(
+    model: Model,
+    spec: Spec,
+    catalog: Catalog,
+    site: str,
+    pod_sets: dict[str, tuple[PodGroup, ...]],
+) -> None:
+    """The pods' requests fit the allocatable resources after losing any r servers, per
+    scenario (a necessary condition of placement, in the N+r form of
+    :func:`define_compute_redundancy` with c_k = cores_k - reserved, or GiB_k - reserved,
+    and D = sum_g R_g x request_g). Placement itself is checked pod by pod in
+    :func:`optimise`."""
+    cpu_caps = {s.sku: max(0.0, s.cores - spec.reserved_cpu_cores) for s in catalog.servers}
+    mem_caps = {s.sku: max(0.0, s.memory_gib - spec.reserved_memory_gib) for s in catalog.servers}
+    for scenario, groups in pod_sets.items():
+        cpu, memory = requests(groups)
+        r = spec.servers_lost
+        _n_plus_r(model, site, f"requested_cpu,{scenario}", cpu_caps, cpu, r)
+        _n_plus_r(model, site, f"requested_memory,{scenario}", mem_caps, memory, r)
+
+
+def define_dominance_cuts(
+    model: Model, catalog: Catalog, site: str, cuts: list[dict[str, int]]
+) -> None:
+    """Exclude every fleet no larger than one that failed placement or storage after a
+    loss: for a failed fleet F (counts of server SKUs "n:k" and drive SKUs "d:j"), at
+    least one count must exceed F's: z_v binary, x_v - (F_v + 1) z_v >= 0, sum_v z_v >= 1.
+    Valid because feasibility only grows with the fleet (:mod:`planner.sizing.packing`)."""
+    names = [f"n:{s.sku}" for s in catalog.servers] + [f"d:{d.sku}" for d in catalog.drives]
+    for c, failed in enumerate(cuts):
+        chooser: dict[int, float] = {}
+        for name in names:
+            if name not in failed and name.startswith("d:") and "d:*" not in failed:
+                continue  # a placement cut says nothing about drives
+            kind, sku = name.split(":", 1)
+            x = model.index[f"{kind}[{site},{sku}]"]
+            z = model.var(f"z[{site},{c},{name}]", integer=True, upper=1.0)
+            chooser[z] = 1.0
+            need = failed.get(name, 0) + 1
+            model.row(f"dominance[{site},{c},{name}]", {x: 1.0, z: -float(need)}, 0.0)
+        model.row(f"dominance[{site},{c}]", chooser, 1.0)
 
 
 def define_pod_placement(
@@ -218,34 +273,85 @@ def define_pod_placement(
         model.row(f"placement[{site},{sizing.workload}]", coeffs, float(need))
 
 
-def define_drive_bays(model: Model, catalog: Catalog, site: str) -> None:
-    """Drives sit in the site's servers: sum_j d_j <= sum_k bays_k n_k."""
-    coeffs = {model.index[f"d[{site},{d.sku}]"]: 1.0 for d in catalog.drives}
-    for server in catalog.servers:
-        coeffs[model.index[f"n[{site},{server.sku}]"]] = -float(server.drive_bays)
-    model.row(f"drive_bays[{site}]", coeffs, -np.inf, 0.0)
+def define_drive_layout(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
+    """Drives sit in the servers' bays, one drive model per site, spread evenly so that no
+    server holds more than h drives; the data, its IOPS and its protection survive the loss
+    of the r servers that hold the most.
 
+    Variables: x_j (binary) chooses the drive model, d_j <= D_max x_j; y_h (binary,
+    sum_h y_h = 1) chooses h; w_kh = n_k y_h (linearised: w_kh <= n_k, w_kh <= N y_h,
+    w_kh >= n_k - N (1 - y_h)); p_jh = x_j y_h (p_jh >= x_j + y_h - 1). Then
 
-def define_flash_capacity(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
-    """Usable flash holds the full data set: sum_j d_j cap_j [TiB] x fill / overhead >= S."""
-    factor = spec.fill_ceiling / spec.protection.overhead
-    coeffs = {
-        model.index[f"d[{env.site},{d.sku}]"]: d.capacity_tib * factor for d in catalog.drives
-    }
-    model.row(f"flash_capacity[{env.site}]", coeffs, env.design("stored_tib"))
+        bays:     sum_j d_j <= sum_kh min(bays_k, h) w_kh
+        after r:  sum_j v_j d_j - r sum_jh v_j h p_jh >= need_v    for each quantity v:
+                  raw TiB (need S x overhead / fill), read IOPS (need R / c_io) and write
+                  IOPS (need W x overhead / c_io), per drive v_j
+        width:    sum_k n_k - r >= w and sum_j d_j - r >= w when S > 0
+                  (w = k + m for erasure coding, n copies: each object spans w servers)
 
-
-def define_flash_iops(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
-    """Peak IOPS under the drive ceiling c_io:
-
-    sum_j d_j R_j c_io >= read design;   sum_j d_j W_j c_io >= write design x overhead
-    (every logical write lands ``overhead`` times: n replicas, or (k+m)/k for EC).
+    Evenly spread (water-filling, :func:`planner.sizing.packing.place_drives`), the fullest
+    server holds exactly the least feasible h, so these rows are exact for that layout.
     """
-    c = spec.drive_iops_ceiling
-    read = {model.index[f"d[{env.site},{d.sku}]"]: d.read_iops * c for d in catalog.drives}
-    write = {model.index[f"d[{env.site},{d.sku}]"]: d.write_iops * c for d in catalog.drives}
-    model.row(f"read_iops[{env.site}]", read, env.design("read_iops"))
-    model.row(f"write_iops[{env.site}]", write, env.design("write_iops") * spec.protection.overhead)
+    from planner.inputs.units import TIB_PER_TB
+    from planner.sizing.packing import protection_width
+
+    site, r = env.site, spec.servers_lost
+    big_n = 1000.0
+    big_d = 100_000.0
+    heights = range(max(s.drive_bays for s in catalog.servers) + 1)
+    n = {s.sku: model.index[f"n[{site},{s.sku}]"] for s in catalog.servers}
+    d = {j.sku: model.index[f"d[{site},{j.sku}]"] for j in catalog.drives}
+    x = {j.sku: model.var(f"x[{site},{j.sku}]", integer=True, upper=1.0) for j in catalog.drives}
+    y = {h: model.var(f"y[{site},h={h}]", integer=True, upper=1.0) for h in heights}
+    model.row(f"one_drive_model[{site}]", dict.fromkeys(x.values(), 1.0), 0.0, 1.0)
+    model.row(f"one_height[{site}]", dict.fromkeys(y.values(), 1.0), 1.0, 1.0)
+    for sku, var in d.items():
+        model.row(f"drive_model[{site},{sku}]", {var: 1.0, x[sku]: -big_d}, -np.inf, 0.0)
+    bays: dict[int, float] = dict.fromkeys(d.values(), 1.0)
+    for server in catalog.servers:
+        k = server.sku
+        for h in heights:
+            w = model.var(f"w[{site},{k},h={h}]", integer=False)
+            model.row(f"w_le_n[{site},{k},{h}]", {w: 1.0, n[k]: -1.0}, -np.inf, 0.0)
+            model.row(f"w_le_y[{site},{k},{h}]", {w: 1.0, y[h]: -big_n}, -np.inf, 0.0)
+            model.row(f"w_ge[{site},{k},{h}]", {w: 1.0, n[k]: -1.0, y[h]: -big_n}, -big_n)
+            bays[w] = bays.get(w, 0.0) - float(min(server.drive_bays, h))
+    model.row(f"drive_bays[{site}]", bays, -np.inf, 0.0)
+    p = {}
+    for j in catalog.drives:
+        for h in heights:
+            if h == 0 or r == 0:
+                continue
+            v = model.var(f"p[{site},{j.sku},h={h}]", integer=False, upper=1.0)
+            model.row(f"p_ge[{site},{j.sku},{h}]", {v: 1.0, x[j.sku]: -1.0, y[h]: -1.0}, -1.0)
+            p[(j.sku, h)] = v
+    overhead = spec.protection.overhead
+    quantities = (
+        (
+            "flash_capacity",
+            lambda j: j.capacity_tb * TIB_PER_TB,
+            env.design("stored_tib") * overhead / spec.fill_ceiling,
+        ),
+        (
+            "read_iops",
+            lambda j: float(j.read_iops),
+            env.design("read_iops") / spec.drive_iops_ceiling,
+        ),
+        (
+            "write_iops",
+            lambda j: float(j.write_iops),
+            env.design("write_iops") * overhead / spec.drive_iops_ceiling,
+        ),
+    )
+    for name, value, need in quantities:
+        coeffs = {d[j.sku]: value(j) for j in catalog.drives}
+        for (drive_sku, h), v in p.items():
+            coeffs[v] = -r * h * value(catalog.drive(drive_sku))
+        model.row(f"{name}_after_loss[{site}]", coeffs, need)
+    width = protection_width(spec)
+    if env.design("stored_tib") > 0:
+        model.row(f"protection_hosts[{site}]", dict.fromkeys(n.values(), 1.0), float(width + r))
+        model.row(f"protection_drives[{site}]", dict.fromkeys(d.values(), 1.0), float(width + r))
 
 
 def define_flash_endurance(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope) -> None:
@@ -444,21 +550,63 @@ def optimise(
     reasons = explain_pod_fit(spec, catalog, sizings)
     if reasons:
         raise InfeasibleError(reasons)
-    model = build_model(spec, catalog, envelope, sizings, options)
+    cuts: dict[str, list[dict[str, int]]] = {site: [] for site in spec.site_names}
     started = time.perf_counter()
-    solved = solve(model, options)
-    elapsed = time.perf_counter() - started
-    if solved is None:
-        raise InfeasibleError(explain_infeasible(spec, catalog, envelope, sizings, options))
-    x, objective, gap = solved
-    return Solution(
-        fleets=extract_fleets(model, x, spec, catalog),
-        objective=objective,
-        solve_time_s=elapsed,
-        mip_gap=gap,
-        variables=len(model.names),
-        constraints=len(model.rows),
+    for candidate in range(1, MAX_CANDIDATES + 1):
+        model = build_model(spec, catalog, envelope, sizings, options, cuts)
+        solved = solve(model, options)
+        if solved is None:
+            raise InfeasibleError(explain_infeasible(spec, catalog, envelope, sizings, options))
+        x, objective, gap = solved
+        fleets = extract_fleets(model, x, spec, catalog)
+        rejected = False
+        for fleet in fleets:
+            failed = survival_cut(fleet, spec, catalog, envelope, sizings)
+            if failed is not None:
+                cuts[fleet.site].append(failed)
+                rejected = True
+        if not rejected:
+            return Solution(
+                fleets=fleets,
+                objective=objective,
+                solve_time_s=time.perf_counter() - started,
+                mip_gap=gap,
+                variables=len(model.names),
+                constraints=len(model.rows),
+                candidates=candidate,
+            )
+    raise SolverError(
+        f"no fleet both optimal and placeable after {MAX_CANDIDATES} candidates; "
+        "the pod sizes or the storage layout need a look"
     )
+
+
+def survival_cut(
+    fleet: SiteFleet,
+    spec: Spec,
+    catalog: Catalog,
+    envelope: Envelope,
+    sizings: tuple[WorkloadSizing, ...],
+) -> dict[str, int] | None:
+    """None when the fleet places every scenario's pods and keeps its data after losing
+    any r servers; else the counts to cut off (servers only for a placement failure,
+    servers and drives for a storage failure, marked "d:*")."""
+    servers = {f"n:{k}": v for k, v in fleet.servers.items()}
+    pods = site_pod_sets(sizings, spec, fleet.site)
+    if packing_failures(fleet.servers, catalog, spec, pods):
+        return servers
+    env = envelope.site(fleet.site)
+    placement = place_drives(fleet.servers, fleet.drives, catalog)
+    if storage_failures(
+        placement,
+        catalog,
+        spec,
+        env.design("stored_tib"),
+        env.design("read_iops"),
+        env.design("write_iops"),
+    ):
+        return {**servers, **{f"d:{k}": v for k, v in fleet.drives.items()}, "d:*": 0}
+    return None
 
 
 def explain_pod_fit(spec: Spec, catalog: Catalog, sizings: tuple[WorkloadSizing, ...]) -> list[str]:

@@ -13,7 +13,7 @@ it, so one item fewer would break it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,7 @@ from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.inputs.units import BYTES_PER_MIB, BYTES_PER_TB, SECONDS_PER_YEAR, allowed_exceedances
 from planner.sizing.fleet import SiteFleet
+from planner.sizing.verify_placement import check_pod_placement, check_storage_after_loss
 from planner.sizing.workloads import WorkloadSizing
 
 REL_TOL = 1e-7  # relative slack for float noise only
@@ -40,6 +41,12 @@ class Check:
     binding: bool
     exceedances: int = 0
     allowed: int = 0
+    kind: str = "capacity"  # or "floor": a minimum count that holds by construction
+    peak: float | None = None  # the real (un-percentiled) peak of the load
+    overshoot_pct: float = 0.0  # how far the peak exceeds the capacity, % of capacity
+    longest_overload_min: float = 0.0  # the longest continuous run above the capacity
+    overload_min: float = 0.0  # all minutes above the capacity
+    peak_pct_of_physical: float | None = None  # the peak against the servers' raw cores/GiB
 
     @property
     def margin(self) -> float:
@@ -78,8 +85,13 @@ class Report:
     def failures(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
-    def tightest(self, count: int) -> list[Check]:
-        ranked = sorted(self.checks, key=lambda c: (c.margin_ratio, c.name, c.site, c.scenario))
+    def tightest(self, count: int, kind: str = "capacity") -> list[Check]:
+        """The ``count`` checks of ``kind`` with the least margin (floors are listed apart:
+        they hold by construction and always look binding)."""
+        ranked = sorted(
+            (c for c in self.checks if c.kind == kind),
+            key=lambda c: (c.margin_ratio, c.name, c.site, c.scenario),
+        )
         return ranked[:count]
 
 
@@ -94,6 +106,18 @@ def verify_plan(
     checks: list[Check] = []
     for fleet in fleets:
         checks.extend(_site_checks(profile, spec, catalog, fleet, sizings))
+        if spec.link is not None:
+            round_trip_ms = 2 * spec.link.distance_km * spec.link.fibre_us_per_km / 1000.0
+            checks.append(
+                _simple_check(
+                    "inter-site link: commit latency added by synchronous replication",
+                    fleet.site,
+                    "ms",
+                    spec.link.latency_budget_ms,
+                    round_trip_ms,
+                    0.0,
+                )
+            )
     return Report(tuple(checks))
 
 
@@ -129,12 +153,32 @@ def _percentile_check(
     capacity: float,
     percentile: float,
     smallest_unit: float,
+    *,
+    step_s: float = 60.0,
+    spec: Spec | None = None,
+    physical: float | None = None,
 ) -> Check:
+    """Percentile sizing, and what it leaves out: the real peak, how far above the
+    capacity it goes, the longest run above it and all minutes above it. The spec's
+    ``overload`` bounds, where set, must hold too."""
     allowed = allowed_exceedances(load.shape[0], percentile)
-    over = int(np.count_nonzero(load > capacity * (1 + REL_TOL) + 1e-9))
+    above = load > capacity * (1 + REL_TOL) + 1e-9
+    over = int(np.count_nonzero(above))
     ranked = np.sort(load)[::-1]
     demand = float(ranked[allowed])  # the largest load that must be served
     margin = capacity - demand
+    peak = float(ranked[0]) if ranked.size else 0.0
+    overshoot = (
+        max(0.0, peak / capacity - 1.0) * 100 if capacity > 0 else (100.0 if peak > 0 else 0.0)
+    )
+    minutes = step_s / 60.0
+    ok = over <= allowed
+    if spec is not None:
+        bounds = spec.overload
+        if bounds.max_overshoot is not None:
+            ok = ok and overshoot <= 100 * bounds.max_overshoot * (1 + 1e-9) + 1e-9
+        if bounds.max_overload_minutes is not None:
+            ok = ok and over * minutes <= bounds.max_overload_minutes + 1e-9
     return Check(
         name=name,
         site=site,
@@ -142,11 +186,25 @@ def _percentile_check(
         unit=unit,
         capacity=capacity,
         demand=demand,
-        ok=over <= allowed,
+        ok=ok,
         binding=margin < smallest_unit,
         exceedances=over,
         allowed=allowed,
+        peak=peak,
+        overshoot_pct=overshoot,
+        longest_overload_min=_longest_run(above) * minutes,
+        overload_min=over * minutes,
+        peak_pct_of_physical=100 * peak / physical if physical else None,
     )
+
+
+def _longest_run(mask: npt.NDArray[np.bool_]) -> int:
+    """Length of the longest run of True."""
+    if not mask.any():
+        return 0
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return int((edges[1::2] - edges[::2]).max())
 
 
 def _simple_check(
@@ -187,13 +245,15 @@ def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, design_cpu: fl
     r = spec.power.ups_redundancy
     surviving_kw = sum(sorted((f.kw for f in frames), reverse=True)[r:])
     return [
-        _simple_check(
-            "battery strings",
-            site,
-            "strings",
-            float(len(modules)),
-            float(spec.power.min_battery_strings),
-            1.0,
+        _floor(
+            _simple_check(
+                "battery strings",
+                site,
+                "strings",
+                float(len(modules)),
+                float(spec.power.min_battery_strings),
+                1.0,
+            )
         ),
         _simple_check(
             f"UPS power after losing {r} frame(s) (design load x margin)",
@@ -247,6 +307,7 @@ def _site_checks(
         ):
             survivors = sorted(each, reverse=True)[r:]  # the r largest servers are lost
             smallest = min(each) if each else 0.0
+            ceiling = spec.cpu_ceiling if metric == "cpu_cores" else spec.memory_ceiling
             checks.append(
                 _percentile_check(
                     f"{metric} N+{r}",
@@ -257,6 +318,9 @@ def _site_checks(
                     float(sum(survivors)),
                     spec.percentile[metric],
                     smallest,
+                    step_s=profile.step_s,
+                    spec=spec,
+                    physical=float(sum(survivors)) / ceiling,
                 )
             )
         read_cap = sum(d.read_iops for d in drives) * spec.drive_iops_ceiling
@@ -272,6 +336,8 @@ def _site_checks(
                 read_cap,
                 spec.percentile["read_iops"],
                 min((d.read_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
+                step_s=profile.step_s,
+                spec=spec,
             )
         )
         checks.append(
@@ -284,6 +350,8 @@ def _site_checks(
                 write_cap,
                 spec.percentile["write_iops"],
                 min((d.write_iops * spec.drive_iops_ceiling for d in drives), default=0.0),
+                step_s=profile.step_s,
+                spec=spec,
             )
         )
 
@@ -357,13 +425,53 @@ def _site_checks(
         ]
         need = (z.replicas_max if z.anti_affinity else 1) + r
         checks.append(
-            _simple_check(
-                f"placement {z.workload} (servers able to host a pod, N+{r})",
-                site,
-                "servers",
-                float(len(hosts)),
-                float(need),
-                1.0,
+            _floor(
+                _simple_check(
+                    f"placement {z.workload} (servers able to host a pod, N+{r})",
+                    site,
+                    "servers",
+                    float(len(hosts)),
+                    float(need),
+                    1.0,
+                )
             )
         )
+    checks.extend(_placement_checks(fleet, catalog, spec, sizings))
+    read_design = max(c.demand for c in checks if c.name == "read_iops")
+    write_design = (
+        max(c.demand for c in checks if c.name.startswith("write_iops (raw"))
+        / spec.protection.overhead
+    )
+    for item in check_storage_after_loss(fleet, catalog, spec, stored, read_design, write_design):
+        check = _simple_check(item.name, site, item.unit, item.left, item.need, 0.0)
+        checks.append(_floor(check) if item.unit == "servers" else check)
     return checks
+
+
+def _floor(check: Check) -> Check:
+    return replace(check, kind="floor")
+
+
+def _placement_checks(
+    fleet: SiteFleet, catalog: Catalog, spec: Spec, sizings: tuple[WorkloadSizing, ...]
+) -> list[Check]:
+    """Every scenario's declared pods, placed pod by pod after each distinct loss of r
+    servers. It passes when every loss leaves a placement of every pod; capacity and
+    demand report the allocatable CPU after the worst loss against the pods' requests."""
+    out = []
+    for result in check_pod_placement(fleet, catalog, spec, sizings):
+        ok = result.placed == result.losses
+        out.append(
+            Check(
+                name=f"pods placed after losing any {spec.servers_lost} server(s)"
+                + ("" if ok else f" (FAILS after losing {result.failed_loss})"),
+                site=fleet.site,
+                scenario=result.scenario,
+                unit="cores requested",
+                capacity=result.least_allocatable_cpu,
+                demand=result.requested_cpu,
+                ok=ok,
+                binding=result.least_allocatable_cpu - result.requested_cpu < 1.0,
+            )
+        )
+    return out
