@@ -32,6 +32,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python bench/bench_size.py
 	$(BIN)/python bench/bench_availability.py
+	$(BIN)/python bench/bench_packing.py
 
 # Re-resolve the pinned versions from pyproject's lower bounds (needs the network).
 lock: $(STAMP)

@@ -215,3 +215,39 @@ def test_changing_the_plan_changes_the_declaration(tmp_path: Path) -> None:
     other = find("HorizontalPodAutoscaler", "skejby", "epr-web")
     original = next(w for w in plan()["workloads"] if w["name"] == "epr-web")["sites"]["skejby"]
     assert other["spec"]["maxReplicas"] == original["replicas_max"]
+
+
+def test_the_stack_declares_the_plans_pods_and_placement_rule() -> None:
+    """Each site's workload declares the plan's pod set: requests, the replica range of
+    its scenarios, and the placement rule the planner verified (hard anti-affinity for
+    databases, hostname spread with the plan's maxSkew and DoNotSchedule otherwise)."""
+    doc = plan()
+    checked = 0
+    for site_doc in doc["sites"]:
+        site = site_doc["name"]
+        groups = {g["workload"]: g for g in site_doc["pods"]["normal"]}
+        failover = {
+            g["workload"]: g for s, gs in site_doc["pods"].items() if s != "normal" for g in gs
+        }
+        for name in groups.keys() | failover.keys():
+            body = next(
+                r.inputs
+                for r in objects()
+                if r.kind in ("Deployment", "StatefulSet")
+                and r.site == site
+                and r.inputs["metadata"]["name"] == name
+            )
+            pod = body["spec"]["template"]["spec"]
+            group = groups.get(name) or failover[name]
+            requests = pod["containers"][0]["resources"]["requests"]
+            assert parse_cpu(requests["cpu"]) == pytest.approx(group["cpu_request_cores"])
+            assert parse_memory_gib(requests["memory"]) == pytest.approx(
+                group["memory_request_gib"]
+            )
+            spread = pod["topologySpreadConstraints"][0]
+            assert spread["maxSkew"] == group["max_per_server"]
+            assert spread["whenUnsatisfiable"] == "DoNotSchedule"
+            anti = (pod.get("affinity") or {}).get("podAntiAffinity")
+            assert (anti is not None) == group["rule"].startswith("anti-affinity")
+            checked += 1
+    assert checked >= 18

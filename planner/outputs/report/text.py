@@ -30,6 +30,43 @@ def executive_summary(data: ReportData) -> list[str]:
         f"load of both sites, grown to the horizon's end), even with "
         f"{a['redundancy_servers_lost']} of its own servers failed."
     )
+    placed = [c for c in plan["constraints"] if c["name"].startswith("pods placed")]
+    if placed and all(c["ok"] for c in placed):
+        lines.append(
+            f"Kubernetes can place every declared pod, in normal operation and with the "
+            f"other site lost, after any {a['redundancy_servers_lost']} server(s) of the "
+            f"site fail: checked pod by pod against each server's allocatable resources and "
+            f"the placement rules the stacks declare."
+        )
+    worst = max(
+        (c for c in plan["constraints"] if c["name"].startswith("cpu_cores") and "peak" in c),
+        key=lambda c: c["overshoot_pct"],
+        default=None,
+    )
+    if worst is not None and worst["overshoot_pct"] > 0:
+        lines.append(
+            f"The sizing percentile leaves the rarest peaks out: at {worst['site']} "
+            f"({worst['scenario']}) the real CPU peak is {worst['overshoot_pct']:.1f} % above "
+            f"the sized capacity for at most {worst['longest_overload_minutes']:.0f} minutes "
+            f"at a time ({worst['overload_minutes']:.0f} minutes over the whole profile); "
+            f"that peak uses {worst.get('peak_pct_of_physical', 0.0):.0f} % of the physical "
+            f"cores left after a server loss"
+            + (
+                ", so it runs slower but runs."
+                if worst.get("peak_pct_of_physical", 0.0) <= 100
+                else ": work would queue; consider an overload bound in the spec."
+            )
+        )
+    link = plan.get("link")
+    if link:
+        lines.append(
+            f"Synchronous replication needs {link['paths']} diverse links between the sites, "
+            f"each carrying at least {link['required_gbit_s_per_path']:.2f} Gbit/s (peak "
+            f"committed writes {link['peak_replication_mib_s']:.1f} MiB/s at the horizon's "
+            f"end); over {link['distance_km']:g} km each commit waits "
+            f"{link['added_commit_latency_ms']:.2f} ms more, within the "
+            f"{link['latency_budget_ms']:g} ms budget."
+        )
     sized = [s for s in data.sites if s.battery.get("status") == "sized"]
     if sized:
         b = sized[0].battery
