@@ -33,7 +33,6 @@ for here, there in zip(settings.sites, settings.sites[::-1], strict=True):
             site=here,
             other_site=there,
             workloads=workloads,
-            plan_digest=digest,
             cpu_target_percent=cpu_target,
             kubeconfig=kubeconfig(here.name),
         ),

@@ -25,7 +25,6 @@ class ClinicalSiteArgs:
     site: SiteSettings
     other_site: SiteSettings
     workloads: tuple[PlannedWorkload, ...]
-    plan_digest: str
     cpu_target_percent: int
     kubeconfig: pulumi.Input[str] | None = None
 
@@ -79,7 +78,6 @@ class ClinicalSite(pulumi.ComponentResource):
                     workload=workload,
                     other_site_cidr=args.other_site.cidr,
                     witness_cidr=settings.witness.cidr if settings.witness else None,
-                    plan_digest=args.plan_digest,
                     cpu_target_percent=args.cpu_target_percent,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns]),
@@ -96,7 +94,6 @@ class ClinicalWorkloadArgs:
     workload: PlannedWorkload
     other_site_cidr: str
     witness_cidr: str | None
-    plan_digest: str
     cpu_target_percent: int
 
 
@@ -111,7 +108,7 @@ class ClinicalWorkload(pulumi.ComponentResource):
         super().__init__("hospital:platform:ClinicalWorkload", name, None, opts)
         settings, site, workload = args.settings, args.site, args.workload
         child = pulumi.ResourceOptions(parent=self)  # the provider is inherited from the parent
-        kind, body = specs.workload_object(settings, site, workload, args.plan_digest)
+        kind, body = specs.workload_object(settings, site, workload)
         resource: Any
         if kind == "Deployment":
             resource = k8s.apps.v1.Deployment(f"{name}-deployment", **as_kwargs(body), opts=child)

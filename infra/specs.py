@@ -226,7 +226,7 @@ def restricted_container_context() -> Obj:
 
 
 def workload_object(
-    settings: StackSettings, site: str, workload: PlannedWorkload, plan_digest: str
+    settings: StackSettings, site: str, workload: PlannedWorkload
 ) -> tuple[str, Obj]:
     """("Deployment" | "StatefulSet", object) for one workload in one site."""
     planned = workload.sites[site]
@@ -266,7 +266,6 @@ def workload_object(
             }
         }
     annotations = {
-        f"{LABEL}/plan-sha256": plan_digest,
         f"{LABEL}/failover-replicas": str(planned.replicas_failover),
         f"{LABEL}/failover-cpu-cores": f"{planned.failover_cpu_cores:.3f}",
         f"{LABEL}/failover-memory-gib": f"{planned.failover_memory_gib:.3f}",

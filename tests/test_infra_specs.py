@@ -49,7 +49,7 @@ def test_vertical_stateful_workloads_get_anti_affinity_and_volumes() -> None:
     settings = dataclasses.replace(
         SETTINGS, images={"db": "reg/db@sha256:" + "cd" * 32}, ports={"db": 5432}
     )
-    kind, body = specs.workload_object(settings, "a", db, "digest")
+    kind, body = specs.workload_object(settings, "a", db)
     assert kind == "StatefulSet"
     pod = body["spec"]["template"]["spec"]
     assert "podAntiAffinity" in pod["affinity"]

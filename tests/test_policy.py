@@ -71,7 +71,7 @@ def violations(validate: Any, args: Any) -> list[str]:
 
 
 def good_deployment(site: str = "a") -> dict[str, Any]:
-    return specs.workload_object(SETTINGS, site, WEB, "digest")[1]
+    return specs.workload_object(SETTINGS, site, WEB)[1]
 
 
 def mutate(path: list[Any], value: Any) -> dict[str, Any]:

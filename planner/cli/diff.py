@@ -13,10 +13,15 @@ from planner.cli._shell import planner_errors
 @click.argument("old_plan", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("new_plan", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of Markdown.")
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when anything changed, 0 when nothing did (like git diff --exit-code).",
+)
 @planner_errors
-def diff(old_plan: Path, new_plan: Path, as_json: bool) -> None:
+def diff(old_plan: Path, new_plan: Path, as_json: bool, exit_code: bool) -> None:
     """Quantities, costs, power, battery runtime, margins and Kubernetes sizing that changed."""
-    from planner.outputs.diff import diff_plans, render_markdown, to_json
+    from planner.outputs.diff import diff_plans, input_causes, render_markdown, to_json
     from planner.outputs.plan import is_edited, read_plan
 
     old = read_plan(old_plan, verify_digest=False)
@@ -29,4 +34,8 @@ def diff(old_plan: Path, new_plan: Path, as_json: bool) -> None:
                 err=True,
             )
     changes = diff_plans(old, new)
-    click.echo(to_json(changes) if as_json else render_markdown(changes, old, new), nl=False)
+    click.echo(
+        to_json(changes, old, new) if as_json else render_markdown(changes, old, new), nl=False
+    )
+    if exit_code and (changes or input_causes(old, new)):
+        raise click.exceptions.Exit(1)

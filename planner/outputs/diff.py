@@ -4,11 +4,22 @@ and the per-workload sizing the Kubernetes side declares."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 MARGIN_EPSILON_PCT = 0.05  # margin changes smaller than this (percentage points) are noise
+#: Margin changes smaller than this (percentage points) are counted but not listed.
+MARGIN_LISTED_PCT = 1.0
 VALUE_EPSILON = 1e-6
+#: Decimals each section is shown and exported with (the unit's precision).
+DECIMALS = {
+    "fleet": 0,
+    "costs": 0,
+    "power": 1,
+    "battery": 1,
+    "margins": 1,
+    "workloads": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,16 @@ class Change:
     old: float | None
     new: float | None
     cost_delta: float | None = None
+
+    @property
+    def decimals(self) -> int:
+        """The unit's precision: whole counts, GiB and money; tenths of kW, minutes and
+        points; hundredths of cores."""
+        if self.section == "workloads" and not self.item.endswith(
+            ("cpu_request_cores", "memory_request_gib")
+        ):
+            return 0
+        return DECIMALS[self.section]
 
     @property
     def delta(self) -> float | None:
@@ -124,24 +145,118 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     return changes
 
 
-def _fmt(value: float | None) -> str:
+def _round(value: float | None, decimals: int) -> float | int | None:
+    if value is None:
+        return None
+    rounded = round(float(value), decimals)
+    return int(rounded) if decimals == 0 else rounded + 0.0
+
+
+def _fmt(value: float | None, decimals: int) -> str:
     if value is None:
         return "-"
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
+    return f"{value:,.{decimals}f}"
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return {prefix: value}
+
+
+def input_causes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What changed in the inputs, one phrase each: which input files (by name and digest),
+    which spec assumptions (key: old -> new), which catalogue unit prices."""
+    causes = []
+    for kind in ("profile", "spec", "catalog"):
+        a = old.get("inputs", {}).get(kind, {})
+        b = new.get("inputs", {}).get(kind, {})
+        if a.get("sha256") != b.get("sha256"):
+            name = b.get("name", "?")
+            renamed = f" (was {a.get('name')})" if a.get("name") != name else ""
+            causes.append(
+                f"{kind} {name}{renamed}: {str(a.get('sha256', ''))[:8]} -> "
+                f"{str(b.get('sha256', ''))[:8]}"
+            )
+    fa, fb = _flat(old.get("assumptions", {})), _flat(new.get("assumptions", {}))
+    for key in sorted(fa.keys() | fb.keys()):
+        if fa.get(key) != fb.get(key):
+            causes.append(f"spec {key}: {fa.get(key, '(none)')} -> {fb.get(key, '(none)')}")
+    prices_a = {x["sku"]: x["unit_price"] for s in old["sites"] for x in s["servers"] + s["drives"]}
+    prices_b = {x["sku"]: x["unit_price"] for s in new["sites"] for x in s["servers"] + s["drives"]}
+    for sku in sorted(prices_a.keys() & prices_b.keys()):
+        if _changed(prices_a[sku], prices_b[sku]):
+            causes.append(
+                f"catalogue {sku} unit price: {prices_a[sku]:,.0f} -> {prices_b[sku]:,.0f}"
+            )
+    return causes
+
+
+def headline(old: dict[str, Any], new: dict[str, Any], changes: list[Change]) -> dict[str, Any]:
+    """The few facts a reviewer reads first."""
+
+    def capacity(plan: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in plan["constraints"]
+            if c.get("kind", "capacity") == "capacity" and c["margin_pct"] is not None
+        ]
+
+    lowest = min(capacity(new), key=lambda c: c["margin_pct"], default=None)
+    was_binding = {(c["name"], c["site"], c["scenario"]) for c in capacity(old) if c["binding"]}
+    binding_now = [
+        f"{c['name']} at {c['site']}" + (f"/{c['scenario']}" if c["scenario"] else "")
+        for c in capacity(new)
+        if c["binding"] and (c["name"], c["site"], c["scenario"]) not in was_binding
+    ]
+    return {
+        "tco_delta": round(new["costs"]["tco"] - old["costs"]["tco"]),
+        "capex_delta": round(new["costs"]["capex"] - old["costs"]["capex"]),
+        "quantity_changes": [
+            f"{c.site}: {c.item} {c.old:g} -> {c.new:g}"
+            for c in changes
+            if c.section == "fleet" and c.old != c.new and c.old is not None and c.new is not None
+        ],
+        "lowest_margin": None
+        if lowest is None
+        else {
+            "constraint": f"{lowest['name']} at {lowest['site']}"
+            + (f"/{lowest['scenario']}" if lowest["scenario"] else ""),
+            "margin_pct": round(lowest["margin_pct"], 1),
+        },
+        "newly_binding": binding_now,
+    }
+
+
+def render_headline(head: dict[str, Any], currency: str, causes: list[str]) -> list[str]:
+    lines = [
+        f"**TCO {head['tco_delta']:+,} {currency}**, capex {head['capex_delta']:+,} {currency}; "
+        + (
+            "quantities: " + "; ".join(head["quantity_changes"])
+            if head["quantity_changes"]
+            else "no quantity changes"
+        )
+    ]
+    if head["lowest_margin"] is not None:
+        low = head["lowest_margin"]
+        lines.append(f"Lowest margin: {low['constraint']} at {low['margin_pct']:.1f} %")
+    if head["newly_binding"]:
+        lines.append("Newly binding: " + "; ".join(head["newly_binding"]))
+    if causes:
+        lines.append("Caused by: " + "; ".join(causes))
+    return lines
 
 
 def render_markdown(changes: list[Change], old: dict[str, Any], new: dict[str, Any]) -> str:
-    if not changes:
+    causes = input_causes(old, new)
+    if not changes and not causes:
         return "No change to the plan.\n"
     currency = new["assumptions"]["currency"]
-    c0, c1 = old["costs"]["tco"], new["costs"]["tco"]
-    lines = [
-        f"**TCO** {c0:,.0f} -> {c1:,.0f} {currency} ({c1 - c0:+,.0f}); "
-        f"**capex** {old['costs']['capex']:,.0f} -> {new['costs']['capex']:,.0f} {currency}",
-        "",
-    ]
+    head = headline(old, new, changes)
+    lines = [*(f"{line}  " for line in render_headline(head, currency, causes)), ""]
     titles = {
         "fleet": "Quantities",
         "costs": "Costs",
@@ -152,30 +267,58 @@ def render_markdown(changes: list[Change], old: dict[str, Any], new: dict[str, A
     }
     for section, title in titles.items():
         rows = [c for c in changes if c.section == section]
-        if not rows:
+        small = []
+        if section == "margins":
+            small = [c for c in rows if c.delta is not None and abs(c.delta) < MARGIN_LISTED_PCT]
+            rows = [c for c in rows if c not in small]
+        if not rows and not small:
             continue
-        lines += [
-            f"#### {title}",
-            "",
-            "| Site | Item | Old | New | Change | Cost change |",
-            "|---|---|---:|---:|---:|---:|",
-        ]
-        for c in rows:
-            delta = "-" if c.delta is None else f"{c.delta:+,.2f}".replace(".00", "")
-            cost = "" if c.cost_delta is None else f"{c.cost_delta:+,.0f} {currency}"
-            lines.append(
-                f"| {c.site} | {c.item} | {_fmt(c.old)} | {_fmt(c.new)} | {delta} | {cost} |"
+        with_cost = section == "fleet"
+        lines += [f"#### {title}", ""]
+        if rows:
+            header = "| Site | Item | Old | New | Change |" + (
+                " Cost change |" if with_cost else ""
             )
+            lines += [header, "|---|---|---:|---:|---:|" + ("---:|" if with_cost else "")]
+        for c in rows:
+            decimals = c.decimals
+            delta = "-" if c.delta is None else f"{c.delta:+,.{decimals}f}"
+            row = (
+                f"| {c.site} | {c.item} | {_fmt(c.old, decimals)} | {_fmt(c.new, decimals)} "
+                f"| {delta} |"
+            )
+            if with_cost:
+                row += "" if c.cost_delta is None else f" {c.cost_delta:+,.0f} {currency} |"
+                row += " |" if c.cost_delta is None else ""
+            lines.append(row)
+        if small:
+            lines += [
+                "",
+                f"{len(small)} smaller margin change(s), under {MARGIN_LISTED_PCT:g} point.",
+            ]
         lines.append("")
     return "\n".join(lines)
 
 
-def to_json(changes: list[Change]) -> str:
-    return (
-        json.dumps(
-            {"changes": [{**asdict(c), "delta": c.delta} for c in changes]},
-            indent=2,
-            sort_keys=True,
+def to_json(changes: list[Change], old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Clean JSON: the headline, the input causes and every change, rounded to its unit."""
+    rows = []
+    for c in changes:
+        decimals = c.decimals
+        rows.append(
+            {
+                "section": c.section,
+                "site": c.site,
+                "item": c.item,
+                "old": _round(c.old, decimals),
+                "new": _round(c.new, decimals),
+                "delta": _round(c.delta, decimals),
+                "cost_delta": _round(c.cost_delta, 0),
+            }
         )
-        + "\n"
-    )
+    doc = {
+        "headline": headline(old, new, changes),
+        "causes": input_causes(old, new),
+        "changes": rows,
+    }
+    return json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n"
