@@ -23,8 +23,16 @@ import yaml
 
 from planner.errors import InputError
 from planner.inputs.yaml_loader import load_yaml_mapping
-from planner.outputs.diff import Change, diff_plans, render_markdown
+from planner.outputs.diff import (
+    Change,
+    diff_plans,
+    headline,
+    input_causes,
+    render_headline,
+    render_markdown,
+)
 from planner.outputs.plan import is_edited, read_plan
+from planner.outputs.replacements import warnings_for
 
 SUMMARY = "render-summary.json"
 MAX_FIELDS = 12
@@ -43,6 +51,10 @@ class StackPreview:
     validation_errors: list[str] = field(default_factory=list)
     policy_violations: list[str] = field(default_factory=list)
     base_note: str = ""
+    changed_paths: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    headline: list[str] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def unchanged(self) -> bool:
@@ -148,13 +160,11 @@ def manifest_changes(
             continue
         a = _flatten(yaml.safe_load((old_dir / relative).read_text()))
         b = _flatten(yaml.safe_load((new_dir / relative).read_text()))
-        fields = [
-            f"{k}: {a.get(k, '(none)')} -> {b.get(k, '(none)')}"
-            for k in sorted(a.keys() | b.keys())
-            if a.get(k) != b.get(k)
-        ]
+        paths = [k for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+        fields = [f"{k}: {a.get(k, '(none)')} -> {b.get(k, '(none)')}" for k in paths]
         site, name = relative.split("/", 1)
         preview.changed.setdefault(site, {})[name] = fields
+        preview.changed_paths.setdefault(site, {})[name] = paths
 
 
 def check_plan(tree: Path, stack: str) -> tuple[bool, str]:
@@ -197,42 +207,110 @@ def build_preview(
 
 
 def _stack_preview(repo: Path, base_tree: Path, stack: str, work: Path) -> StackPreview:
+    """One stack: the renders of both trees run in parallel while the plan is checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
     preview = StackPreview(stack)
-    new_plan_path = plan_file(repo, stack)
-    old_plan_path = plan_file(base_tree, stack)
-    if new_plan_path and (repo / new_plan_path).exists():
-        new_plan = read_plan(repo / new_plan_path, verify_digest=False)
-        if is_edited(new_plan):
-            preview.validation_errors.append(
-                f"`{new_plan_path}` was edited by hand after `planner size` wrote it "
-                "(its numbers no longer match its digest)"
-            )
-        if old_plan_path and (base_tree / old_plan_path).exists():
-            old_plan = _base_plan(base_tree / old_plan_path)
-            preview.plan_changes = diff_plans(old_plan, new_plan)
-            if preview.plan_changes:
-                preview.plan_markdown = render_markdown(preview.plan_changes, old_plan, new_plan)
-        else:
-            preview.base_note = "new stack (no plan at the base)"
-    preview.check_ok, preview.check = check_plan(repo, stack)
-    new = render_tree(repo, stack, work / f"new-{stack}")
+    has_base = (base_tree / "stacks" / f"Pulumi.{stack}.yaml").exists()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        new_future = pool.submit(render_tree, repo, stack, work / f"new-{stack}")
+        old_future = (
+            pool.submit(render_tree, base_tree, stack, work / f"old-{stack}") if has_base else None
+        )
+        _plan_part(repo, base_tree, stack, preview)
+        preview.check_ok, preview.check = check_plan(repo, stack)
+        new = new_future.result()
+        old = old_future.result() if old_future is not None else "no such stack at the base"
     if isinstance(new, str):
         preview.validation_errors.append(f"render failed: {new}")
         return preview
-    preview.validation_errors = list(new["validation_errors"])
+    preview.validation_errors += list(new["validation_errors"])
     preview.policy_violations = list(new["policy_violations"])
-    old = (
-        render_tree(base_tree, stack, work / f"old-{stack}")
-        if (base_tree / "stacks" / f"Pulumi.{stack}.yaml").exists()
-        else "no such stack at the base"
-    )
     old_files: dict[str, str] = {}
     if isinstance(old, str):
         preview.base_note = f"base not rendered ({old}); every manifest counts as added"
     else:
         old_files = old["files"]
     manifest_changes(work / f"old-{stack}", work / f"new-{stack}", old_files, new["files"], preview)
+    for site in sorted(preview.changed_paths.keys() | preview.removed.keys()):
+        preview.warnings += warnings_for(
+            site, preview.changed_paths.get(site, {}), preview.removed.get(site, [])
+        )
     return preview
+
+
+def _plan_part(repo: Path, base_tree: Path, stack: str, preview: StackPreview) -> None:
+    """The plan diff, its headline and what in the inputs caused it."""
+    new_plan_path = plan_file(repo, stack)
+    old_plan_path = plan_file(base_tree, stack)
+    if not new_plan_path or not (repo / new_plan_path).exists():
+        return
+    new_plan = read_plan(repo / new_plan_path, verify_digest=False)
+    if is_edited(new_plan):
+        preview.validation_errors.append(
+            f"`{new_plan_path}` was edited by hand after `planner size` wrote it "
+            "(its numbers no longer match its digest)"
+        )
+    if not old_plan_path or not (base_tree / old_plan_path).exists():
+        preview.base_note = "new stack (no plan at the base)"
+        return
+    old_plan = _base_plan(base_tree / old_plan_path)
+    preview.plan_changes = diff_plans(old_plan, new_plan)
+    preview.causes = input_file_changes(base_tree, repo, stack) or [
+        c for c in input_causes(old_plan, new_plan) if not c.startswith("spec ")
+    ]
+    if preview.plan_changes or preview.causes:
+        preview.plan_markdown = render_markdown(preview.plan_changes, old_plan, new_plan)
+        currency = new_plan["assumptions"]["currency"]
+        preview.headline = render_headline(
+            headline(old_plan, new_plan, preview.plan_changes), currency, []
+        )
+
+
+def _input_paths(tree: Path, stack: str) -> dict[str, Path]:
+    """The spec and catalogue a stack's plan is made from, inside ``tree`` (a stack without
+    its own spec uses the bundled example's, as that tree ships it)."""
+    inputs = tree / "stacks" / stack / "inputs.yaml"
+    doc = load_yaml_mapping(inputs) if inputs.exists() else {}
+    return {
+        "spec": tree / str(doc.get("spec") or "planner/data/example-spec.yaml"),
+        "catalogue": tree / str(doc.get("catalog") or "planner/data/catalog.yaml"),
+    }
+
+
+def _keyed(value: Any) -> Any:
+    """Lists of mappings with a sku or name become mappings by it (so an insertion does not
+    shift every later entry)."""
+    if isinstance(value, dict):
+        return {k: _keyed(v) for k, v in value.items()}
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, dict) and ("sku" in v or "name" in v) for v in value)
+    ):
+        return {str(v.get("sku", v.get("name"))): _keyed(v) for v in value}
+    return value
+
+
+def input_file_changes(base_tree: Path, head_tree: Path, stack: str, limit: int = 12) -> list[str]:
+    """Keys that differ between the base's and the head's spec and catalogue."""
+    out = []
+    old_paths, new_paths = _input_paths(base_tree, stack), _input_paths(head_tree, stack)
+    for kind in ("spec", "catalogue"):
+        if not old_paths[kind].exists() or not new_paths[kind].exists():
+            continue
+        try:
+            a = _flatten(_keyed(load_yaml_mapping(old_paths[kind])))
+            b = _flatten(_keyed(load_yaml_mapping(new_paths[kind])))
+        except InputError as exc:
+            out.append(f"{kind}: {exc}")
+            continue
+        for key in sorted(a.keys() | b.keys()):
+            if a.get(key) != b.get(key):
+                out.append(f"{kind} `{key}`: {a.get(key, '(none)')} -> {b.get(key, '(none)')}")
+    if len(out) > limit:
+        out = [*out[:limit], f"... and {len(out) - limit} more"]
+    return out
 
 
 #: How every preview begins (the one-line "no changes" form, or the full comment).
@@ -253,8 +331,9 @@ def is_preview_file(path: Path) -> bool:
 
 
 def render_preview(base: str, base_sha: str, previews: list[StackPreview]) -> str:
+    """The comment: per stack a headline, the warnings, then the details folded."""
     short = base_sha[:10]
-    if all(p.unchanged and p.clean and not p.base_note for p in previews):
+    if all(p.unchanged and p.clean and not p.base_note and not p.causes for p in previews):
         return (
             f"No changes to plans or rendered manifests against `{base}` ({short}); "
             "plans in step with their inputs, manifests valid, policies pass.\n"
@@ -267,36 +346,59 @@ def render_preview(base: str, base_sha: str, previews: list[StackPreview]) -> st
         "",
     ]
     for p in previews:
-        lines += [f"### Stack `{p.stack}`", ""]
-        lines.append(f"- plan: {'OK' if p.check_ok else 'FAIL'}: {p.check}")
-        lines.append(
-            f"- kubernetes-validate: {'all valid' if not p.validation_errors else 'FAILED'}"
-        )
-        lines += [f"  - {e}" for e in p.validation_errors]
-        lines.append(
-            f"- policy pack: {'no violations' if not p.policy_violations else 'VIOLATIONS'}"
-        )
-        lines += [f"  - {v}" for v in p.policy_violations]
-        if p.base_note:
-            lines.append(f"- note: {p.base_note}")
+        verdict = "checks pass" if p.clean else "CHECKS FAIL"
+        lines += [f"### Stack `{p.stack}`: {verdict}", ""]
+        if p.headline:
+            lines += [f"{line}  " for line in p.headline]
+        elif p.plan_changes or p.added or p.removed or p.changed:
+            lines.append("No change to the plan's costs or quantities.  ")
+        else:
+            lines.append("No change.  ")
+        if p.causes:
+            lines.append("Caused by: " + "; ".join(p.causes))
         lines.append("")
-        lines += ["#### Plan", "", p.plan_markdown or "No change to the plan.", ""]
-        lines += ["#### Manifests", ""]
-        sites = sorted(p.added.keys() | p.removed.keys() | p.changed.keys())
-        if not sites:
-            lines += ["No change to the rendered manifests.", ""]
-        for site in sites:
-            added, removed = p.added.get(site, []), p.removed.get(site, [])
-            changed = p.changed.get(site, {})
-            lines.append(
-                f"**{site}**: {len(added)} added, {len(changed)} changed, {len(removed)} removed"
-            )
-            lines += [f"- added `{name}`" for name in added]
-            lines += [f"- removed `{name}`" for name in removed]
-            for name, fields in changed.items():
-                lines.append(f"- changed `{name}`:")
-                lines += [f"  - `{f}`" for f in fields[:MAX_FIELDS]]
-                if len(fields) > MAX_FIELDS:
-                    lines.append(f"  - ... and {len(fields) - MAX_FIELDS} more fields")
+        problems = (
+            ([] if p.check_ok else [f"plan: {p.check}"])
+            + [f"kubernetes-validate: {e}" for e in p.validation_errors]
+            + [f"policy: {v}" for v in p.policy_violations]
+        )
+        if p.warnings or problems:
+            lines += ["**Warnings**", ""]
+            lines += [f"- :warning: {w}" for w in p.warnings]
+            lines += [f"- :x: {x}" for x in problems]
             lines.append("")
+        lines.append(
+            f"Checks: plan {'in step with its inputs' if p.check_ok else 'OUT OF DATE'}; "
+            f"kubernetes-validate {'all valid' if not p.validation_errors else 'FAILED'}; "
+            f"policy pack {'no violations' if not p.policy_violations else 'VIOLATIONS'}"
+            + (f"; note: {p.base_note}" if p.base_note else "")
+        )
+        lines.append("")
+        if p.plan_markdown:
+            lines += [
+                "<details><summary>Plan changes</summary>",
+                "",
+                p.plan_markdown,
+                "</details>",
+                "",
+            ]
+        sites = sorted(p.added.keys() | p.removed.keys() | p.changed.keys())
+        if sites:
+            counts = ", ".join(
+                f"{site} {len(p.added.get(site, []))} added / {len(p.changed.get(site, {}))} "
+                f"changed / {len(p.removed.get(site, []))} removed"
+                for site in sites
+            )
+            lines += [f"<details><summary>Manifest changes: {counts}</summary>", ""]
+            for site in sites:
+                lines.append(f"**{site}**")
+                lines += [f"- added `{name}`" for name in p.added.get(site, [])]
+                lines += [f"- removed `{name}`" for name in p.removed.get(site, [])]
+                for name, fields in p.changed.get(site, {}).items():
+                    lines.append(f"- changed `{name}`:")
+                    lines += [f"  - `{f}`" for f in fields[:MAX_FIELDS]]
+                    if len(fields) > MAX_FIELDS:
+                        lines.append(f"  - ... and {len(fields) - MAX_FIELDS} more fields")
+                lines.append("")
+            lines += ["</details>", ""]
     return "\n".join(lines)

@@ -116,8 +116,17 @@ def diff_plans(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         ):
             if _changed(v0, v1):
                 changes.append(Change("battery", name, label, v0, v1))
-    margins0 = {(c["name"], c["site"], c["scenario"]): c["margin_pct"] for c in old["constraints"]}
-    margins1 = {(c["name"], c["site"], c["scenario"]): c["margin_pct"] for c in new["constraints"]}
+    # floors (minimum counts such as placement hosts) move with every server count: left out
+    margins0 = {
+        (c["name"], c["site"], c["scenario"]): c["margin_pct"]
+        for c in old["constraints"]
+        if c.get("kind") != "floor"
+    }
+    margins1 = {
+        (c["name"], c["site"], c["scenario"]): c["margin_pct"]
+        for c in new["constraints"]
+        if c.get("kind") != "floor"
+    }
     for margin_key in sorted(margins0.keys() | margins1.keys()):
         m0, m1 = margins0.get(margin_key), margins1.get(margin_key)
         if m0 == m1:
