@@ -148,8 +148,11 @@ def test_preview_of_a_growth_change_shows_replicas_requests_and_cost(clone: Path
     assert done.returncode == 0, done.stderr + done.stdout
     text = done.stdout
     assert (clone / "comment.md").read_text() == text
-    assert "plan: OK: `stacks/dev/plan.json` is in step with its inputs" in text
-    assert "**TCO**" in text
+    assert "Checks: plan in step with its inputs" in text
+    assert "Caused by: spec `workloads.epr-db.growth_per_year.cpu_cores`: (none) -> 0.45" in text
+    assert "spec `workloads.epr-web.growth_per_year.cpu_cores`: (none) -> 0.45" in text
+    assert "plan-sha256" not in text  # no annotation noise
+    assert "REPLACED" not in text  # a CPU change replaces nothing
     assert "| epr-web replicas_max |" in text.replace("| holstebro ", "| ").replace(
         "| skejby ", "| "
     )  # replicas in the plan diff
@@ -167,4 +170,87 @@ def test_preview_of_a_growth_change_shows_replicas_requests_and_cost(clone: Path
         ).stdout
     )
     new = json.loads((clone / "stacks" / "dev" / "plan.json").read_text())
-    assert f"{old['costs']['tco']:,.0f} -> {new['costs']['tco']:,.0f}" in text
+    assert f"**TCO {new['costs']['tco'] - old['costs']['tco']:+,.0f} DKK**" in text
+    assert "<details><summary>Plan changes</summary>" in text
+
+
+def test_preview_warns_that_a_storage_growth_change_replaces_the_statefulsets(
+    clone: Path,
+) -> None:
+    """Volume templates are immutable: a stored_tib growth change resizes them, and the
+    comment says the StatefulSets of both sites would be replaced."""
+    base = (clone / ".base").read_text()
+    spec = clone / "stacks" / "dev" / "spec.yaml"
+    text = spec.read_text()
+    assert "  stored_tib: 0.15" in text
+    spec.write_text(text.replace("  stored_tib: 0.15", "  stored_tib: 0.16", 1))
+    sized = run(
+        [
+            sys.executable,
+            "-m",
+            "planner",
+            "size",
+            "--stack",
+            "dev",
+            "--out",
+            "stacks/dev/plan.json",
+        ],
+        clone,
+    )
+    assert sized.returncode == 0, sized.stderr
+    subprocess.run(
+        ["git", "commit", "--quiet", "-am", "storage grows faster"],
+        cwd=clone,
+        check=True,
+        env=dict(
+            os.environ,
+            GIT_AUTHOR_NAME="t",
+            GIT_AUTHOR_EMAIL="t@example",
+            GIT_COMMITTER_NAME="t",
+            GIT_COMMITTER_EMAIL="t@example",
+        ),
+    )
+    done = run(
+        [sys.executable, "-m", "planner", "preview", "--base", base, "--stack", "dev"], clone
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    warnings = done.stdout.split("**Warnings**")[1].split("Checks:")[0]
+    for site in ("holstebro", "skejby"):
+        assert (
+            f"{site}: statefulset `epr-db` will be REPLACED (deleted, then created): immutable "
+            "`spec.volumeClaimTemplates[0].spec.resources.requests.storage` changed"
+        ) in warnings
+    assert "Caused by: spec `growth_per_year.stored_tib`: 0.15 -> 0.16" in done.stdout
+
+
+def test_diff_exit_code_says_whether_anything_changed(tmp_path: Path) -> None:
+    same = CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(PROD_PLAN), "--exit-code"])
+    assert same.exit_code == 0
+    plan = json.loads(PROD_PLAN.read_text())
+    plan["assumptions"]["pue"] = 1.6
+    edited = tmp_path / "new.json"
+    edited.write_text(json.dumps(plan))
+    changed = CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(edited), "--exit-code"])
+    assert changed.exit_code == 1
+    assert "Caused by: spec pue: 1.5 -> 1.6" in changed.stdout
+    without = CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(edited)])
+    assert without.exit_code == 0
+
+
+def test_diff_json_is_clean_and_leads_with_the_headline(tmp_path: Path) -> None:
+    plan = json.loads(PROD_PLAN.read_text())
+    plan["sites"][0]["costs"]["energy"] += 0.1 + 0.2  # float noise must not leak
+    plan["sites"][0]["costs"]["tco"] += 0.1 + 0.2
+    plan["costs"]["energy"] += 0.1 + 0.2
+    plan["costs"]["tco"] += 0.1 + 0.2
+    edited = tmp_path / "new.json"
+    edited.write_text(json.dumps(plan))
+    out = CliRunner().invoke(main, ["diff", str(PROD_PLAN), str(edited), "--json"]).stdout
+    doc = json.loads(out)
+    assert set(doc) == {"headline", "causes", "changes"}
+    assert doc["headline"]["tco_delta"] == 0
+    for change in doc["changes"]:
+        for key in ("old", "new", "delta", "cost_delta"):
+            value = change[key]
+            assert value is None or value == round(value, 2)
+    assert "0000000" not in out
