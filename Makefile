@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_size.py
 	$(BIN)/python bench/bench_availability.py
 	$(BIN)/python bench/bench_packing.py
+	$(BIN)/python bench/bench_preview.py
 
 # Re-resolve the pinned versions from pyproject's lower bounds (needs the network).
 lock: $(STAMP)
