@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +332,15 @@ def powered_inputs(small_inputs: dict[str, Path]) -> dict[str, Path]:
     catalog_doc.update(BATTERY_DOCS)
     small_inputs["catalog"].write_text(yaml.safe_dump(catalog_doc, sort_keys=False))
     return small_inputs
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m planner ARGS` in a subprocess, as a user runs it (CI set: no progress)."""
+    return subprocess.run(
+        [sys.executable, "-m", "planner", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "CI": "1"},
+    )

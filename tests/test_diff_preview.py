@@ -61,6 +61,21 @@ def test_diff_of_a_plan_with_itself_is_empty() -> None:
     assert result.output == "No change to the plan.\n"
 
 
+def commit(repo: Path, message: str) -> None:
+    identity = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example",
+    }
+    subprocess.run(
+        ["git", "commit", "--quiet", "-am", message],
+        cwd=repo,
+        check=True,
+        env=dict(os.environ, **identity),
+    )
+
+
 def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(cwd), CI="1")
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -118,18 +133,7 @@ def test_preview_of_a_growth_change_shows_replicas_requests_and_cost(clone: Path
         clone,
     )
     assert sized.returncode == 0, sized.stderr
-    subprocess.run(
-        ["git", "commit", "--quiet", "-am", "grow CPU faster"],
-        cwd=clone,
-        check=True,
-        env=dict(
-            os.environ,
-            GIT_AUTHOR_NAME="t",
-            GIT_AUTHOR_EMAIL="t@example",
-            GIT_COMMITTER_NAME="t",
-            GIT_COMMITTER_EMAIL="t@example",
-        ),
-    )
+    commit(clone, "grow CPU faster")
     done = run(
         [
             sys.executable,
@@ -198,18 +202,7 @@ def test_preview_warns_that_a_storage_growth_change_replaces_the_statefulsets(
         clone,
     )
     assert sized.returncode == 0, sized.stderr
-    subprocess.run(
-        ["git", "commit", "--quiet", "-am", "storage grows faster"],
-        cwd=clone,
-        check=True,
-        env=dict(
-            os.environ,
-            GIT_AUTHOR_NAME="t",
-            GIT_AUTHOR_EMAIL="t@example",
-            GIT_COMMITTER_NAME="t",
-            GIT_COMMITTER_EMAIL="t@example",
-        ),
-    )
+    commit(clone, "storage grows faster")
     done = run(
         [sys.executable, "-m", "planner", "preview", "--base", base, "--stack", "dev"], clone
     )

@@ -29,6 +29,7 @@ from planner.fsutil import (
     clean_stale_staging,
     staged_directory,
 )
+from tests.conftest import run_cli
 from tests.test_cli import size_args
 
 REPO = Path(__file__).resolve().parent.parent
@@ -220,17 +221,6 @@ def tmpfs(path: Path, size: str, *, read_only: bool = False) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", str(path)], check=False)
-
-
-def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "planner", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "CI": "1"},
-    )
 
 
 def assert_one_line_exit_2(done: subprocess.CompletedProcess[str], text: str) -> None:

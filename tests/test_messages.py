@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -14,20 +11,10 @@ import yaml
 from click.testing import CliRunner
 
 from planner.cli import main
+from tests.conftest import run_cli
 from tests.test_cli import size_args
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "planner", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "CI": "1"},
-    )
 
 
 def zero_io_inputs(small_inputs: dict[str, Path]) -> dict[str, Path]:

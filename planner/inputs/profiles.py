@@ -142,29 +142,23 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        names = pq.read_schema(path).names
-    except FileNotFoundError:
-        raise InputError(str(path), "", "file not found") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "", "is a folder, expected a Parquet file") from None
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(str(path), "", f"cannot read Parquet ({first})") from None
+    def opened(read: Callable[[Path], Any]) -> Any:
+        try:
+            return read(path)
+        except FileNotFoundError:
+            raise InputError(str(path), "", "file not found") from None
+        except IsADirectoryError:
+            raise InputError(str(path), "", "is a folder, expected a Parquet file") from None
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(str(path), "", f"cannot read Parquet ({first})") from None
+
     seen: set[str] = set()
-    for name in names:
+    for name in opened(lambda p: pq.read_schema(p).names):
         if name in seen:
             raise InputError(str(path), f"column '{name}'", "appears twice")
         seen.add(name)
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError:
-        raise InputError(str(path), "", "file not found") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "", "is a folder, expected a Parquet file") from None
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(str(path), "", f"cannot read Parquet ({first})") from None
+    table = opened(pq.read_table)
     if "timestamp" in table.column_names:
         kind = table.schema.field("timestamp").type
         if pa.types.is_timestamp(kind) and kind.tz is None:

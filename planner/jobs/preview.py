@@ -26,6 +26,7 @@ from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.outputs.diff import (
     Change,
     diff_plans,
+    flatten,
     headline,
     input_causes,
     render_headline,
@@ -131,20 +132,6 @@ def render_tree(tree: Path, stack: str, out: Path) -> dict[str, Any] | str:
     return lines[-1] if lines else f"render exited {done.returncode}"
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out |= _flatten(v, f"{prefix}.{k}" if prefix else str(k))
-        return out
-    if isinstance(value, list):
-        out = {}
-        for i, v in enumerate(value):
-            out |= _flatten(v, f"{prefix}[{i}]")
-        return out
-    return {prefix: value}
-
-
 def manifest_changes(
     old_dir: Path, new_dir: Path, old: dict[str, str], new: dict[str, str], preview: StackPreview
 ) -> None:
@@ -158,8 +145,8 @@ def manifest_changes(
     for relative in sorted(old.keys() & new.keys()):
         if old[relative] == new[relative]:
             continue
-        a = _flatten(yaml.safe_load((old_dir / relative).read_text()))
-        b = _flatten(yaml.safe_load((new_dir / relative).read_text()))
+        a = flatten(yaml.safe_load((old_dir / relative).read_text()))
+        b = flatten(yaml.safe_load((new_dir / relative).read_text()))
         paths = [k for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
         fields = [f"{k}: {a.get(k, '(none)')} -> {b.get(k, '(none)')}" for k in paths]
         site, name = relative.split("/", 1)
@@ -300,8 +287,8 @@ def input_file_changes(base_tree: Path, head_tree: Path, stack: str, limit: int 
         if not old_paths[kind].exists() or not new_paths[kind].exists():
             continue
         try:
-            a = _flatten(_keyed(load_yaml_mapping(old_paths[kind])))
-            b = _flatten(_keyed(load_yaml_mapping(new_paths[kind])))
+            a = flatten(_keyed(load_yaml_mapping(old_paths[kind])))
+            b = flatten(_keyed(load_yaml_mapping(new_paths[kind])))
         except InputError as exc:
             out.append(f"{kind}: {exc}")
             continue

@@ -167,11 +167,17 @@ def _fmt(value: float | None, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings and lists as {"a.b[0].c": leaf}."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
-            out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+            out |= flatten(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    if isinstance(value, list):
+        out = {}
+        for i, v in enumerate(value):
+            out |= flatten(v, f"{prefix}[{i}]")
         return out
     return {prefix: value}
 
@@ -190,7 +196,7 @@ def input_causes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
                 f"{kind} {name}{renamed}: {str(a.get('sha256', ''))[:8]} -> "
                 f"{str(b.get('sha256', ''))[:8]}"
             )
-    fa, fb = _flat(old.get("assumptions", {})), _flat(new.get("assumptions", {}))
+    fa, fb = flatten(old.get("assumptions", {})), flatten(new.get("assumptions", {}))
     for key in sorted(fa.keys() | fb.keys()):
         if fa.get(key) != fb.get(key):
             causes.append(f"spec {key}: {fa.get(key, '(none)')} -> {fb.get(key, '(none)')}")
