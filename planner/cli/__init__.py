@@ -10,6 +10,7 @@ from planner.cli._shell import quiet_warnings
 from planner.cli.diff import diff
 from planner.cli.example import example
 from planner.cli.preview import preview
+from planner.cli.profile import profile
 from planner.cli.render import render
 from planner.cli.report import report
 from planner.cli.simulate import simulate
@@ -30,3 +31,4 @@ main.add_command(render)
 main.add_command(report)
 main.add_command(diff)
 main.add_command(preview)
+main.add_command(profile)

@@ -62,22 +62,20 @@ class Profile:
 
 def read_profile(path: Path, spec: Spec, options: ProfileOptions | None = None) -> Profile:
     """Read a CSV or Parquet load profile and validate it against the spec."""
-    options = options or ProfileOptions()
+    frame, label, notes = read_frame(path)
+    return profile_from_frame(frame, spec, str(path), label, options or ProfileOptions(), notes)
+
+
+def read_frame(path: Path) -> tuple[pd.DataFrame, Callable[[int], str], list[str]]:
+    """The raw long-format frame of a CSV or Parquet file, how to name its rows in
+    messages, and notes on how it was read."""
     suffix = path.suffix.lower()
     notes: list[str] = []
     if suffix == ".csv":
-        frame = _read_csv(path, notes)
-
-        def label(i: int) -> str:
-            return f"line {i + 2}"
-    elif suffix in (".parquet", ".pq"):
-        frame = _read_parquet(path)
-
-        def label(i: int) -> str:
-            return f"row {i + 1}"
-    else:
-        raise InputError(str(path), "", "expected a .csv or .parquet load profile")
-    return profile_from_frame(frame, spec, str(path), label, options, notes)
+        return _read_csv(path, notes), lambda i: f"line {i + 2}", notes
+    if suffix in (".parquet", ".pq"):
+        return _read_parquet(path), lambda i: f"row {i + 1}", notes
+    raise InputError(str(path), "", "expected a .csv or .parquet load profile")
 
 
 def _sniff_csv(path: Path) -> tuple[list[str], str]:
@@ -204,9 +202,9 @@ def profile_from_frame(
     site_codes = _codes(frame["site"], spec.site_names, "site", fail)
     workload_names = tuple(w.name for w in spec.workloads)
     workload_codes = _codes(frame["workload"], workload_names, "workload", fail)
-    ts = _timestamps(frame["timestamp"], fail)
+    ts = parse_timestamps(frame["timestamp"], fail)
     may_fill = options.fill_gaps_s > 0
-    metric_arrays = {m: _metric(frame[m], m, fail, allow_missing=may_fill) for m in measured}
+    metric_arrays = {m: parse_metric(frame[m], m, fail, allow_missing=may_fill) for m in measured}
 
     n_sites, n_workloads = len(spec.site_names), len(workload_names)
     n_series = n_sites * n_workloads
@@ -271,7 +269,7 @@ def profile_from_frame(
     for metric, array in metric_arrays.items():
         cube = np.full((n_series, n_steps), np.nan)
         cube[series, index] = array
-        _fill_gaps(cube, metric, grid_ns, step_ns, options, source, pair, notes)
+        fill_gaps(cube, metric, grid_ns, step_ns, options, source, pair, notes)
         values[metric] = cube.reshape(n_sites, n_workloads, n_steps)
     for metric, (source_metric, factor) in spec.derived_metrics.items():
         if metric not in values:
@@ -306,7 +304,7 @@ def _nice_step_s(median_s: float, jitter: float) -> int:
     return round(median_s)
 
 
-def _fill_gaps(
+def fill_gaps(
     cube: FloatArray,
     metric: str,
     grid_ns: npt.NDArray[np.int64],
@@ -415,7 +413,7 @@ def _codes(
     return np.asarray(lookup[codes], dtype=np.int64)
 
 
-def _timestamps(
+def parse_timestamps(
     column: pd.Series, fail: Callable[[int, str, str], InputError]
 ) -> npt.NDArray[np.int64]:
     """Parse each distinct timestamp once (a profile repeats every timestamp per series)."""
@@ -467,7 +465,7 @@ def _check_years(
         )
 
 
-def _metric(
+def parse_metric(
     column: pd.Series,
     name: str,
     fail: Callable[[int, str, str], InputError],

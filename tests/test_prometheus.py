@@ -1,0 +1,416 @@
+"""Profiles from Prometheus: a real server over a backfilled TSDB, and faults from a stub."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from planner.cli import main
+from planner.inputs.prometheus import chunks
+from planner.inputs.units import METRICS
+
+SITES = ("alpha", "beta")
+WORKLOADS = ("web", "db", "batch")
+SERIES = re.compile(r'site="([^"]+)",workload="([^"]+)",metric="([^"]+)"')
+
+
+def queries_file(folder: Path, metric_name: str = "planner_load") -> Path:
+    doc = {
+        "version": 1,
+        "sites": {s: {"dc": s} for s in SITES},
+        "workloads": {w: {"app": w} for w in WORKLOADS},
+        "metrics": {
+            m: f'sum({metric_name}{{site="${{dc}}",workload="${{app}}",metric="{m}"}})'
+            for m in METRICS
+        },
+    }
+    path = folder / "queries.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def value_at(site: str, workload: str, metric: str, t: int) -> float:
+    """A deterministic load the stub serves."""
+    return float((SITES.index(site) + 1) * (WORKLOADS.index(workload) + 2) + (t // 300) % 7)
+
+
+# --- a stub Prometheus for faults ----------------------------------------------------------
+
+
+class Stub(ThreadingHTTPServer):
+    mode = "ok"
+    calls = 0
+    token = "s3cret-token-value"
+    delay_s = 0.0
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Stub
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        stub = self.server
+        stub.calls += 1
+        if stub.mode == "auth" and self.headers.get("Authorization") != f"Bearer {stub.token}":
+            self._send(401, {"status": "error", "error": "unauthorized"})
+            return
+        if stub.mode == "flaky" and stub.calls <= 2:
+            self._send(503, {"status": "error", "error": "unavailable"})
+            return
+        if stub.mode == "slow":
+            time.sleep(stub.delay_s)
+        query = parse_qs(urlparse(self.path).query)
+        start, end = int(query["start"][0]), int(query["end"][0])
+        step = int(query["step"][0].rstrip("s"))
+        site, workload, metric = SERIES.search(query["query"][0]).groups()  # type: ignore[union-attr]
+        if stub.mode == "empty" and metric == "write_iops":
+            result: list[Any] = []
+        else:
+            values = [
+                [t, str(value_at(site, workload, metric, t))] for t in range(start, end + 1, step)
+            ]
+            result = [{"metric": {}, "values": values}]
+        self._send(200, {"status": "success", "data": {"resultType": "matrix", "result": result}})
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        try:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    server = Stub(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def pull_args(url: str, queries: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "profile", "pull", "--url", url, "--queries", str(queries),
+        "--start", "2025-03-29T00:00:00+01:00", "--end", "2025-03-29T02:00:00+01:00",
+        "--step", "5m", "--out", str(out), *extra,
+    ]  # fmt: skip
+
+
+def url_of(server: Stub) -> str:
+    host, port = server.server_address[:2]
+    return f"http://{host}:{port}"
+
+
+def test_chunks_cover_the_grid_once_within_the_limit() -> None:
+    parts = chunks(0, 300 * 1000, 300, 300)
+    assert [p[0] for p in parts] == [0, 90_000, 180_000, 270_000]
+    assert parts[-1][1] == 300_000
+    points = [t for first, last in parts for t in range(first, last + 1, 300)]
+    assert points == list(range(0, 300_001, 300))
+    assert all((last - first) // 300 + 1 <= 300 for first, last in parts)
+
+
+def test_a_pull_from_the_stub_writes_the_served_profile(stub: Stub, tmp_path: Path) -> None:
+    out = tmp_path / "pulled.parquet"
+    result = CliRunner().invoke(main, pull_args(url_of(stub), queries_file(tmp_path), out))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    assert len(frame) == len(SITES) * len(WORKLOADS) * 25
+    row = frame[(frame.site == "beta") & (frame.workload == "db")].iloc[3]
+    t = int(row["timestamp"].timestamp())
+    assert row["cpu_cores"] == value_at("beta", "db", "cpu_cores", t)
+
+
+def test_503_twice_is_retried(stub: Stub, tmp_path: Path) -> None:
+    stub.mode = "flaky"
+    out = tmp_path / "pulled.parquet"
+    args = pull_args(url_of(stub), queries_file(tmp_path), out, "--concurrency", "1")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert stub.calls == 2 + len(SITES) * len(WORKLOADS) * len(METRICS)
+
+
+def test_no_answer_is_a_clear_error_after_the_timeout(stub: Stub, tmp_path: Path) -> None:
+    stub.mode, stub.delay_s = "slow", 3.0
+    out = tmp_path / "pulled.parquet"
+    args = pull_args(url_of(stub), queries_file(tmp_path), out, "--timeout", "1", "--retries", "1")
+    started = time.perf_counter()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "no answer within 1 s after 2 tries" in lines[0]
+    assert time.perf_counter() - started < 30
+    assert list(tmp_path.iterdir()) == [tmp_path / "queries.yaml"]  # nothing written
+
+
+def test_a_query_without_series_is_named(stub: Stub, tmp_path: Path) -> None:
+    stub.mode = "empty"
+    out = tmp_path / "pulled.parquet"
+    result = CliRunner().invoke(main, pull_args(url_of(stub), queries_file(tmp_path), out))
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert (
+        "(alpha, web, write_iops), 2025-03-28T23:00:00+00:00 to 2025-03-29T01:00:00+00:00" in line
+    )
+    assert 'the query returned no data: sum(planner_load{site="alpha"' in line
+    assert not out.exists()
+
+
+def test_a_wrong_token_is_refused_without_printing_it(stub: Stub, tmp_path: Path) -> None:
+    stub.mode = "auth"
+    token_file = tmp_path / "token"
+    token_file.write_text("the-wrong-token-42\n")
+    out = tmp_path / "pulled.parquet"
+    args = pull_args(
+        url_of(stub), queries_file(tmp_path), out, "--bearer-token-file", str(token_file)
+    )
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "authentication failed (HTTP 401)" in result.output
+    assert "the-wrong-token-42" not in result.output
+    good = dict(os.environ, PROM_TOKEN=stub.token)
+    ok = CliRunner(env=good).invoke(
+        main,
+        pull_args(url_of(stub), queries_file(tmp_path), out, "--bearer-token-env", "PROM_TOKEN"),
+    )
+    assert ok.exit_code == 0, ok.output
+    assert stub.token not in ok.output
+
+
+def test_profile_show_summarises_a_pull(stub: Stub, tmp_path: Path) -> None:
+    out = tmp_path / "pulled.csv"
+    assert (
+        CliRunner().invoke(main, pull_args(url_of(stub), queries_file(tmp_path), out)).exit_code
+        == 0
+    )
+    shown = CliRunner().invoke(main, ["profile", "show", str(out)])
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "alpha / web: 2025-03-28T23:00:00+00:00 to 2025-03-29T01:00:00+00:00, step 300 s, "
+        "25 samples, 0 missing steps"
+    ) in shown.output
+    peak = max(value_at("alpha", "web", "cpu_cores", t) for t in range(0, 7200 + 1, 300))
+    assert f"cpu_cores    peak {peak:,.3f}" in shown.output
+
+
+# --- a real Prometheus over a backfilled TSDB ----------------------------------------------
+
+
+def binaries() -> tuple[str, str] | None:
+    prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
+    if prometheus and promtool:
+        return prometheus, promtool
+    if os.environ.get("CI"):
+        pytest.fail(
+            "prometheus and promtool are missing in CI: .ci/run installs Debian's prometheus"
+        )
+    pytest.skip("Debian's prometheus package is not installed (.ci/run installs it)")
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+SCALE = {
+    "cpu_cores": 6.0,
+    "memory_gib": 40.0,
+    "read_iops": 2000.0,
+    "write_iops": 500.0,
+    "write_mib_s": 5.0,
+    "stored_tib": 1.0,
+}
+
+
+def source_profile() -> pd.DataFrame:
+    """Three days at 5 minutes across the end of summer time in Copenhagen."""
+    rng = np.random.default_rng(11)
+    times = pd.date_range("2025-10-25T00:00:00+02:00", periods=3 * 288, freq="5min").tz_convert(
+        "Europe/Copenhagen"
+    )
+    rows = []
+    for site in SITES:
+        for workload in WORKLOADS:
+            part = pd.DataFrame({"timestamp": times, "site": site, "workload": workload})
+            for metric in METRICS:
+                part[metric] = np.round(rng.uniform(0, 1, len(times)) * SCALE[metric], 6)
+            rows.append(part)
+    return pd.concat(rows, ignore_index=True)
+
+
+def openmetrics(frame: pd.DataFrame) -> str:
+    lines = ["# TYPE planner_load gauge"]
+    for (site, workload), part in frame.groupby(["site", "workload"], sort=True):
+        seconds = [int(t.timestamp()) for t in part["timestamp"]]
+        for metric in METRICS:
+            labels = f'site="{site}",workload="{workload}",metric="{metric}"'
+            lines += [
+                f"planner_load{{{labels}}} {float(value)!r} {int(t)}"
+                for t, value in zip(seconds, part[metric].to_numpy(), strict=True)
+            ]
+    return "\n".join(lines) + "\n# EOF\n"
+
+
+@pytest.fixture(scope="module")
+def prometheus_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    found = binaries()
+    assert found is not None
+    prometheus, promtool = found
+    folder = tmp_path_factory.mktemp("prometheus")
+    frame = source_profile()
+    (folder / "data.om").write_text(openmetrics(frame))
+    done = subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics",
+         str(folder / "data.om"), str(folder / "tsdb")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (folder / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={folder / 'prometheus.yml'}",
+            f"--storage.tsdb.path={folder / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=100y",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("Prometheus did not become ready within 60 s")
+            time.sleep(0.3)
+        yield url, frame
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_a_real_prometheus_gives_the_source_profile_back(
+    prometheus_server: tuple[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """Across a chunk boundary (300 points a request over 864 steps) and the DST change."""
+    url, source = prometheus_server
+    out = tmp_path / "pulled.parquet"
+    args = [
+        "profile", "pull", "--url", url, "--queries", str(queries_file(tmp_path)),
+        "--start", "2025-10-25T00:00:00+02:00", "--end", "2025-10-27T22:55:00+01:00",
+        "--step", "5m", "--max-points", "300", "--out", str(out),
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "(108 requests)" in result.output  # 6 pairs x 6 metrics x 3 chunks of <= 300
+    pulled = pd.read_parquet(out).sort_values(["site", "workload", "timestamp"])
+    expected = source.assign(timestamp=source["timestamp"].dt.tz_convert("UTC")).sort_values(
+        ["site", "workload", "timestamp"]
+    )
+    assert len(pulled) == len(expected) == 6 * 864
+    assert (pulled["timestamp"].to_numpy() == expected["timestamp"].to_numpy()).all()
+    for metric in METRICS:
+        assert pulled[metric].to_numpy() == pytest.approx(expected[metric].to_numpy(), rel=1e-12)
+
+
+def test_planner_size_runs_on_a_pulled_profile(
+    prometheus_server: tuple[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    from tests.conftest import CATALOG_DOC, SPEC_DOC
+
+    url, _ = prometheus_server
+    out = tmp_path / "pulled.parquet"
+    pulled = CliRunner().invoke(
+        main,
+        [
+            "profile", "pull", "--url", url, "--queries", str(queries_file(tmp_path)),
+            "--start", "2025-10-25T00:00:00+02:00", "--end", "2025-10-27T22:55:00+01:00",
+            "--out", str(out),
+        ],
+    )  # fmt: skip
+    assert pulled.exit_code == 0, pulled.output
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(SPEC_DOC))
+    (tmp_path / "catalog.yaml").write_text(yaml.safe_dump(CATALOG_DOC))
+    sized = CliRunner().invoke(
+        main,
+        ["size", "--profile", str(out), "--spec", str(tmp_path / "spec.yaml"),
+         "--catalog", str(tmp_path / "catalog.yaml"), "--out", str(tmp_path / "plan.json")],
+    )  # fmt: skip
+    assert sized.exit_code == 0, sized.output
+    assert json.loads((tmp_path / "plan.json").read_text())["profile"]["steps"] == 864
+
+
+def test_the_shipped_queries_cover_the_example_with_the_platforms_exporters() -> None:
+    from planner.inputs.example import example_spec_path
+    from planner.inputs.queries import read_queries
+    from planner.inputs.spec import read_spec
+
+    path = Path(__file__).resolve().parents[1] / "planner" / "data" / "prometheus-queries.yaml"
+    queries = read_queries(path)
+    spec = read_spec(example_spec_path())
+    assert list(queries.workloads) == [w.name for w in spec.workloads]
+    assert list(queries.sites) == list(spec.site_names)
+    text = " ".join(queries.metrics.values())
+    for exported in (
+        "container_cpu_usage_seconds_total",
+        "container_memory_working_set_bytes",
+        "kubelet_volume_stats_used_bytes",
+        "node_disk_reads_completed_total",
+        "node_disk_written_bytes_total",
+    ):
+        assert exported in text
+    assert "rate(container_cpu_usage_seconds_total" in text  # counters through rate()
+    cpu = queries.query("holstebro", "epr-web", "cpu_cores")
+    assert 'cluster="holstebro-prod",namespace="epr",pod=~"epr-web-.*"' in cpu
+
+
+def test_a_template_with_an_undefined_label_is_named(tmp_path: Path) -> None:
+    from planner.errors import InputError
+    from planner.inputs.queries import read_queries
+
+    path = queries_file(tmp_path)
+    path.write_text(path.read_text().replace("${dc}", "${datacentre}", 1))
+    with pytest.raises(InputError, match=r"uses \$\{datacentre\}, which neither site 'alpha'"):
+        read_queries(path)
