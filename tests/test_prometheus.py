@@ -84,6 +84,13 @@ class Handler(BaseHTTPRequestHandler):
         site, workload, metric = SERIES.search(query["query"][0]).groups()  # type: ignore[union-attr]
         if stub.mode == "empty" and metric == "write_iops":
             result: list[Any] = []
+        elif stub.mode == "gap" and (site, workload) == ("beta", "db"):
+            values = [
+                [t, str(value_at(site, workload, metric, t))]
+                for t in range(start, end + 1, step)
+                if not start + 5 * step <= t <= start + 6 * step  # Prometheus omits empty steps
+            ]
+            result = [{"metric": {}, "values": values}]
         else:
             values = [
                 [t, str(value_at(site, workload, metric, t))] for t in range(start, end + 1, step)
@@ -182,6 +189,23 @@ def test_a_query_without_series_is_named(stub: Stub, tmp_path: Path) -> None:
     )
     assert 'the query returned no data: sum(planner_load{site="alpha"' in line
     assert not out.exists()
+
+
+def test_missing_steps_follow_the_gap_policy_of_file_profiles(stub: Stub, tmp_path: Path) -> None:
+    stub.mode = "gap"
+    queries, out = queries_file(tmp_path), tmp_path / "pulled.parquet"
+    refused = CliRunner().invoke(main, pull_args(url_of(stub), queries, out))
+    assert refused.exit_code == 2
+    line = refused.output.strip()
+    assert 'series (beta, db) [sum(planner_load{site="beta",workload="db"' in line
+    assert "no data from 2025-03-28T23:25:00+00:00 to 2025-03-28T23:30:00+00:00 (2 steps" in line
+    assert not out.exists()
+    filled = CliRunner().invoke(main, pull_args(url_of(stub), queries, out, "--fill-gaps", "10m"))
+    assert filled.exit_code == 0, filled.output
+    frame = pd.read_parquet(out)
+    db = frame[(frame.site == "beta") & (frame.workload == "db")]["cpu_cores"].to_numpy()
+    assert db[5] == db[6] == db[4]  # held from the last sample before the gap
+    assert "filled 2 missing samples (hold" in filled.output
 
 
 def test_a_wrong_token_is_refused_without_printing_it(stub: Stub, tmp_path: Path) -> None:
