@@ -25,6 +25,7 @@ from infra.policy.rules import (
     validate_disruption_budgets,
     validate_failover_capacity,
     validate_pinned_images,
+    validate_probes,
     validate_requests,
     validate_security_context,
     validate_site_provider,
@@ -101,12 +102,75 @@ CONTAINER = ["spec", "template", "spec", "containers", 0]
             validate_security_context,
             mutate([*CONTAINER, "securityContext", "capabilities"], {"drop": ["NET_RAW"]}),
         ),
+        (
+            validate_security_context,
+            mutate(
+                [*CONTAINER, "securityContext", "capabilities"],
+                {"drop": ["ALL"], "add": ["SYS_ADMIN"]},
+            ),
+        ),
+        (
+            validate_security_context,
+            mutate(
+                ["spec", "template", "spec", "volumes"], [{"name": "h", "hostPath": {"path": "/"}}]
+            ),
+        ),
+        (
+            validate_security_context,
+            mutate([*CONTAINER, "ports"], [{"containerPort": 80, "hostPort": 80}]),
+        ),
+        (validate_security_context, mutate(["spec", "template", "spec", "hostNetwork"], True)),
+        (validate_probes, mutate([*CONTAINER, "livenessProbe"], None)),
+        (validate_probes, mutate([*CONTAINER, "readinessProbe"], {})),
     ],
-    ids=["requests", "pinned", "privileged", "root-user", "writable-root", "capabilities"],
+    ids=[
+        "requests",
+        "pinned",
+        "privileged",
+        "root-user",
+        "writable-root",
+        "capabilities",
+        "sys-admin",
+        "host-path",
+        "host-port",
+        "host-network",
+        "no-liveness",
+        "no-readiness",
+    ],
 )
 def test_resource_rules_accept_good_and_reject_bad(validate: Any, bad: dict[str, Any]) -> None:
     assert violations(validate, resource_args(good_deployment())) == []
     assert violations(validate, resource_args(bad)) != []
+
+
+def as_cron_job(deployment: dict[str, Any]) -> dict[str, Any]:
+    pod = copy.deepcopy(deployment["spec"]["template"])
+    return {
+        "metadata": deployment["metadata"],
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": pod}}},
+    }
+
+
+def test_container_rules_cover_every_pod_bearing_kind() -> None:
+    """A privileged, root, :latest CronJob or DaemonSet is caught as a Deployment is."""
+    bad = mutate([*CONTAINER, "securityContext"], {"privileged": True, "runAsUser": 0})
+    bad["spec"]["template"]["spec"]["containers"][0]["image"] = "reg/tool:latest"
+    cases = {
+        "kubernetes:batch/v1:CronJob": as_cron_job(bad),
+        "kubernetes:apps/v1:DaemonSet": bad,
+        "kubernetes:batch/v1:Job": {
+            "metadata": bad["metadata"],
+            "spec": {"template": bad["spec"]["template"]},
+        },
+    }
+    for kind, body in cases.items():
+        found = violations(validate_security_context, resource_args(body, kind=kind))
+        assert "container 'web' is privileged" in found, kind
+        assert "container 'web' runs as user 0" in found, kind
+        assert violations(validate_pinned_images, resource_args(body, kind=kind)), kind
+    good = as_cron_job(good_deployment())
+    cron = resource_args(good, kind="kubernetes:batch/v1:CronJob")
+    assert violations(validate_security_context, cron) == []
 
 
 def test_site_provider_rule() -> None:
@@ -165,6 +229,19 @@ def test_failover_capacity_rule() -> None:
     assert "a/web: 4 x 2 cores < failover load 9 cores" in found
 
 
+def test_a_critical_workload_with_zero_replicas_is_caught() -> None:
+    good = stack(*site_objects("a"), *site_objects("b"))
+    assert violations(validate_critical_in_both_sites, good) == []
+    objects = site_objects("b")
+    for _, body, _ in objects:
+        if body.get("spec", {}).get("minReplicas") is not None:
+            body["spec"]["minReplicas"] = 0
+    bad = stack(*site_objects("a"), *objects)
+    assert violations(validate_critical_in_both_sites, bad) == [
+        "critical workload 'web' is declared with 0 replicas in b"
+    ]
+
+
 def test_disruption_budget_rule() -> None:
     good = stack(*site_objects("a"), *site_objects("b"))
     assert violations(validate_disruption_budgets, good) == []
@@ -175,4 +252,4 @@ def test_disruption_budget_rule() -> None:
 def test_the_pack_has_every_rule() -> None:
     names = {p.name for p in all_policies()}
     assert names == set(RESOURCE_RULES) | set(STACK_RULES)
-    assert len(names) == 7
+    assert len(names) == 8

@@ -26,19 +26,32 @@ Report = Callable[..., None]
 
 LABEL = "hospital-platform"
 WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+#: Every kind that carries a pod template: the container rules apply to all of them.
+POD_TYPES = (
+    *WORKLOAD_TYPES,
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:batch/v1:Job",
+    "kubernetes:batch/v1:CronJob",
+)
+#: Long-running kinds: their containers must keep liveness and readiness probes.
+SERVING_TYPES = (*WORKLOAD_TYPES, "kubernetes:apps/v1:DaemonSet")
 HPA_TYPE = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB_TYPE = "kubernetes:policy/v1:PodDisruptionBudget"
 QUOTA_TYPE = "kubernetes:core/v1:ResourceQuota"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
-def _containers(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    pod = ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
-    return [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
-
-
 def _pod_spec(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    return ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+    """The pod template's spec of any pod-bearing kind (a CronJob's sits one level down)."""
+    spec = props.get("spec") or {}
+    if "jobTemplate" in spec:
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return (spec.get("template") or {}).get("spec") or {}
+
+
+def _containers(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    pod = _pod_spec(props)
+    return [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
 
 
 def _labels(props: Mapping[str, Any]) -> Mapping[str, str]:
@@ -84,7 +97,7 @@ def parse_memory_gib(quantity: Any) -> float:
 
 
 def validate_requests(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type not in WORKLOAD_TYPES:
+    if args.resource_type not in POD_TYPES:
         return
     for c in _containers(args.props):
         requests = (c.get("resources") or {}).get("requests") or {}
@@ -94,7 +107,7 @@ def validate_requests(args: ResourceValidationArgs, report: Report) -> None:
 
 
 def validate_pinned_images(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type not in WORKLOAD_TYPES:
+    if args.resource_type not in POD_TYPES:
         return
     for c in _containers(args.props):
         if not DIGEST.search(str(c.get("image", ""))):
@@ -105,12 +118,15 @@ def validate_pinned_images(args: ResourceValidationArgs, report: Report) -> None
 
 
 def validate_security_context(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type not in WORKLOAD_TYPES:
+    if args.resource_type not in POD_TYPES:
         return
     pod = _pod_spec(args.props)
     pod_ctx = pod.get("securityContext") or {}
     if pod.get("hostNetwork") or pod.get("hostPID") or pod.get("hostIPC"):
         report("pod uses the host's network, PID or IPC namespace")
+    for volume in pod.get("volumes") or []:
+        if "hostPath" in volume:
+            report(f"volume '{volume.get('name')}' mounts a host path")
     for c in _containers(args.props):
         ctx = c.get("securityContext") or {}
         name = c.get("name")
@@ -124,11 +140,28 @@ def validate_security_context(args: ResourceValidationArgs, report: Report) -> N
             report(f"container '{name}' allows privilege escalation")
         if ctx.get("readOnlyRootFilesystem") is not True:
             report(f"container '{name}' has a writable root filesystem")
-        if "ALL" not in ((ctx.get("capabilities") or {}).get("drop") or []):
+        capabilities = ctx.get("capabilities") or {}
+        if "ALL" not in (capabilities.get("drop") or []):
             report(f"container '{name}' does not drop all capabilities")
+        if capabilities.get("add"):
+            report(f"container '{name}' adds capabilities {list(capabilities['add'])}")
+        for port in c.get("ports") or []:
+            if port.get("hostPort"):
+                report(f"container '{name}' binds host port {port['hostPort']}")
         seccomp = (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}).get("type")
         if seccomp not in ("RuntimeDefault", "Localhost"):
             report(f"container '{name}' has no RuntimeDefault seccomp profile")
+
+
+def validate_probes(args: ResourceValidationArgs, report: Report) -> None:
+    """A serving container without probes keeps receiving traffic when it hangs, and a
+    failover never notices; every one keeps its liveness and readiness probes."""
+    if args.resource_type not in SERVING_TYPES:
+        return
+    for c in _pod_spec(args.props).get("containers") or []:
+        for probe in ("livenessProbe", "readinessProbe"):
+            if not c.get(probe):
+                report(f"container '{c.get('name')}' has no {probe}")
 
 
 def validate_site_provider(args: ResourceValidationArgs, report: Report) -> None:
@@ -176,6 +209,21 @@ def validate_critical_in_both_sites(args: StackValidationArgs, report: Report) -
         missing = [s for s in clinical_sites if s not in sites]
         if set(sites) & set(clinical_sites) and missing:
             report(f"critical workload '{name}' has no replicas in {', '.join(missing)}")
+    hpas = _by_type(args.resources, HPA_TYPE)
+    for w in _by_type(args.resources, *WORKLOAD_TYPES):
+        if _labels(w.props).get(f"{LABEL}/criticality") != "critical":
+            continue
+        site, name = _site(w), _name(w.props)
+        floor = [
+            int((h.props.get("spec") or {}).get("minReplicas", 1))
+            for h in hpas
+            if _site(h) == site
+            and ((h.props.get("spec") or {}).get("scaleTargetRef") or {}).get("name") == name
+        ]
+        replicas = (w.props.get("spec") or {}).get("replicas")
+        running = floor[0] if floor else (1 if replicas is None else int(replicas))
+        if running < 1:
+            report(f"critical workload '{name}' is declared with 0 replicas in {site}")
 
 
 def validate_failover_capacity(args: StackValidationArgs, report: Report) -> None:
@@ -249,6 +297,7 @@ RESOURCE_RULES: dict[str, tuple[str, Validate]] = {
         validate_security_context,
     ),
     "site-provider": ("Every object goes through its own site's provider.", validate_site_provider),
+    "probes": ("Every serving container has liveness and readiness probes.", validate_probes),
 }
 STACK_RULES: dict[str, tuple[str, Validate]] = {
     "critical-in-both-sites": (
