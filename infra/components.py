@@ -123,7 +123,7 @@ class ClinicalWorkload(pulumi.ComponentResource):
             **as_kwargs(specs.disruption_budget(settings, site, workload)),
             opts=child,
         )
-        if workload.scaling == "horizontal":
+        if specs.autoscaled(workload):
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-hpa",
                 **as_kwargs(

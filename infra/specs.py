@@ -14,7 +14,15 @@ from infra.settings import StackSettings
 from planner.outputs.plan import PlannedSite, PlannedWorkload
 
 LABEL = "hospital-platform"
-PRIORITIES = {"critical": 1_000_000, "degradable": 100_000, "deferrable": 1_000}
+#: Scheduling priority per class: the critical databases above the critical applications
+#: (a rescheduled database replica may preempt its way onto the only servers it fits),
+#: then degradable, then deferrable work (evicted first in a failover).
+PRIORITIES = {
+    "database": 2_000_000,
+    "critical": 1_000_000,
+    "degradable": 100_000,
+    "deferrable": 1_000,
+}
 RUN_AS_USER = 10001
 DNS_PORT = 53
 HTTP_PORT = 8080
@@ -68,6 +76,14 @@ def namespace(settings: StackSettings, site: str) -> Obj:
 
 def priority_class_name(settings: StackSettings, site: str, criticality: str) -> str:
     return settings.cluster_name(f"clinical-{criticality}", site)
+
+
+def priority_of(workload: PlannedWorkload) -> str:
+    """The priority class of a workload: a critical database (vertical and stateful) gets
+    the database class, every other workload its criticality's."""
+    if workload.criticality == "critical" and workload.scaling == "vertical" and workload.stateful:
+        return "database"
+    return workload.criticality
 
 
 def priority_classes(settings: StackSettings, site: str) -> list[Obj]:
@@ -241,7 +257,7 @@ def workload_object(
         "labelSelector": {"matchLabels": selector(workload.name)},
     }
     pod_spec: Obj = {
-        "priorityClassName": priority_class_name(settings, site, workload.criticality),
+        "priorityClassName": priority_class_name(settings, site, priority_of(workload)),
         "automountServiceAccountToken": False,
         "securityContext": {
             "runAsNonRoot": True,
@@ -271,10 +287,13 @@ def workload_object(
         f"{LABEL}/failover-memory-gib": f"{planned.failover_memory_gib:.3f}",
     }
     spec: Obj = {
-        "replicas": planned.replicas_min,
         "selector": {"matchLabels": selector(workload.name)},
         "template": {"metadata": {"labels": meta_labels}, "spec": pod_spec},
     }
+    if not autoscaled(workload):
+        # an HPA owns the replica count of the others: a replicas field beside it would be
+        # re-applied by every `pulumi up` and could scale a survivor down mid-failover
+        spec["replicas"] = planned.replicas_min
     metadata = {
         "name": workload.name,
         "namespace": settings.namespace_for(site),
@@ -341,6 +360,11 @@ def disruption_budget(settings: StackSettings, site: str, workload: PlannedWorkl
         },
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(workload.name)}},
     }
+
+
+def autoscaled(workload: PlannedWorkload) -> bool:
+    """Horizontal workloads scale with an HPA; vertical ones run a fixed replica count."""
+    return workload.scaling == "horizontal"
 
 
 def autoscaler(

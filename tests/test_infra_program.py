@@ -110,6 +110,7 @@ def test_guardrails_are_present_in_each_site(site: str) -> None:
     assert named("PodDisruptionBudget") == workloads
     assert named("ResourceQuota") == {"plan-quota"}
     assert named("PriorityClass") == {
+        "clinical-database",
         "clinical-critical",
         "clinical-degradable",
         "clinical-deferrable",
@@ -123,8 +124,24 @@ def test_guardrails_are_present_in_each_site(site: str) -> None:
         if r.site == site
     }
     assert (
-        values["clinical-critical"] > values["clinical-degradable"] > values["clinical-deferrable"]
+        values["clinical-database"]
+        > values["clinical-critical"]
+        > values["clinical-degradable"]
+        > values["clinical-deferrable"]
     )
+    db = next(
+        r.inputs
+        for r in objects("StatefulSet")
+        if r.site == site and r.inputs["metadata"]["name"] == "epr-db"
+    )
+    assert db["spec"]["template"]["spec"]["priorityClassName"] == "clinical-database"
+    for r in objects("Deployment"):
+        hpa_managed = any(
+            h.site == r.site
+            and h.inputs["spec"]["scaleTargetRef"]["name"] == r.inputs["metadata"]["name"]
+            for h in objects("HorizontalPodAutoscaler")
+        )
+        assert not hpa_managed or "replicas" not in r.inputs["spec"], r.name
     deny = next(
         r.inputs
         for r in objects("NetworkPolicy")

@@ -64,7 +64,12 @@ def test_shared_cluster_names_cluster_scoped_objects_per_site() -> None:
     assert specs.storage_class_name(shared, "a") == "local-flash-a"
     assert specs.namespace(shared, "b")["metadata"]["name"] == "epr-b"
     names = {pc["metadata"]["name"] for pc in specs.priority_classes(shared, "a")}
-    assert names == {"clinical-critical-a", "clinical-degradable-a", "clinical-deferrable-a"}
+    assert names == {
+        "clinical-database-a",
+        "clinical-critical-a",
+        "clinical-degradable-a",
+        "clinical-deferrable-a",
+    }
 
 
 def test_as_kwargs_snake_cases_only_the_top_level() -> None:

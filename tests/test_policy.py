@@ -24,6 +24,7 @@ from infra.policy.rules import (
     validate_critical_in_both_sites,
     validate_disruption_budgets,
     validate_failover_capacity,
+    validate_no_replicas_beside_hpa,
     validate_pinned_images,
     validate_probes,
     validate_requests,
@@ -242,6 +243,19 @@ def test_a_critical_workload_with_zero_replicas_is_caught() -> None:
     ]
 
 
+def test_no_replicas_beside_an_hpa_rule() -> None:
+    good = stack(*site_objects("a"), *site_objects("b"))
+    assert violations(validate_no_replicas_beside_hpa, good) == []
+    objects = site_objects("a")
+    for _, body, _ in objects:
+        if "template" in body.get("spec", {}):
+            body["spec"]["replicas"] = 3
+    bad = stack(*objects, *site_objects("b"))
+    assert violations(validate_no_replicas_beside_hpa, bad) == [
+        "a/web sets spec.replicas beside its HPA"
+    ]
+
+
 def test_disruption_budget_rule() -> None:
     good = stack(*site_objects("a"), *site_objects("b"))
     assert violations(validate_disruption_budgets, good) == []
@@ -252,4 +266,4 @@ def test_disruption_budget_rule() -> None:
 def test_the_pack_has_every_rule() -> None:
     names = {p.name for p in all_policies()}
     assert names == set(RESOURCE_RULES) | set(STACK_RULES)
-    assert len(names) == 8
+    assert len(names) == 9

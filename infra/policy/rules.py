@@ -264,6 +264,22 @@ def validate_failover_capacity(args: StackValidationArgs, report: Report) -> Non
             report(f"{site}/{name}: {most} x {mem:g} GiB < failover load {need_mem:g} GiB", w.urn)
 
 
+def validate_no_replicas_beside_hpa(args: StackValidationArgs, report: Report) -> None:
+    """A workload an HPA scales carries no spec.replicas: every `pulumi up` would set it
+    back and could scale a surviving site down in the middle of a failover."""
+    hpas = _by_type(args.resources, HPA_TYPE)
+    for w in _by_type(args.resources, *WORKLOAD_TYPES):
+        scaled = any(
+            _site(h) == _site(w)
+            and _namespace(h.props) == _namespace(w.props)
+            and ((h.props.get("spec") or {}).get("scaleTargetRef") or {}).get("name")
+            == _name(w.props)
+            for h in hpas
+        )
+        if scaled and (w.props.get("spec") or {}).get("replicas") is not None:
+            report(f"{_site(w)}/{_name(w.props)} sets spec.replicas beside its HPA", w.urn)
+
+
 def validate_disruption_budgets(args: StackValidationArgs, report: Report) -> None:
     pdbs = _by_type(args.resources, PDB_TYPE)
     for w in _by_type(args.resources, *WORKLOAD_TYPES):
@@ -309,6 +325,10 @@ STACK_RULES: dict[str, tuple[str, Validate]] = {
         validate_failover_capacity,
     ),
     "disruption-budget": ("Every workload has a PodDisruptionBudget.", validate_disruption_budgets),
+    "no-replicas-beside-hpa": (
+        "A workload an HPA scales does not set spec.replicas.",
+        validate_no_replicas_beside_hpa,
+    ),
 }
 
 
