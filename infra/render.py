@@ -83,10 +83,11 @@ class RenderResult:
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
     validation_errors: list[str] = field(default_factory=list)
     policy_violations: list[str] = field(default_factory=list)
+    reachability: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.validation_errors and not self.policy_violations
+        return not self.validation_errors and not self.policy_violations and not self.reachability
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -293,6 +294,7 @@ def render(
             if problem is not None:
                 result.validation_errors.append(f"{relative}: {problem}")
         result.policy_violations = run_policies(resources)
+        result.reachability = check_reachability(values, resources)
         summary = {
             "stack": stack,
             "kubernetes_version": version,
@@ -301,9 +303,27 @@ def render(
             "files": result.files,
             "validation_errors": result.validation_errors,
             "policy_violations": result.policy_violations,
+            "reachability": result.reachability,
         }
         (staging / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return result
+
+
+def check_reachability(values: Mapping[str, Any], resources: list[Recorded]) -> list[str]:
+    """The platform's needed flows allowed and its forbidden ones denied by the rendered
+    NetworkPolicies (:mod:`infra.flows`, :mod:`infra.reachability`)."""
+    from infra.flows import clusters_of, platform_flows
+    from infra.reachability import check_flows
+    from infra.settings import settings_from_mapping
+    from planner.outputs.plan import planned_workloads, read_plan
+
+    prefix = f"{PROJECT}:"
+    settings = settings_from_mapping(
+        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    )
+    plan = read_plan(settings.plan_file)
+    flows = platform_flows(settings, planned_workloads(plan, str(settings.plan_file)))
+    return check_flows(flows, clusters_of(resources))
 
 
 def check_kubernetes_version(version: str) -> None:

@@ -437,6 +437,12 @@ def network_policy(
         }
         for c in callees
     ]
+    if workload.stateful:
+        # the replicas of a stateful workload replicate among themselves in the site
+        own = [{"podSelector": {"matchLabels": selector(name)}}]
+        ports = [{"protocol": "TCP", "port": settings.port(name)}]
+        ingress.append({"from": own, "ports": ports})
+        egress.append({"to": own, "ports": ports})
     if workload.stateful and workload.scaling == "vertical":
         peers = [{"ipBlock": {"cidr": other_site_cidr}}]
         if witness_cidr:
@@ -557,6 +563,23 @@ def witness_objects(settings: StackSettings) -> list[tuple[str, Obj]]:
                         {
                             "from": [{"ipBlock": {"cidr": c}} for c in sites_cidrs],
                             "ports": [{"protocol": "TCP", "port": WITNESS_PORT}],
+                        }
+                    ],
+                    "egress": [
+                        {
+                            "to": [
+                                {
+                                    "namespaceSelector": {
+                                        "matchLabels": {
+                                            "kubernetes.io/metadata.name": "kube-system"
+                                        }
+                                    }
+                                }
+                            ],
+                            "ports": [
+                                {"protocol": "UDP", "port": DNS_PORT},
+                                {"protocol": "TCP", "port": DNS_PORT},
+                            ],
                         }
                     ],
                 },

@@ -52,6 +52,12 @@ def render(stack: str, out_dir: Path | None, kubernetes_version: str | None) -> 
     click.echo(f"policy pack: {'no violations' if not result.policy_violations else 'VIOLATIONS'}")
     for line in result.policy_violations:
         click.echo(f"  {line}")
+    click.echo(
+        "network reachability: "
+        + ("every needed flow allowed, no other" if not result.reachability else "PROBLEMS")
+    )
+    for line in result.reachability:
+        click.echo(f"  {line}")
     click.echo(f"rendered in {elapsed:.2f} s", err=True)
     if not result.ok:
         raise click.exceptions.Exit(1)

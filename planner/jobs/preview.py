@@ -212,7 +212,9 @@ def _stack_preview(repo: Path, base_tree: Path, stack: str, work: Path) -> Stack
         preview.validation_errors.append(f"render failed: {new}")
         return preview
     preview.validation_errors += list(new["validation_errors"])
-    preview.policy_violations = list(new["policy_violations"])
+    preview.policy_violations = list(new["policy_violations"]) + [
+        f"network reachability: {line}" for line in new.get("reachability", [])
+    ]
     old_files: dict[str, str] = {}
     if isinstance(old, str):
         preview.base_note = f"base not rendered ({old}); every manifest counts as added"
