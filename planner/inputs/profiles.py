@@ -21,6 +21,7 @@ import pandas as pd
 
 from planner.errors import InputError
 from planner.fsutil import atomic_write
+from planner.inputs.files import reading
 from planner.inputs.profile_options import ProfileOptions
 from planner.inputs.spec import Spec
 from planner.inputs.units import METRICS
@@ -82,15 +83,8 @@ def _sniff_csv(path: Path) -> tuple[list[str], str]:
     """The header's column names and the delimiter (',' or ';')."""
     import csv
 
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline()
-    except FileNotFoundError:
-        raise InputError(str(path), "", "file not found") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "", "is a folder, expected a CSV file") from None
-    except UnicodeDecodeError:
-        raise InputError(str(path), "", "cannot read: not UTF-8 text") from None
+    with reading(path, "CSV"), path.open(encoding="utf-8-sig", newline="") as handle:
+        header = handle.readline()
     delimiter = ";" if header.count(";") > header.count(",") else ","
     names = next(csv.reader([header], delimiter=delimiter), [])
     return [n.strip() for n in names], delimiter

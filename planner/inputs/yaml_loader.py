@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from planner.errors import InputError
+from planner.inputs.files import reading
 
 #: Deeper nesting than this is refused (no input of the planner needs more than a few).
 MAX_DEPTH = 64
@@ -83,16 +84,8 @@ def load_yaml_text(text: str, source: str) -> Any:
 
 def read_yaml_file(path: Path) -> Any:
     """Read and parse a YAML file (any top level)."""
-    try:
+    with reading(path, "YAML"):
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(path), "", "file not found") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "", "is a folder, expected a YAML file") from None
-    except UnicodeDecodeError:
-        raise InputError(str(path), "", "cannot read file: not UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(str(path), "", f"cannot read file ({exc.strerror})") from None
     return load_yaml_text(text, str(path))
 
 
