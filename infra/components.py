@@ -19,6 +19,13 @@ from infra.specs import as_kwargs
 from planner.outputs.plan import PlannedWorkload
 
 
+def durable() -> pulumi.ResourceOptions:
+    """Options of the objects that hold patient data or everything else (namespaces,
+    StatefulSets): `pulumi destroy` or a replacement refuses to delete them while protected,
+    and when a program stops declaring them they stay in the cluster."""
+    return pulumi.ResourceOptions(protect=True, retain_on_delete=True)
+
+
 @dataclass(frozen=True)
 class ClinicalSiteArgs:
     settings: StackSettings
@@ -49,7 +56,9 @@ class ClinicalSite(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         ns = k8s.core.v1.Namespace(
-            f"{name}-namespace", **as_kwargs(specs.namespace(settings, site)), opts=child
+            f"{name}-namespace",
+            **as_kwargs(specs.namespace(settings, site)),
+            opts=pulumi.ResourceOptions.merge(child, durable()),
         )
         in_ns = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns])
         for pc in specs.priority_classes(settings, site):
@@ -113,7 +122,11 @@ class ClinicalWorkload(pulumi.ComponentResource):
         if kind == "Deployment":
             resource = k8s.apps.v1.Deployment(f"{name}-deployment", **as_kwargs(body), opts=child)
         else:
-            resource = k8s.apps.v1.StatefulSet(f"{name}-statefulset", **as_kwargs(body), opts=child)
+            resource = k8s.apps.v1.StatefulSet(
+                f"{name}-statefulset",
+                **as_kwargs(body),
+                opts=pulumi.ResourceOptions.merge(child, durable()),
+            )
         for service in specs.services(settings, site, workload):
             k8s.core.v1.Service(
                 f"{name}-{service['metadata']['name']}-service", **as_kwargs(service), opts=child

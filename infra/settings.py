@@ -41,6 +41,7 @@ class StackSettings:
     ingress_workloads: tuple[str, ...]
     ingress_namespace: str
     ports: dict[str, int] = field(default_factory=dict)
+    storage_parameters: dict[str, str] = field(default_factory=dict)
 
     def namespace_for(self, site: str) -> str:
         return self.namespace.replace("{site}", site)
@@ -86,6 +87,9 @@ def settings_from_mapping(values: dict[str, Any]) -> StackSettings:
         ingress_workloads=tuple(str(x) for x in values.get("ingressWorkloads") or ()),
         ingress_namespace=str(values.get("ingressNamespace") or "ingress"),
         ports={str(k): int(v) for k, v in (values.get("ports") or {}).items()},
+        storage_parameters={
+            str(k): str(v) for k, v in (values.get("storageParameters") or {}).items()
+        },
     )
 
 
@@ -103,6 +107,7 @@ CONFIG_KEYS = {
     "ingressWorkloads": "object",
     "ingressNamespace": "string",
     "ports": "object",
+    "storageParameters": "object",
 }
 
 

@@ -112,6 +112,7 @@ def storage_class(settings: StackSettings, site: str) -> Obj:
     return {
         "metadata": {"name": storage_class_name(settings, site), "labels": {f"{LABEL}/site": site}},
         "provisioner": settings.storage_provisioner,
+        "parameters": dict(settings.storage_parameters),
         "reclaimPolicy": "Retain",
         "volumeBindingMode": "WaitForFirstConsumer",
         "allowVolumeExpansion": True,
@@ -307,6 +308,8 @@ def workload_object(
         }
         return "Deployment", {"metadata": metadata, "spec": spec}
     spec["serviceName"] = f"{workload.name}-headless"
+    # the claims outlive the StatefulSet: deleting or scaling it never deletes patient data
+    spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Retain", "whenScaled": "Retain"}
     spec["podManagementPolicy"] = "OrderedReady" if vertical else "Parallel"
     spec["volumeClaimTemplates"] = [
         {

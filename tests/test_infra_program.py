@@ -268,3 +268,38 @@ def test_the_stack_declares_the_plans_pods_and_placement_rule() -> None:
             assert (anti is not None) == group["rule"].startswith("anti-affinity")
             checked += 1
     assert checked >= 18
+
+
+def test_stateful_objects_are_protected_and_keep_their_claims(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Namespaces and StatefulSets are created protected and retained on delete; the
+    StatefulSets keep their claims when deleted or scaled."""
+    import pulumi_kubernetes as k8s
+
+    seen: dict[str, list[Any]] = {"Namespace": [], "StatefulSet": []}
+    for kind, cls in (
+        ("Namespace", k8s.core.v1.Namespace),
+        ("StatefulSet", k8s.apps.v1.StatefulSet),
+    ):
+        original = cls.__init__
+
+        def record(
+            self: Any, name: str, *args: Any, _kind: str = kind, _orig: Any = original, **kw: Any
+        ) -> None:
+            seen[_kind].append(kw.get("opts"))
+            _orig(self, name, *args, **kw)
+
+        monkeypatch.setattr(cls, "__init__", record)
+    run_program("prod", secrets={"kubeconfigs": FAKE_KUBECONFIGS})
+    site_namespaces = seen["Namespace"][:2]  # the two sites' (the witness follows)
+    for opts in [*site_namespaces, *seen["StatefulSet"][:6]]:
+        assert opts.protect is True
+        assert opts.retain_on_delete is True
+    for r in objects("StatefulSet"):
+        if r.site in SITES:
+            policy = r.inputs["spec"]["persistentVolumeClaimRetentionPolicy"]
+            assert policy == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    classes = [r.inputs for r in objects("StorageClass")]
+    assert classes
+    assert all(c["parameters"]["clusterID"] and c["parameters"]["pool"] for c in classes)

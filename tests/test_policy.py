@@ -30,6 +30,7 @@ from infra.policy.rules import (
     validate_requests,
     validate_security_context,
     validate_site_provider,
+    validate_storage_class,
 )
 from infra.settings import SiteSettings, StackSettings
 from planner.outputs.plan import PlannedSite, PlannedWorkload
@@ -174,6 +175,34 @@ def test_container_rules_cover_every_pod_bearing_kind() -> None:
     assert violations(validate_security_context, cron) == []
 
 
+def test_storage_class_rule() -> None:
+    import dataclasses
+
+    rbd = dataclasses.replace(
+        SETTINGS,
+        storage_provisioner="rook-ceph.rbd.csi.ceph.com",
+        storage_parameters={
+            "clusterID": "rook-ceph",
+            "pool": "p",
+            "csi.storage.k8s.io/provisioner-secret-name": "s",
+            "csi.storage.k8s.io/provisioner-secret-namespace": "rook-ceph",
+            "csi.storage.k8s.io/node-stage-secret-name": "n",
+            "csi.storage.k8s.io/node-stage-secret-namespace": "rook-ceph",
+        },
+    )
+    kind = "kubernetes:storage.k8s.io/v1:StorageClass"
+    good = specs.storage_class(rbd, "a")
+    assert violations(validate_storage_class, resource_args(good, kind=kind)) == []
+    bare = specs.storage_class(dataclasses.replace(rbd, storage_parameters={}), "a")
+    found = violations(validate_storage_class, resource_args(bare, kind=kind))
+    assert len(found) == 1
+    assert "lacks clusterID, pool" in found[0]
+    fixed = dict(good, allowVolumeExpansion=False)
+    assert violations(validate_storage_class, resource_args(fixed, kind=kind)) == [
+        "storage class 'local-flash' does not allow volume expansion"
+    ]
+
+
 def test_site_provider_rule() -> None:
     body = good_deployment("a")
     assert violations(validate_site_provider, resource_args(body, site="a")) == []
@@ -266,4 +295,4 @@ def test_disruption_budget_rule() -> None:
 def test_the_pack_has_every_rule() -> None:
     names = {p.name for p in all_policies()}
     assert names == set(RESOURCE_RULES) | set(STACK_RULES)
-    assert len(names) == 9
+    assert len(names) == 10

@@ -164,6 +164,36 @@ def validate_probes(args: ResourceValidationArgs, report: Report) -> None:
                 report(f"container '{c.get('name')}' has no {probe}")
 
 
+STORAGE_CLASS_TYPE = "kubernetes:storage.k8s.io/v1:StorageClass"
+#: What a Ceph RBD StorageClass needs to provision at all (Rook's and ceph-csi's docs).
+RBD_PARAMETERS = (
+    "clusterID",
+    "pool",
+    "csi.storage.k8s.io/provisioner-secret-name",
+    "csi.storage.k8s.io/provisioner-secret-namespace",
+    "csi.storage.k8s.io/node-stage-secret-name",
+    "csi.storage.k8s.io/node-stage-secret-namespace",
+)
+
+
+def validate_storage_class(args: ResourceValidationArgs, report: Report) -> None:
+    """A storage class that cannot provision leaves every claim Pending and `pulumi up`
+    waiting for the StatefulSets; one that cannot expand forces replacements to grow."""
+    if args.resource_type != STORAGE_CLASS_TYPE:
+        return
+    props = args.props
+    if not props.get("allowVolumeExpansion"):
+        report(f"storage class '{_name(props)}' does not allow volume expansion")
+    if str(props.get("provisioner", "")).endswith("rbd.csi.ceph.com"):
+        parameters = props.get("parameters") or {}
+        missing = [p for p in RBD_PARAMETERS if not parameters.get(p)]
+        if missing:
+            report(
+                f"storage class '{_name(props)}' (Ceph RBD) lacks {', '.join(missing)}: "
+                "claims would stay Pending"
+            )
+
+
 def validate_site_provider(args: ResourceValidationArgs, report: Report) -> None:
     """Every Kubernetes object goes through a provider, and a site's objects through that
     site's own provider (named '<site>-provider')."""
@@ -314,6 +344,10 @@ RESOURCE_RULES: dict[str, tuple[str, Validate]] = {
     ),
     "site-provider": ("Every object goes through its own site's provider.", validate_site_provider),
     "probes": ("Every serving container has liveness and readiness probes.", validate_probes),
+    "storage-class-provisions": (
+        "Storage classes can provision (Ceph RBD parameters) and expand volumes.",
+        validate_storage_class,
+    ),
 }
 STACK_RULES: dict[str, tuple[str, Validate]] = {
     "critical-in-both-sites": (
