@@ -22,7 +22,7 @@ import infra.settings
 from infra.settings import PROJECT
 from planner.fsutil import check_output_folder, staged_directory
 from planner.inputs.yaml_loader import load_yaml_mapping
-from planner.jobs.preview import SUMMARY  # the file name the preview reads
+from planner.outputs.preview import SUMMARY  # the file name the preview reads
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 PLACEHOLDER = "<secret: not available to the offline render>"

@@ -23,7 +23,8 @@ def preview(base: str, stacks: tuple[str, ...], out: Path | None) -> None:
     """Markdown for a pull-request comment: each stack's plan diff, rendered manifests'
     diff per site, kubernetes-validate and policy results, and `size --check`."""
     from planner.fsutil import atomic_write
-    from planner.jobs.preview import build_preview, is_preview_file
+    from planner.jobs.preview import build_preview
+    from planner.outputs.preview import is_preview_file
 
     if out is not None and out.exists() and not is_preview_file(out):
         raise BadInput(
