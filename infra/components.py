@@ -68,11 +68,10 @@ class ClinicalSite(pulumi.ComponentResource):
         k8s.storage.v1.StorageClass(
             f"{name}-storage-class", **as_kwargs(specs.storage_class(settings, site)), opts=child
         )
-        k8s.core.v1.ResourceQuota(
-            f"{name}-quota",
-            **as_kwargs(specs.resource_quota(settings, site, args.workloads)),
-            opts=in_ns,
-        )
+        for quota in specs.resource_quotas(settings, site, args.workloads):
+            k8s.core.v1.ResourceQuota(
+                f"{name}-{quota['metadata']['name']}", **as_kwargs(quota), opts=in_ns
+            )
         for policy in specs.default_deny(settings, site):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy['metadata']['name']}", **as_kwargs(policy), opts=in_ns

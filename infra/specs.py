@@ -119,45 +119,65 @@ def storage_class(settings: StackSettings, site: str) -> Obj:
     }
 
 
-def resource_quota(
+def resource_quotas(
     settings: StackSettings, site: str, workloads: tuple[PlannedWorkload, ...]
-) -> Obj:
-    """Requests the namespace may hold: the larger of the normal and the failover state.
-
-    normal = sum_w min_w x request_w; failover = sum_w failover_w x request_w (deferrable
-    work is evicted, so it counts 0). Storage: every volume at the maximum replica count.
+) -> list[Obj]:
+    """Quotas a failover can never hit: one per priority class, scoped to it
+    (``scopeSelector`` PriorityClass In [class]), holding every workload of the class at
+    its most replicas (the HPA maximum); and one for storage, every volume at the most
+    replicas. Deferrable work filling its own quota can then never keep a critical pod out:
+    the scheduler preempts it instead.
     """
-
-    def total(count: str) -> tuple[float, float]:
-        cpu = mem = 0.0
-        for w in workloads:
-            z = w.sites[site]
-            n = z.replicas_min if count == "normal" else z.replicas_failover
-            cpu += n * z.cpu_request_cores
-            mem += n * z.memory_request_gib
-        return cpu, mem
-
-    normal, failover = total("normal"), total("failover")
-    cpu, mem = max(normal[0], failover[0]), max(normal[1], failover[1])
-    storage = sum(w.sites[site].storage_gib * w.sites[site].replicas_max for w in workloads)
-    pods = sum(w.sites[site].replicas_max for w in workloads)
-    return {
-        "metadata": {
-            "name": "plan-quota",
-            "namespace": settings.namespace_for(site),
-            "labels": {f"{LABEL}/site": site},
-        },
-        "spec": {
-            "hard": {
-                "requests.cpu": cpu_quantity(cpu),
-                "requests.memory": memory_quantity(math.ceil(mem)),
-                "limits.cpu": cpu_quantity(cpu),
-                "limits.memory": memory_quantity(math.ceil(mem)),
-                "requests.storage": memory_quantity(storage),
-                "pods": str(pods),
+    ns = settings.namespace_for(site)
+    meta = {"namespace": ns, "labels": {f"{LABEL}/site": site}}
+    classes: dict[str, list[PlannedWorkload]] = {}
+    for w in workloads:
+        classes.setdefault(priority_of(w), []).append(w)
+    out = []
+    for priority in PRIORITIES:
+        members = classes.get(priority)
+        if not members:
+            continue
+        cpu = sum(w.sites[site].replicas_max * w.sites[site].cpu_request_cores for w in members)
+        mem = sum(w.sites[site].replicas_max * w.sites[site].memory_request_gib for w in members)
+        pods = sum(w.sites[site].replicas_max for w in members)
+        out.append(
+            {
+                "metadata": {"name": f"plan-{priority}", **meta},
+                "spec": {
+                    "hard": {
+                        "requests.cpu": cpu_quantity(cpu),
+                        "requests.memory": memory_quantity(math.ceil(mem)),
+                        "limits.cpu": cpu_quantity(cpu),
+                        "limits.memory": memory_quantity(math.ceil(mem)),
+                        "pods": str(pods),
+                    },
+                    "scopeSelector": {
+                        "matchExpressions": [
+                            {
+                                "scopeName": "PriorityClass",
+                                "operator": "In",
+                                "values": [priority_class_name(settings, site, priority)],
+                            }
+                        ]
+                    },
+                },
             }
-        },
-    }
+        )
+    storage = sum(w.sites[site].storage_gib * w.sites[site].replicas_max for w in workloads)
+    claims = sum(w.sites[site].replicas_max for w in workloads if w.stateful)
+    out.append(
+        {
+            "metadata": {"name": "plan-storage", **meta},
+            "spec": {
+                "hard": {
+                    "requests.storage": memory_quantity(storage),
+                    "persistentvolumeclaims": str(claims),
+                }
+            },
+        }
+    )
+    return out
 
 
 def default_deny(settings: StackSettings, site: str) -> list[Obj]:

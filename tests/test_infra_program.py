@@ -108,7 +108,13 @@ def test_guardrails_are_present_in_each_site(site: str) -> None:
 
     workloads = {w.name for w in planned_workloads(plan())}
     assert named("PodDisruptionBudget") == workloads
-    assert named("ResourceQuota") == {"plan-quota"}
+    assert named("ResourceQuota") == {
+        "plan-database",
+        "plan-critical",
+        "plan-degradable",
+        "plan-deferrable",
+        "plan-storage",
+    }
     assert named("PriorityClass") == {
         "clinical-database",
         "clinical-critical",

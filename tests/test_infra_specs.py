@@ -16,12 +16,21 @@ def test_quantities() -> None:
     assert specs.memory_quantity(0.25) == "256Mi"
 
 
-def test_quota_is_the_larger_of_normal_and_failover() -> None:
-    """normal: 2 x 2 cores = 4; failover: 5 x 2 = 10 cores, 5 x 4 = 20 GiB; pods at max 6."""
-    quota = specs.resource_quota(SETTINGS, "a", (WEB,))
-    assert quota["spec"]["hard"]["requests.cpu"] == "10000m"
-    assert quota["spec"]["hard"]["requests.memory"] == "20Gi"
-    assert quota["spec"]["hard"]["pods"] == "6"
+def test_quotas_are_per_priority_class_at_the_most_replicas() -> None:
+    """web (critical) at its most 6 replicas x 2 cores / 4 GiB; storage apart, unscoped."""
+    quotas = {q["metadata"]["name"]: q for q in specs.resource_quotas(SETTINGS, "a", (WEB,))}
+    assert sorted(quotas) == ["plan-critical", "plan-storage"]
+    critical = quotas["plan-critical"]["spec"]
+    assert critical["hard"]["requests.cpu"] == "12000m"
+    assert critical["hard"]["requests.memory"] == "24Gi"
+    assert critical["hard"]["pods"] == "6"
+    scope = critical["scopeSelector"]["matchExpressions"][0]
+    assert scope == {
+        "scopeName": "PriorityClass",
+        "operator": "In",
+        "values": ["clinical-critical"],
+    }
+    assert "scopeSelector" not in quotas["plan-storage"]["spec"]
 
 
 def test_network_policy_follows_the_call_graph() -> None:

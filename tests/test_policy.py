@@ -226,7 +226,9 @@ def stack(*objects: tuple[str, dict[str, Any], str]) -> StackValidationArgs:
 def site_objects(
     site: str, *, hpa_max: int | None = None, pdb: bool = True, deployment: bool = True
 ) -> list[tuple[str, dict[str, Any], str]]:
-    out = [("core/v1:ResourceQuota", specs.resource_quota(SETTINGS, site, (WEB,)), site)]
+    out = [
+        ("core/v1:ResourceQuota", q, site) for q in specs.resource_quotas(SETTINGS, site, (WEB,))
+    ]
     if deployment:
         out.append(("apps/v1:Deployment", good_deployment(site), site))
     hpa = specs.autoscaler(SETTINGS, site, WEB, "Deployment", 70)

@@ -8,6 +8,7 @@ import click
 from planner import __version__
 from planner.cli._shell import quiet_warnings
 from planner.cli.diff import diff
+from planner.cli.drill import drill
 from planner.cli.example import example
 from planner.cli.preview import preview
 from planner.cli.profile import profile
@@ -30,5 +31,6 @@ main.add_command(example)
 main.add_command(render)
 main.add_command(report)
 main.add_command(diff)
+main.add_command(drill)
 main.add_command(preview)
 main.add_command(profile)

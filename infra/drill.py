@@ -1,0 +1,325 @@
+"""The failover drill: one site lost, the survivor's rendered objects played by
+Kubernetes' rules on the planned servers.
+
+For each site lost and each distinct loss of r of the survivor's servers:
+
+1. **HPAs scale to the failover load:** a workload with an HPA wants the plan's failover
+   replica count, clamped to the HPA's [minReplicas, maxReplicas] (an HPA never goes below
+   its minimum, so deferrable work keeps its minimum); without an HPA, ``spec.replicas``.
+2. **ResourceQuota admission:** per quota (and its PriorityClass scope, where it has one),
+   the requests of the pods it covers must fit ``hard``; a pod over it is never created.
+3. **Scheduling with preemption:** pods go by priority, highest first (a preempting pod
+   evicts lower-priority ones, so placing in priority order gives the state preemption
+   reaches); each needs a server whose free allocatable CPU and memory hold its requests,
+   no pod of its workload already there under required anti-affinity, and, under a
+   hostname spread with ``DoNotSchedule``, at most ``min + maxSkew`` pods of the workload
+   on the server; among the servers that pass, the least allocated (the default score).
+4. **Disruption budgets during a drain:** a workload with pods Pending has no disruption
+   left (``maxUnavailable`` 1 used up), so draining a server that holds its pods blocks.
+
+A pod of the plan's failover set left Pending, a quota rejection or a blocked drain fails
+the drill; lower-priority pods beyond the failover set may be evicted (that is the design).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from infra.policy.rules import parse_cpu, parse_memory_gib
+from planner.outputs.plan import PlannedWorkload
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+@dataclass(frozen=True)
+class DrillPod:
+    workload: str
+    namespace: str
+    priority: int
+    priority_class: str
+    cpu: float
+    memory_gib: float
+    anti_affinity: bool
+    max_skew: int | None
+    needed: bool  # within the plan's failover set
+
+
+@dataclass(frozen=True)
+class DrillNode:
+    name: str
+    cpu: float
+    memory_gib: float
+
+
+@dataclass
+class DrillReport:
+    site_lost: str
+    survivor: str
+    loss: str
+    quota_rejections: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    evicted: Counter[str] = field(default_factory=Counter)
+    blocked_drains: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.quota_rejections or self.pending or self.blocked_drains)
+
+    def lines(self) -> list[str]:
+        head = f"{self.site_lost} lost, {self.survivor} after losing {self.loss}"
+        out = [f"{head}: {'PASS' if self.ok else 'FAIL'}"]
+        out += [f"  quota: {x}" for x in self.quota_rejections]
+        out += [f"  pending: {x}" for x in self.pending]
+        out += [f"  drain blocked: {x}" for x in self.blocked_drains]
+        if self.evicted:
+            shown = ", ".join(f"{w} {n}" for w, n in sorted(self.evicted.items()))
+            out.append(f"  evicted beyond the failover set (by design): {shown}")
+        return out
+
+
+def _inputs_of(resources: Iterable[Any], site: str, kind: str) -> list[Mapping[str, Any]]:
+    return [r.inputs for r in resources if r.site == site and r.kind == kind]
+
+
+def failover_pods(
+    resources: list[Any], site: str, workloads: tuple[PlannedWorkload, ...]
+) -> list[DrillPod]:
+    """The pods the survivor ``site`` runs once its HPAs have scaled to the failover load."""
+    priorities = {
+        pc["metadata"]["name"]: int(pc["value"])
+        for pc in _inputs_of(resources, site, "PriorityClass")
+    }
+    hpas = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"]
+        for h in _inputs_of(resources, site, "HorizontalPodAutoscaler")
+    }
+    planned = {w.name: w.sites[site] for w in workloads if site in w.sites}
+    pods: list[DrillPod] = []
+    for kind in WORKLOAD_KINDS:
+        for body in _inputs_of(resources, site, kind):
+            name = body["metadata"]["name"]
+            spec = body["spec"]
+            plan = planned.get(name)
+            needed = plan.replicas_failover if plan is not None else 0
+            if name in hpas:
+                low, high = hpas[name].get("minReplicas", 1), hpas[name]["maxReplicas"]
+                want = min(max(needed, low), high)
+            else:
+                want = int(spec.get("replicas", 1))
+            pod = spec["template"]["spec"]
+            container = pod["containers"][0]["resources"]["requests"]
+            anti = bool(
+                ((pod.get("affinity") or {}).get("podAntiAffinity") or {}).get(
+                    "requiredDuringSchedulingIgnoredDuringExecution"
+                )
+            )
+            skew = next(
+                (
+                    int(c["maxSkew"])
+                    for c in pod.get("topologySpreadConstraints") or []
+                    if c.get("whenUnsatisfiable") == "DoNotSchedule"
+                    and c.get("topologyKey") == "kubernetes.io/hostname"
+                ),
+                None,
+            )
+            pc = pod.get("priorityClassName", "")
+            for i in range(want):
+                pods.append(
+                    DrillPod(
+                        workload=name,
+                        namespace=body["metadata"]["namespace"],
+                        priority=priorities.get(pc, 0),
+                        priority_class=pc,
+                        cpu=parse_cpu(container["cpu"]),
+                        memory_gib=parse_memory_gib(container["memory"]),
+                        anti_affinity=anti,
+                        max_skew=skew,
+                        needed=i < needed,
+                    )
+                )
+    return pods
+
+
+def quota_rejections(resources: list[Any], site: str, pods: list[DrillPod]) -> list[str]:
+    """Each quota against the requests of the pods in its namespace and scope."""
+    out = []
+    for quota in _inputs_of(resources, site, "ResourceQuota"):
+        spec = quota.get("spec") or {}
+        scoped: set[str] | None = None
+        for expression in (spec.get("scopeSelector") or {}).get("matchExpressions") or []:
+            if (
+                expression.get("scopeName") == "PriorityClass"
+                and expression.get("operator") == "In"
+            ):
+                scoped = set(expression.get("values") or [])
+        covered = [
+            p
+            for p in pods
+            if p.namespace == quota["metadata"]["namespace"]
+            and (scoped is None or p.priority_class in scoped)
+        ]
+        hard = spec.get("hard") or {}
+        demand = {
+            "requests.cpu": (
+                sum(p.cpu for p in covered),
+                parse_cpu(hard.get("requests.cpu", "inf")),
+            ),
+            "requests.memory": (
+                sum(p.memory_gib for p in covered),
+                parse_memory_gib(hard["requests.memory"])
+                if "requests.memory" in hard
+                else math.inf,
+            ),
+            "pods": (float(len(covered)), float(hard.get("pods", math.inf))),
+        }
+        for resource, (need, limit) in demand.items():
+            if need > limit + 1e-6:
+                out.append(
+                    f"ResourceQuota {quota['metadata']['name']}: {resource} {need:,.1f} needed, "
+                    f"hard {limit:,.1f}: the pods over it are refused"
+                )
+    return out
+
+
+def schedule(
+    nodes: list[DrillNode], pods: list[DrillPod]
+) -> tuple[list[DrillPod], dict[str, list[DrillPod]]]:
+    """Pending pods and the placement, by the rules of the module docstring."""
+    free = {n.name: [n.cpu, n.memory_gib] for n in nodes}
+    placed: dict[str, list[DrillPod]] = {n.name: [] for n in nodes}
+    counts: dict[str, Counter[str]] = {n.name: Counter() for n in nodes}
+    pending = []
+    for pod in sorted(pods, key=lambda p: (-p.priority, -p.memory_gib, -p.cpu, p.workload)):
+        least = min(counts[n.name][pod.workload] for n in nodes) if nodes else 0
+        best, best_score = None, -1.0
+        for n in nodes:
+            cpu, mem = free[n.name]
+            if pod.cpu > cpu + 1e-9 or pod.memory_gib > mem + 1e-9:
+                continue
+            here = counts[n.name][pod.workload]
+            if pod.anti_affinity and here > 0:
+                continue
+            if pod.max_skew is not None and here + 1 - least > pod.max_skew:
+                continue
+            score = (cpu - pod.cpu) / n.cpu + (mem - pod.memory_gib) / n.memory_gib
+            if score > best_score:
+                best, best_score = n.name, score
+        if best is None:
+            pending.append(pod)
+            continue
+        free[best][0] -= pod.cpu
+        free[best][1] -= pod.memory_gib
+        placed[best].append(pod)
+        counts[best][pod.workload] += 1
+    return pending, placed
+
+
+def blocked_drains(
+    resources: list[Any], site: str, pending: list[DrillPod], placed: dict[str, list[DrillPod]]
+) -> list[str]:
+    budgets = {
+        p["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/name"): p["spec"]
+        for p in _inputs_of(resources, site, "PodDisruptionBudget")
+    }
+    unavailable = Counter(p.workload for p in pending)
+    out = []
+    for node, pods in sorted(placed.items()):
+        for workload in sorted({p.workload for p in pods}):
+            budget = budgets.get(workload)
+            if budget is None:
+                continue
+            allowed = int(budget.get("maxUnavailable", 0)) - unavailable[workload]
+            if allowed <= 0:
+                out.append(
+                    f"{node}: PodDisruptionBudget {workload} allows no eviction "
+                    f"({unavailable[workload]} pods unavailable)"
+                )
+    return out
+
+
+def drill_site(
+    resources: list[Any],
+    workloads: tuple[PlannedWorkload, ...],
+    survivor: str,
+    site_lost: str,
+    nodes: list[DrillNode],
+    r: int,
+) -> list[DrillReport]:
+    """The drill for one lost site, after each distinct loss of r of the survivor's servers."""
+    pods = failover_pods(resources, survivor, workloads)
+    quota = quota_rejections(resources, survivor, pods)
+    kinds: dict[tuple[str, ...], tuple[int, ...]] = {}
+    for chosen in combinations(range(len(nodes)), min(r, len(nodes))):
+        kinds.setdefault(tuple(sorted(nodes[i].name.rsplit("-", 1)[0] for i in chosen)), chosen)
+    reports = []
+    for names, chosen in sorted(kinds.items()):
+        left = [n for i, n in enumerate(nodes) if i not in chosen]
+        pending, placed = schedule(left, pods)
+        report = DrillReport(site_lost, survivor, ", ".join(names) or "nothing", list(quota))
+        needed = Counter(
+            f"{p.workload} ({p.priority_class}, {p.cpu:g} cores, {p.memory_gib:g} GiB each)"
+            for p in pending
+            if p.needed
+        )
+        report.pending = [f"{n} x {what}" for what, n in needed.items()]
+        report.evicted.update(p.workload for p in pending if not p.needed)
+        report.blocked_drains = blocked_drains(
+            resources, survivor, [p for p in pending if p.needed], placed
+        )
+        reports.append(report)
+    return reports
+
+
+def nodes_of(
+    site_doc: Mapping[str, Any], reserved_cpu: float, reserved_gib: float
+) -> list[DrillNode]:
+    """The survivor's planned servers with their allocatable resources."""
+    out = []
+    for server in site_doc["servers"]:
+        for i in range(int(server["count"])):
+            out.append(
+                DrillNode(
+                    f"{server['sku']}-{i}",
+                    max(0.0, server["cores"] - reserved_cpu),
+                    max(0.0, server["memory_gib"] - reserved_gib),
+                )
+            )
+    return out
+
+
+def run_drill(stack: str, resources: list[Any] | None = None) -> list[DrillReport]:
+    """Render ``stack`` (unless given its resources) and drill both sites' loss."""
+    from infra.render import project_root, read_stack_config, run_program
+    from infra.settings import PROJECT, settings_from_mapping
+    from planner.inputs.spec import read_spec
+    from planner.jobs.size import stack_inputs
+    from planner.outputs.plan import planned_workloads, read_plan
+
+    values, _ = read_stack_config(stack)
+    prefix = f"{PROJECT}:"
+    settings = settings_from_mapping(
+        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    )
+    plan = read_plan(settings.plan_file)
+    spec = read_spec(stack_inputs(project_root(), stack).spec)
+    if resources is None:
+        resources = run_program(stack)
+    workloads = planned_workloads(plan, str(settings.plan_file))
+    sites = {s["name"]: s for s in plan["sites"]}
+    reports = []
+    for lost in settings.sites:
+        for survivor in settings.sites:
+            if survivor.name == lost.name:
+                continue
+            nodes = nodes_of(
+                sites[survivor.name], spec.reserved_cpu_cores, spec.reserved_memory_gib
+            )
+            reports += drill_site(
+                resources, workloads, survivor.name, lost.name, nodes, spec.servers_lost
+            )
+    return reports
