@@ -12,8 +12,10 @@ Two rules, for every command that writes:
   ``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere the old folder is first renamed
   aside, so a kill at that moment leaves the old complete output under that name.
 
-Staging folders are named ``.<target>.planner-staging-<pid>-<random>``; those of
-processes that no longer run (a kill -9) are removed by the next write beside them.
+Staging folders are named ``.<target>.planner-staging-<pid>-<random>`` and hold a
+sentinel file until the output marker replaces it; those of processes that no longer run
+(a kill -9) are removed by the next write beside them, but only when their content shows
+the planner wrote them.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ from planner.errors import InputError
 #: The marker file in every output folder the planner writes.
 MARKER = ".planner-output.json"
 
-_STAGING = re.compile(r"^\.(?P<name>.+)\.planner-(?:staging|old|tmp)-(?P<pid>\d+)-[^/]*$")
+#: The file in a staging folder from its creation until its marker is written, so a
+#: leftover of a killed run can be recognised as the planner's by its content, not its name.
+STAGING_SENTINEL = ".planner-staging"
+
+_STAGING = re.compile(r"^\.(?P<name>.+)\.planner-(?P<kind>staging|old|tmp)-(?P<pid>\d+)-[^/]*$")
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -78,8 +84,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _planner_wrote(folder: Path) -> bool:
+    """Empty, or holding the staging sentinel or a planner output marker."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    if not names or STAGING_SENTINEL in names:
+        return True
+    marker = _read_marker(folder)
+    return marker is not None and str(marker.get("written_by", "")).startswith("planner ")
+
+
 def clean_stale_staging(parent: Path, name: str) -> None:
-    """Remove staging leftovers for ``name`` in ``parent`` whose writer no longer runs."""
+    """Remove the leftovers for ``name`` in ``parent`` of writers that no longer run: a
+    temporary file, or a staging or set-aside folder whose content shows the planner
+    wrote it. Anything else with a look-alike name is left alone."""
     try:
         entries = list(os.scandir(parent))
     except OSError:
@@ -89,10 +109,11 @@ def clean_stale_staging(parent: Path, name: str) -> None:
         if not match or match["name"] != name or _pid_alive(int(match["pid"])):
             continue
         with contextlib.suppress(OSError):
-            if entry.is_dir(follow_symlinks=False):
+            if match["kind"] == "tmp":
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+            elif entry.is_dir(follow_symlinks=False) and _planner_wrote(Path(entry.path)):
                 shutil.rmtree(entry.path)
-            else:
-                os.unlink(entry.path)
 
 
 def _same_or_inside(path: Path, folder: Path) -> bool:
@@ -115,9 +136,7 @@ def check_output_folder(out_dir: Path, command: str, inputs: Iterable[Path] = ()
     folder that holds one of the command's inputs.
     """
     where = str(out_dir)
-    for ancestor in out_dir.parents:
-        if ancestor.exists() and not ancestor.is_dir():
-            raise OutputError(where, "", f"{ancestor} is a file, not a folder: choose another path")
+    _refuse_file_in_the_way(out_dir)
     resolved = out_dir.resolve()
     cwd = Path.cwd().resolve()
     if _same_or_inside(cwd, resolved):
@@ -165,13 +184,18 @@ def check_output_folder(out_dir: Path, command: str, inputs: Iterable[Path] = ()
         )
 
 
-def make_parent(path: Path) -> None:
-    """Create ``path``'s parent folders; a file in the way is a one-line OutputError."""
+def _refuse_file_in_the_way(path: Path) -> None:
+    """A file where one of ``path``'s folders belongs is a one-line OutputError."""
     for ancestor in reversed(path.parents):
         if ancestor.exists() and not ancestor.is_dir():
             raise OutputError(
                 str(path), "", f"{ancestor} is a file, not a folder: choose another path"
             )
+
+
+def make_parent(path: Path) -> None:
+    """Create ``path``'s parent folders; a file in the way is a one-line OutputError."""
+    _refuse_file_in_the_way(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -208,10 +232,12 @@ def staged_directory(out_dir: Path, command: str, inputs: Iterable[Path] = ()) -
         tempfile.mkdtemp(prefix=f".{out_dir.name}.planner-staging-{os.getpid()}-", dir=parent)
     )
     try:
+        (staging / STAGING_SENTINEL).write_text(f"{os.getpid()}\n", encoding="utf-8")
         yield staging
-        entries = sorted(os.listdir(staging))
+        entries = sorted(e for e in os.listdir(staging) if e != STAGING_SENTINEL)
         marker = {"written_by": f"planner {command}", "entries": entries}
         (staging / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        (staging / STAGING_SENTINEL).unlink()  # the marker now says whose it is
         staging.chmod(0o755)
         check_output_folder(out_dir, command, inputs)
         if not out_dir.exists():

@@ -23,6 +23,7 @@ from planner.cli import main
 from planner.errors import InputError
 from planner.fsutil import (
     MARKER,
+    STAGING_SENTINEL,
     OutputError,
     atomic_write,
     check_output_folder,
@@ -161,15 +162,30 @@ def test_stale_staging_of_a_dead_process_is_removed(tmp_path: Path) -> None:
     pid = int(dead.stdout)
     stale = tmp_path / f".report.planner-staging-{pid}-abc"
     stale.mkdir()
+    (stale / STAGING_SENTINEL).write_text(f"{pid}\n")
     (stale / "half.html").write_text("<html>")
+    set_aside = tmp_path / f".report.planner-old-{pid}-abc"
+    set_aside.mkdir()
+    (set_aside / MARKER).write_text(json.dumps({"written_by": "planner report", "entries": []}))
+    empty = tmp_path / f".report.planner-staging-{pid}-def"
+    empty.mkdir()  # killed between creating the folder and writing the sentinel
+    tmp_file = tmp_path / f".report.planner-tmp-{pid}-ghi"
+    tmp_file.write_text("half")
     alive = tmp_path / f".report.planner-staging-{os.getpid()}-xyz"
     alive.mkdir()
     other = tmp_path / ".report.user-folder"
     other.mkdir()
+    look_alike = tmp_path / f".report.planner-staging-{pid}-user"
+    look_alike.mkdir()
+    (look_alike / "notes.md").write_text("not the planner's")
     clean_stale_staging(tmp_path, "report")
     assert not stale.exists()
+    assert not set_aside.exists()
+    assert not empty.exists()
+    assert not tmp_file.exists()
     assert alive.exists()  # a writer that still runs keeps its staging
     assert other.exists()  # not a name the planner uses
+    assert (look_alike / "notes.md").exists()  # the name alone never deletes anything
 
 
 # --- files -------------------------------------------------------------------------------

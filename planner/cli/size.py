@@ -70,9 +70,6 @@ plan_argument = click.argument(
     "plan", type=click.Path(path_type=Path, dir_okay=False), default=str(DEFAULT_OUT)
 )
 
-#: The inputs given on the command line, as keyword arguments of a command.
-INPUT_KEYS = ("profile", "spec", "catalog", "stack", "fill_gaps", "fill_method", "strict")
-
 
 def resolve_inputs(given: dict[str, Any], recorded: dict[str, Any] | None = None) -> SizeInputs:
     """The inputs from the command's options; loader options not given default to those
