@@ -295,16 +295,13 @@ def nodes_of(
 def run_drill(stack: str, resources: list[Any] | None = None) -> list[DrillReport]:
     """Render ``stack`` (unless given its resources) and drill both sites' loss."""
     from infra.render import project_root, read_stack_config, run_program
-    from infra.settings import PROJECT, settings_from_mapping
+    from infra.settings import settings_from_stack_config
     from planner.inputs.spec import read_spec
     from planner.jobs.size import stack_inputs
     from planner.outputs.plan import planned_workloads, read_plan
 
     values, _ = read_stack_config(stack)
-    prefix = f"{PROJECT}:"
-    settings = settings_from_mapping(
-        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    )
+    settings = settings_from_stack_config(values)
     plan = read_plan(settings.plan_file)
     spec = read_spec(stack_inputs(project_root(), stack).spec)
     if resources is None:

@@ -314,13 +314,10 @@ def check_reachability(values: Mapping[str, Any], resources: list[Recorded]) -> 
     NetworkPolicies (:mod:`infra.flows`, :mod:`infra.reachability`)."""
     from infra.flows import clusters_of, platform_flows
     from infra.reachability import check_flows
-    from infra.settings import settings_from_mapping
+    from infra.settings import settings_from_stack_config
     from planner.outputs.plan import planned_workloads, read_plan
 
-    prefix = f"{PROJECT}:"
-    settings = settings_from_mapping(
-        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    )
+    settings = settings_from_stack_config(values)
     plan = read_plan(settings.plan_file)
     flows = platform_flows(settings, planned_workloads(plan, str(settings.plan_file)))
     return check_flows(flows, clusters_of(resources))

@@ -6,6 +6,7 @@ render and the tests build the same settings without the engine.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,14 @@ class StackSettings:
 
     def port(self, workload: str) -> int:
         return self.ports.get(workload, 8080)
+
+
+def settings_from_stack_config(values: Mapping[str, Any]) -> StackSettings:
+    """Settings from a stack file's config, whose keys carry the project prefix."""
+    prefix = f"{PROJECT}:"
+    return settings_from_mapping(
+        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    )
 
 
 def settings_from_mapping(values: dict[str, Any]) -> StackSettings:

@@ -12,7 +12,7 @@ import pytest
 from infra.flows import clusters_of, platform_flows
 from infra.reachability import Cluster, Flow, Pod, allowed, check_flows
 from infra.render import Recorded, read_stack_config, run_program
-from infra.settings import PROJECT, PROJECT_ROOT, settings_from_mapping
+from infra.settings import PROJECT_ROOT, settings_from_stack_config
 from planner.outputs.plan import planned_workloads, read_plan
 
 WEB = Pod("a", "app", {"name": "web"}, "10.1.0.0/16")
@@ -138,10 +138,7 @@ def prod() -> tuple[Recorded, ...]:
 
 def flows() -> list[Flow]:
     values, _ = read_stack_config("prod", PROJECT_ROOT)
-    prefix = f"{PROJECT}:"
-    settings = settings_from_mapping(
-        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    )
+    settings = settings_from_stack_config(values)
     plan = read_plan(settings.plan_file)
     return platform_flows(settings, planned_workloads(plan))
 
