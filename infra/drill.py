@@ -8,12 +8,14 @@ For each site lost and each distinct loss of r of the survivor's servers:
    its minimum, so deferrable work keeps its minimum); without an HPA, ``spec.replicas``.
 2. **ResourceQuota admission:** per quota (and its PriorityClass scope, where it has one),
    the requests of the pods it covers must fit ``hard``; a pod over it is never created.
-3. **Scheduling with preemption:** pods go by priority, highest first (a preempting pod
+3. **Scheduling with preemption:** the scheduler model the sizing accepts its fleets with
+   (:mod:`planner.sizing.scheduler`): pods by priority, highest first (a preempting pod
    evicts lower-priority ones, so placing in priority order gives the state preemption
    reaches); each needs a server whose free allocatable CPU and memory hold its requests,
    no pod of its workload already there under required anti-affinity, and, under a
    hostname spread with ``DoNotSchedule``, at most ``min + maxSkew`` pods of the workload
    on the server; among the servers that pass, the least allocated (the default score).
+   The drill reads every one of these inputs from the rendered objects, not the plan.
 4. **Disruption budgets during a drain:** a workload with pods Pending has no disruption
    left (``maxUnavailable`` 1 used up), so draining a server that holds its pods blocks.
 
@@ -32,6 +34,8 @@ from typing import Any
 
 from infra.policy.rules import parse_cpu, parse_memory_gib
 from planner.outputs.plan import PlannedWorkload
+from planner.sizing.scheduler import Allocatable, QueuedPod
+from planner.sizing.scheduler import schedule as run_scheduler
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
@@ -189,34 +193,15 @@ def quota_rejections(resources: list[Any], site: str, pods: list[DrillPod]) -> l
 def schedule(
     nodes: list[DrillNode], pods: list[DrillPod]
 ) -> tuple[list[DrillPod], dict[str, list[DrillPod]]]:
-    """Pending pods and the placement, by the rules of the module docstring."""
-    free = {n.name: [n.cpu, n.memory_gib] for n in nodes}
-    placed: dict[str, list[DrillPod]] = {n.name: [] for n in nodes}
-    counts: dict[str, Counter[str]] = {n.name: Counter() for n in nodes}
-    pending = []
-    for pod in sorted(pods, key=lambda p: (-p.priority, -p.memory_gib, -p.cpu, p.workload)):
-        least = min(counts[n.name][pod.workload] for n in nodes) if nodes else 0
-        best, best_score = None, -1.0
-        for n in nodes:
-            cpu, mem = free[n.name]
-            if pod.cpu > cpu + 1e-9 or pod.memory_gib > mem + 1e-9:
-                continue
-            here = counts[n.name][pod.workload]
-            if pod.anti_affinity and here > 0:
-                continue
-            if pod.max_skew is not None and here + 1 - least > pod.max_skew:
-                continue
-            score = (cpu - pod.cpu) / n.cpu + (mem - pod.memory_gib) / n.memory_gib
-            if score > best_score:
-                best, best_score = n.name, score
-        if best is None:
-            pending.append(pod)
-            continue
-        free[best][0] -= pod.cpu
-        free[best][1] -= pod.memory_gib
-        placed[best].append(pod)
-        counts[best][pod.workload] += 1
-    return pending, placed
+    """Pending pods and the placement, by the scheduler model the sizing uses
+    (:mod:`planner.sizing.scheduler`)."""
+    queued = [
+        QueuedPod(p.workload, p.priority, p.cpu, p.memory_gib, p.anti_affinity, p.max_skew)
+        for p in pods
+    ]
+    result = run_scheduler([Allocatable(n.cpu, n.memory_gib) for n in nodes], queued)
+    placed = {n.name: [pods[i] for i in result.placement[b]] for b, n in enumerate(nodes)}
+    return [pods[i] for i in result.pending], placed
 
 
 def blocked_drains(

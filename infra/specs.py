@@ -12,17 +12,10 @@ from typing import Any
 
 from infra.settings import StackSettings
 from planner.outputs.plan import PlannedSite, PlannedWorkload
+from planner.sizing.pods import PRIORITIES
+from planner.sizing.workloads import priority_tier
 
 LABEL = "hospital-platform"
-#: Scheduling priority per class: the critical databases above the critical applications
-#: (a rescheduled database replica may preempt its way onto the only servers it fits),
-#: then degradable, then deferrable work (evicted first in a failover).
-PRIORITIES = {
-    "database": 2_000_000,
-    "critical": 1_000_000,
-    "degradable": 100_000,
-    "deferrable": 1_000,
-}
 RUN_AS_USER = 10001
 DNS_PORT = 53
 HTTP_PORT = 8080
@@ -79,11 +72,8 @@ def priority_class_name(settings: StackSettings, site: str, criticality: str) ->
 
 
 def priority_of(workload: PlannedWorkload) -> str:
-    """The priority class of a workload: a critical database (vertical and stateful) gets
-    the database class, every other workload its criticality's."""
-    if workload.criticality == "critical" and workload.scaling == "vertical" and workload.stateful:
-        return "database"
-    return workload.criticality
+    """The priority class of a workload (:func:`planner.sizing.workloads.priority_tier`)."""
+    return priority_tier(workload.criticality, workload.scaling == "vertical", workload.stateful)
 
 
 def priority_classes(settings: StackSettings, site: str) -> list[Obj]:

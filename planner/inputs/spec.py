@@ -161,6 +161,7 @@ class Spec:
     allowed_drives: tuple[str, ...] | None = None
     power: PowerSpec | None = None
     max_pod_share_per_server: float = 0.25
+    hot_failover: bool = True
     overload: OverloadBounds = OverloadBounds()
     link: LinkSpec | None = None
 
@@ -229,7 +230,7 @@ def read_spec(path: Path) -> Spec:
         reserved.reject_unknown({"cpu_cores", "memory_gib"})
 
     redundancy = root.child("redundancy")
-    redundancy.reject_unknown({"servers", "max_pod_share_per_server"})
+    redundancy.reject_unknown({"servers", "max_pod_share_per_server", "hot_failover"})
 
     storage = root.child("storage")
     storage.reject_unknown(
@@ -266,6 +267,7 @@ def read_spec(path: Path) -> Spec:
         max_pod_share_per_server=redundancy.number(
             "max_pod_share_per_server", default=0.25, exclusive_minimum=0, maximum=1
         ),
+        hot_failover=redundancy.boolean("hot_failover", default=True),
         overload=_read_overload(root),
         link=_read_link(root, {w.name: w for w in workloads}),
     )

@@ -112,6 +112,7 @@ def build_plan(
                 "drive_iops": spec.drive_iops_ceiling,
             },
             "redundancy_servers_lost": spec.servers_lost,
+            "hot_failover": spec.hot_failover,
             "storage_overhead": spec.protection.overhead,
             "fill_ceiling": spec.fill_ceiling,
             "pue": spec.pue,
@@ -326,7 +327,7 @@ def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict
             per_site[z.site] = {
                 "replicas_normal": z.replicas_normal,
                 "replicas_failover": z.replicas_failover,
-                "replicas_min": z.replicas_normal,
+                "replicas_min": z.replicas_floor,
                 "replicas_max": z.replicas_max,
                 "cpu_request_cores": z.cpu_request_cores,
                 "memory_request_gib": z.memory_request_gib,

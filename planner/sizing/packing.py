@@ -12,13 +12,19 @@ site's fleet can place a scenario's pod set after the loss of any r servers:
   0 <= x[g,b] <= cap_g (1 under anti-affinity), and x[g,b] = 0 where a pod does not fit.
   First-fit heuristics settle most cases; otherwise a small MILP (HiGHS) decides.
 
+The sizing accepts a fleet only when the scheduler itself places every pod
+(:func:`packing_failures`), which is stricter than a packing existing.
+
 Drives sit in server bays: :func:`place_drives` spreads them so every server carries
 about the same raw capacity, and :func:`storage_failures` checks capacity, IOPS and the
 protection width after losing the r servers whose drives hurt most.
 
-Feasibility only grows with the fleet (more servers or drives never make it worse), so
-the sizing loop may exclude every fleet dominated by one that fails
-(:mod:`planner.sizing.model`).
+Packing feasibility only grows with the fleet (more servers or drives never make it
+worse), so the sizing loop may exclude every fleet dominated by one that fails
+(:mod:`planner.sizing.model`). The scheduler's greedy choice is not provably monotone: a
+smaller fleet the cut excludes could in principle schedule where a larger one does not,
+so the cut may cost a server the optimum would not need; it never accepts a fleet the
+scheduler fails on.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ import numpy as np
 from planner.errors import SolverError
 from planner.inputs.catalog import Catalog
 from planner.inputs.spec import Spec
-from planner.sizing.pods import PodGroup
+from planner.sizing.pods import PRIORITIES, PodGroup, queued_pods
+from planner.sizing.scheduler import Allocatable, schedule
 
 EPS = 1e-9
+DEFERRABLE = PRIORITIES["deferrable"]
 
 
 @dataclass(frozen=True)
@@ -203,13 +211,33 @@ def packing_failures(
     spec: Spec,
     pod_sets: dict[str, tuple[PodGroup, ...]],
 ) -> list[str]:
-    """One line per (scenario, loss) whose pods cannot all be placed."""
+    """One line per (scenario, loss) where a pod is left without a server:
+
+    * no placement of the whole pod set within the per-server caps exists (exact; the
+      plan's rule, stricter than the hostname spread the scheduler enforces), or
+    * the scheduler's greedy, priority-ordered choice (:mod:`planner.sizing.scheduler`)
+      leaves a pod of clinical work (database, critical or degradable) Pending. Deferrable
+      pods come last in its queue and may wait for room while a server is out (that is
+      what deferrable means); the exact placement above still holds a place for them.
+    """
     out = []
     for scenario, groups in pod_sets.items():
+        pods = queued_pods(groups)
         for lost in removal_sets(counts, spec.servers_lost):
-            if not can_place(nodes_of(survivors(counts, lost), catalog, spec), groups):
-                what = ", ".join(f"{n} x {k}" for k, n in sorted(lost.items())) or "none"
+            nodes = nodes_of(survivors(counts, lost), catalog, spec)
+            what = ", ".join(f"{n} x {k}" for k, n in sorted(lost.items())) or "none"
+            if not can_place(nodes, groups):
                 out.append(f"{scenario}: pods do not fit after losing {what}")
+                continue
+            servers = [Allocatable(n.cpu_cores, n.memory_gib) for n in nodes]
+            pending = schedule(servers, pods).pending
+            stuck = Counter(pods[i].workload for i in pending if pods[i].priority > DEFERRABLE)
+            if stuck:
+                names = ", ".join(f"{n} x {w}" for w, n in sorted(stuck.items()))
+                out.append(
+                    f"{scenario}: after losing {what} the scheduler leaves {names} Pending "
+                    "(a packing exists that it does not find)"
+                )
     return out
 
 

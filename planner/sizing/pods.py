@@ -27,7 +27,19 @@ from dataclasses import dataclass
 
 from planner.inputs.spec import Spec
 from planner.sizing.envelope import NORMAL, scenarios_for
+from planner.sizing.scheduler import QueuedPod
 from planner.sizing.workloads import WorkloadSizing
+
+
+#: Scheduling priority value of each class (Kubernetes PriorityClass ``value``): the
+#: critical databases above the critical applications, then degradable, then deferrable
+#: work, which a failover evicts first.
+PRIORITIES = {
+    "database": 2_000_000,
+    "critical": 1_000_000,
+    "degradable": 100_000,
+    "deferrable": 1_000,
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class PodGroup:
     memory_gib: float
     max_per_server: int
     anti_affinity: bool
+    priority: int = PRIORITIES["critical"]
 
 
 def max_per_server(sizing: WorkloadSizing, spec: Spec) -> int:
@@ -69,6 +82,7 @@ def pod_set(
                 memory_gib=z.memory_request_gib,
                 max_per_server=max_per_server(z, spec),
                 anti_affinity=z.anti_affinity,
+                priority=PRIORITIES[z.priority_tier],
             )
         )
     return tuple(groups)
@@ -81,6 +95,23 @@ def site_pod_sets(
     return {
         scenario: pod_set(sizings, spec, site, scenario) for scenario in scenarios_for(spec, site)
     }
+
+
+def queued_pods(groups: tuple[PodGroup, ...]) -> list[QueuedPod]:
+    """The pods of ``groups`` one by one, as the scheduler's queue holds them: the spread
+    rule's maxSkew is the group's cap (anti-affinity pods have their own filter)."""
+    return [
+        QueuedPod(
+            workload=g.workload,
+            priority=g.priority,
+            cpu_cores=g.cpu_cores,
+            memory_gib=g.memory_gib,
+            anti_affinity=g.anti_affinity,
+            max_skew=g.max_per_server,
+        )
+        for g in groups
+        for _ in range(g.replicas)
+    ]
 
 
 def requests(groups: tuple[PodGroup, ...]) -> tuple[float, float]:

@@ -10,7 +10,10 @@ Vertical workloads run ``replicas`` pods per site, sharing the design load, each
     req_cpu = cpu / (replicas x c_cpu),   req_mem = mem / (replicas x c_mem)
 
 sized for the larger of normal and failover load, because a pod's size does not change
-when the other site is lost. Stateful pods get a volume for their share of the data the
+when the other site is lost. With ``redundancy.hot_failover`` (the default) a critical
+horizontal workload runs its failover count in normal operation too: the servers are
+bought for the failover load anyway, and a survivor then carries the other site's work at
+once instead of after the autoscaler and the scheduler catch up. Stateful pods get a volume for their share of the data the
 site holds at the horizon's end, under the fill ceiling:
 
     pvc_gib = ceil(stored_tib x 1024 / fill / replicas_normal)
@@ -43,10 +46,36 @@ class WorkloadSizing:
     anti_affinity: bool
     design_cpu_cores: dict[str, float]
     design_memory_gib: dict[str, float]
+    stateful: bool = False
+    min_replicas: int = 1
 
     @property
     def replicas_max(self) -> int:
         return max(self.replicas_normal, self.replicas_failover)
+
+    @property
+    def replicas_floor(self) -> int:
+        """The fewest pods the site ever runs (an HPA's ``minReplicas``): a fixed count for
+        vertical workloads; otherwise the fewer of the normal and failover counts, so a
+        degraded workload can scale down when the other site is lost, and the spec's
+        minimum for work that stops in a failover."""
+        if self.anti_affinity:
+            return self.replicas_normal
+        if self.replicas_failover == 0:
+            return min(self.replicas_normal, self.min_replicas)
+        return min(self.replicas_normal, self.replicas_failover)
+
+    @property
+    def priority_tier(self) -> str:
+        """The workload's priority class (:data:`planner.sizing.pods.PRIORITIES`)."""
+        return priority_tier(self.criticality, self.anti_affinity, self.stateful)
+
+
+def priority_tier(criticality: str, vertical: bool, stateful: bool) -> str:
+    """A critical database (vertical and stateful) gets the database class, above the
+    critical applications, so a rescheduled replica may preempt its way onto the only
+    servers it fits; every other workload gets its criticality's class."""
+    return "database" if criticality == "critical" and vertical and stateful else criticality
 
 
 def size_workloads(profile: Profile, spec: Spec) -> tuple[WorkloadSizing, ...]:
@@ -99,6 +128,10 @@ def _size_one(
 
         normal_replicas = count(NORMAL)
         failover_replicas = 0 if workload.failover_fraction == 0 else count(failover)
+        if spec.hot_failover and workload.criticality == "critical":
+            # hot: the site runs its failover count all the time, so losing the other site
+            # waits for neither the autoscaler nor the scheduler
+            normal_replicas = max(normal_replicas, failover_replicas)
     storage_gib = 0
     if workload.stateful:
         data_gib = stored_tib * 1024 / spec.fill_ceiling / normal_replicas
@@ -115,6 +148,8 @@ def _size_one(
         anti_affinity=workload.scaling == "vertical",
         design_cpu_cores=cpu,
         design_memory_gib=mem,
+        stateful=workload.stateful,
+        min_replicas=workload.min_replicas,
     )
 
 
