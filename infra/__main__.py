@@ -7,10 +7,15 @@ import hashlib
 import pulumi
 
 from infra.components import ClinicalSite, ClinicalSiteArgs, QuorumWitness, QuorumWitnessArgs
-from infra.settings import PROJECT, read_settings
-from planner.outputs.plan import planned_workloads, read_plan
+from infra.settings import PROJECT, SettingsError, read_settings
+from planner.outputs.plan import planned_workloads, quorum_of, read_plan, witness_votes
 
 settings = read_settings()
+if not any(settings.deploys(location) for location in settings.locations()):
+    raise SettingsError(
+        f"{PROJECT}:deploy: this stack deploys no location: it is an environment definition; "
+        "`pulumi up` its site stacks one at a time (witness, one site, drill, the other)"
+    )
 plan = read_plan(settings.plan_file)
 workloads = planned_workloads(plan, str(settings.plan_file))
 digest = hashlib.sha256(settings.plan_file.read_bytes()).hexdigest()
@@ -26,6 +31,8 @@ def kubeconfig(site: str) -> pulumi.Output[str] | None:
 
 sites = {}
 for here, there in zip(settings.sites, settings.sites[::-1], strict=True):
+    if not settings.deploys(here.name):
+        continue  # another stack of the environment deploys it: one site per `pulumi up`
     sites[here.name] = ClinicalSite(
         here.name,
         ClinicalSiteArgs(
@@ -35,14 +42,19 @@ for here, there in zip(settings.sites, settings.sites[::-1], strict=True):
             workloads=workloads,
             cpu_target_percent=cpu_target,
             kubeconfig=kubeconfig(here.name),
+            quorum=quorum_of(plan),
         ),
     )
 witness = (
     QuorumWitness(
         "witness",
-        QuorumWitnessArgs(settings=settings, kubeconfig=kubeconfig(settings.witness.name)),
+        QuorumWitnessArgs(
+            settings=settings,
+            votes=witness_votes(plan),
+            kubeconfig=kubeconfig(settings.witness.name),
+        ),
     )
-    if settings.witness is not None
+    if settings.witness is not None and settings.deploys(settings.witness.name)
     else None
 )
 
@@ -64,6 +76,7 @@ pulumi.export(
                 "battery_kwh": s["battery"].get("kwh_installed"),
             }
             for s in plan["sites"]
+            if s["name"] in sites
         },
     },
 )

@@ -7,7 +7,7 @@ and calls ``register_outputs`` last. The Kubernetes specs come from :mod:`infra.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -17,6 +17,15 @@ from infra import specs
 from infra.settings import SiteSettings, StackSettings
 from infra.specs import as_kwargs
 from planner.outputs.plan import PlannedWorkload
+
+
+def stateful() -> pulumi.ResourceOptions:
+    """A StatefulSet's options: durable, and its volume template (immutable in Kubernetes)
+    ignored after creation, so a plan that resizes volumes never replaces the StatefulSet;
+    the claims are expanded in place (the preview says which)."""
+    return pulumi.ResourceOptions.merge(
+        durable(), pulumi.ResourceOptions(ignore_changes=["spec.volumeClaimTemplates"])
+    )
 
 
 def durable() -> pulumi.ResourceOptions:
@@ -34,6 +43,7 @@ class ClinicalSiteArgs:
     workloads: tuple[PlannedWorkload, ...]
     cpu_target_percent: int
     kubeconfig: pulumi.Input[str] | None = None
+    quorum: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class ClinicalSite(pulumi.ComponentResource):
@@ -57,7 +67,7 @@ class ClinicalSite(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            **as_kwargs(specs.namespace(settings, site)),
+            **as_kwargs(specs.namespace(settings, site, args.workloads)),
             opts=pulumi.ResourceOptions.merge(child, durable()),
         )
         in_ns = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns])
@@ -87,6 +97,7 @@ class ClinicalSite(pulumi.ComponentResource):
                     other_site_cidr=args.other_site.cidr,
                     witness_cidr=settings.witness.cidr if settings.witness else None,
                     cpu_target_percent=args.cpu_target_percent,
+                    quorum=args.quorum.get(workload.name),
                 ),
                 opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns]),
             )
@@ -103,6 +114,7 @@ class ClinicalWorkloadArgs:
     other_site_cidr: str
     witness_cidr: str | None
     cpu_target_percent: int
+    quorum: dict[str, Any] | None = None
 
 
 class ClinicalWorkload(pulumi.ComponentResource):
@@ -116,7 +128,20 @@ class ClinicalWorkload(pulumi.ComponentResource):
         super().__init__("hospital:platform:ClinicalWorkload", name, None, opts)
         settings, site, workload = args.settings, args.site, args.workload
         child = pulumi.ResourceOptions(parent=self)  # the provider is inherited from the parent
-        kind, body = specs.workload_object(settings, site, workload)
+        clustered = specs.priority_of(workload) == "database"
+        kind, body = specs.workload_object(settings, site, workload, clustered=clustered)
+        if clustered:
+            k8s.core.v1.ConfigMap(
+                f"{name}-cluster-config",
+                **as_kwargs(specs.database_cluster_config(settings, site, workload, args.quorum)),
+                opts=child,
+            )
+            if not settings.shared_cluster:
+                k8s.core.v1.Service(
+                    f"{name}-replication-service",
+                    **as_kwargs(specs.replication_service(settings, site, workload)),
+                    opts=child,
+                )
         resource: Any
         if kind == "Deployment":
             resource = k8s.apps.v1.Deployment(f"{name}-deployment", **as_kwargs(body), opts=child)
@@ -124,7 +149,7 @@ class ClinicalWorkload(pulumi.ComponentResource):
             resource = k8s.apps.v1.StatefulSet(
                 f"{name}-statefulset",
                 **as_kwargs(body),
-                opts=pulumi.ResourceOptions.merge(child, durable()),
+                opts=pulumi.ResourceOptions.merge(child, stateful()),
             )
         for service in specs.services(settings, site, workload):
             k8s.core.v1.Service(
@@ -161,6 +186,7 @@ class ClinicalWorkload(pulumi.ComponentResource):
 @dataclass(frozen=True)
 class QuorumWitnessArgs:
     settings: StackSettings
+    votes: int
     kubeconfig: pulumi.Input[str] | None = None
 
 
@@ -190,15 +216,16 @@ class QuorumWitness(pulumi.ComponentResource):
             "PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
         }
         namespace = None
-        for kind, body in specs.witness_objects(settings):
+        for kind, body in specs.witness_objects(settings, args.votes):
             opts = (
-                child
+                pulumi.ResourceOptions.merge(child, durable())
                 if namespace is None
                 else pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace])
             )
+            if kind == "StatefulSet":  # the votes live on its volumes
+                opts = pulumi.ResourceOptions.merge(opts, stateful())
             created = constructors[kind](f"{name}-{kind.lower()}", **as_kwargs(body), opts=opts)
             if kind == "Namespace":
                 namespace = created
-        ns = settings.namespace_for(settings.witness.name)
-        self.endpoint = f"{specs.WITNESS}.{ns}.svc.cluster.local:{specs.WITNESS_PORT}"
+        self.endpoint = specs.witness_address(settings)
         self.register_outputs({"endpoint": self.endpoint})

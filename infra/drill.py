@@ -277,31 +277,163 @@ def nodes_of(
     return out
 
 
-def run_drill(stack: str, resources: list[Any] | None = None) -> list[DrillReport]:
-    """Render ``stack`` (unless given its resources) and drill both sites' loss."""
-    from infra.render import project_root, read_stack_config, run_program
+@dataclass
+class DrillResult:
+    """The drill of a stack: each site-loss case, the rules over the whole stack (replica
+    counts beside HPAs, hot failover capacity), the database quorum and the network flows."""
+
+    cases: list[DrillReport]
+    rules: list[str] = field(default_factory=list)
+    quorum: list[str] = field(default_factory=list)  # failures
+    quorum_stated: list[str] = field(default_factory=list)  # limits the plan states
+    reachability: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.cases) and not (
+            self.rules or self.quorum or self.reachability
+        )
+
+    def problems(self, *, network: bool = True) -> list[str]:
+        """One line per failure, each naming the object and the rule."""
+        out = [
+            f"{c.site_lost} lost, {c.survivor} after losing {c.loss}: {line.strip()}"
+            for c in self.cases
+            for line in c.lines()[1:]
+            if not line.strip().startswith("evicted")
+        ]
+        out += self.rules + self.quorum
+        return out + ([f"network: {x}" for x in self.reachability] if network else [])
+
+    def lines(self) -> list[str]:
+        out = [line for c in self.cases for line in c.lines()]
+        out += [f"rule: {x}" for x in self.rules]
+        out += [f"quorum: {x}" for x in self.quorum]
+        out += [f"quorum (the plan states it): {x}" for x in self.quorum_stated]
+        out += [f"network: {x}" for x in self.reachability]
+        passed = sum(c.ok for c in self.cases)
+        out.append(
+            f"drill: {passed} of {len(self.cases)} cases pass; "
+            f"{len(self.rules)} rule, {len(self.quorum)} quorum and "
+            f"{len(self.reachability)} network problems"
+        )
+        return out
+
+
+def replica_rules(
+    resources: list[Any], site: str, workloads: tuple[PlannedWorkload, ...], hot: bool
+) -> list[str]:
+    """An HPA owns its target's replica count: ``spec.replicas`` beside it is re-applied by
+    every ``pulumi up`` and can scale a survivor down mid-failover. With hot failover the
+    HPA of a critical workload never goes below the plan's failover count."""
+    hpas = {
+        h["spec"]["scaleTargetRef"]["name"]: h
+        for h in _inputs_of(resources, site, "HorizontalPodAutoscaler")
+    }
+    planned = {w.name: w for w in workloads if site in w.sites}
+    out = []
+    for kind in WORKLOAD_KINDS:
+        for body in _inputs_of(resources, site, kind):
+            name = body["metadata"]["name"]
+            hpa = hpas.get(name)
+            if hpa is None:
+                continue
+            if "replicas" in body["spec"]:
+                out.append(
+                    f"{site}: {kind} {name}: spec.replicas beside HorizontalPodAutoscaler "
+                    f"{hpa['metadata']['name']}: every `pulumi up` resets what the HPA scaled"
+                )
+            w = planned.get(name)
+            low = int(hpa["spec"].get("minReplicas", 1))
+            if hot and w is not None and w.criticality == "critical":
+                need = w.sites[site].replicas_failover
+                if low < need:
+                    out.append(
+                        f"{site}: HorizontalPodAutoscaler {name}: minReplicas {low} below the "
+                        f"failover count {need}: critical capacity is not hot"
+                    )
+    return out
+
+
+def check_quorum(
+    resources: list[Any], plan: Mapping[str, Any], sites: list[str], witness_site: str | None
+) -> tuple[list[str], list[str]]:
+    """(failures, stated limits): the quorum cases computed from the rendered stack (the
+    database StatefulSets' replicas in both sites, the witness's replicas and its
+    disruption budget) against the plan's statement of each."""
+    from planner.sizing.quorum import quorum_cases
+
+    failures: list[str] = []
+    stated: list[str] = []
+    for statement in plan.get("quorum") or []:
+        name = statement["workload"]
+        votes: dict[str, int] = {}
+        for site in sites:
+            bodies = [
+                b
+                for b in _inputs_of(resources, site, "StatefulSet")
+                if b["metadata"]["name"] == name
+            ]
+            votes[site] = int(bodies[0]["spec"].get("replicas", 0)) if bodies else 0
+        witness, drained = 0, 0
+        if witness_site is not None:
+            bodies = _inputs_of(resources, witness_site, "StatefulSet")
+            witness = sum(int(b["spec"].get("replicas", 0)) for b in bodies)
+            budgets = _inputs_of(resources, witness_site, "PodDisruptionBudget")
+            drained = max((int(b["spec"].get("maxUnavailable", 0)) for b in budgets), default=0)
+        claimed = {c["case"]: bool(c["kept"]) for c in statement["cases"]}
+        for case in quorum_cases(votes, witness, max(drained, 1)):
+            said = claimed.get(case.case)
+            if case.kept:
+                continue
+            if said is False:
+                stated.append(f"{name}: {case.line()}")
+            else:
+                failures.append(
+                    f"{name}: {case.line()}; the plan says "
+                    + ("quorum is kept" if said else "nothing of this case")
+                    + " (StatefulSets "
+                    + ", ".join(f"{s} {v}" for s, v in votes.items())
+                    + f", witness {witness}, witness budget maxUnavailable {drained})"
+                )
+    return failures, stated
+
+
+def run_drill(stack: str, resources: list[Any] | None = None, root: Any = None) -> DrillResult:
+    """Render ``stack`` (unless given its resources) and drill it: both sites' loss, the
+    replica rules, the quorum and the network flows."""
+    from infra.render import check_reachability, project_root, read_stack_config, run_program
     from infra.settings import settings_from_stack_config
     from planner.inputs.spec import read_spec
     from planner.jobs.size import stack_inputs
     from planner.outputs.plan import planned_workloads, read_plan
 
-    values, _ = read_stack_config(stack)
+    values, _ = read_stack_config(stack, root)
     settings = settings_from_stack_config(values)
     plan = read_plan(settings.plan_file)
-    spec = read_spec(stack_inputs(project_root(), stack).spec)
+    spec = read_spec(stack_inputs(project_root(root), stack).spec)
     if resources is None:
-        resources = run_program(stack)
+        resources = run_program(stack, root=root)
     workloads = planned_workloads(plan, str(settings.plan_file))
     sites = {s["name"]: s for s in plan["sites"]}
-    reports = []
+    result = DrillResult(cases=[])
+    hot = bool(plan["assumptions"].get("hot_failover", False))
     for lost in settings.sites:
+        result.rules += replica_rules(resources, lost.name, workloads, hot)
         for survivor in settings.sites:
             if survivor.name == lost.name:
                 continue
             nodes = nodes_of(
                 sites[survivor.name], spec.reserved_cpu_cores, spec.reserved_memory_gib
             )
-            reports += drill_site(
+            result.cases += drill_site(
                 resources, workloads, survivor.name, lost.name, nodes, spec.servers_lost
             )
-    return reports
+    result.quorum, result.quorum_stated = check_quorum(
+        resources,
+        plan,
+        [s.name for s in settings.sites],
+        settings.witness.name if settings.witness else None,
+    )
+    result.reachability = check_reachability(values, resources)
+    return result

@@ -77,7 +77,12 @@ def platform_flows(settings: StackSettings, workloads: Iterable[PlannedWorkload]
                     settings.witness.cidr,
                 )
                 flows.append(
-                    Flow(f"{site}: {a.name} -> witness", pod(a), witness, specs.WITNESS_PORT)
+                    Flow(
+                        f"{site}: {a.name} -> witness",
+                        pod(a),
+                        witness,
+                        specs.witness_port(settings),
+                    )
                 )
     if settings.witness is not None:
         name = settings.witness.name

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 import infra.settings
-from infra.settings import PROJECT
+from infra.settings import ALL, PROJECT, SettingsError, with_environment
 from planner.fsutil import check_output_folder, staged_directory
 from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.outputs.preview import SUMMARY  # the file name the preview reads
@@ -84,10 +84,14 @@ class RenderResult:
     validation_errors: list[str] = field(default_factory=list)
     policy_violations: list[str] = field(default_factory=list)
     reachability: list[str] = field(default_factory=list)
+    drill: list[str] = field(default_factory=list)  # failover drill failures
+    stated_limits: list[str] = field(default_factory=list)  # what the plan says does not hold
 
     @property
     def ok(self) -> bool:
-        return not self.validation_errors and not self.policy_violations and not self.reachability
+        return not (
+            self.validation_errors or self.policy_violations or self.reachability or self.drill
+        )
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -158,7 +162,27 @@ def read_stack_config(stack: str, root: Path | None = None) -> tuple[dict[str, A
         values[key] = clean
         if secret:
             secret_keys.append(key)
-    return values, secret_keys
+    return _resolve_environment(values, root), secret_keys
+
+
+def _resolve_environment(values: dict[str, Any], root: Path | None) -> dict[str, Any]:
+    """A site stack's values completed from its environment's stack file."""
+    prefix = f"{PROJECT}:"
+    own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    if not own.get("environment"):
+        return values
+    try:
+        merged = with_environment(own, project_root(root))
+    except SettingsError as exc:
+        raise RenderError(str(exc)) from None
+    secrets = {k: v for k, v in values.items() if k == f"{PROJECT}:kubeconfigs"}
+    return {**{f"{prefix}{k}": v for k, v in merged.items()}, **secrets}
+
+
+def environment_of(stack: str, root: Path | None = None) -> str:
+    """The environment a stack belongs to: its ``environment``, else the stack itself."""
+    values, _ = read_stack_config(stack, root)
+    return str(values.get(f"{PROJECT}:environment") or stack)
 
 
 def run_program(
@@ -177,6 +201,9 @@ def run_program(
     from pulumi.runtime import mocks, settings
 
     values, secret_keys = read_stack_config(stack, root)
+    if not values.get(f"{PROJECT}:environment"):
+        # an environment renders whole: a real `pulumi up` goes through its site stacks
+        values[f"{PROJECT}:deploy"] = [ALL]
     for key, value in (config or {}).items():
         values[f"{PROJECT}:{key}"] = value
     for key, value in (secrets or {}).items():
@@ -293,8 +320,18 @@ def render(
             problem = validate_manifest(body, version)
             if problem is not None:
                 result.validation_errors.append(f"{relative}: {problem}")
-        result.policy_violations = run_policies(resources)
-        result.reachability = check_reachability(values, resources)
+        # a site stack declares one location; the checks need its whole environment
+        environment = environment_of(stack, root)
+        whole = (
+            resources
+            if environment == stack
+            else run_program(environment, config=config, secrets=secrets, root=root)
+        )
+        result.policy_violations = run_policies(whole)
+        drill = run_drill(environment, whole, root)
+        result.reachability = drill.reachability
+        result.drill = drill.problems(network=False)
+        result.stated_limits = [f"quorum: {x}" for x in drill.quorum_stated]
         summary = {
             "stack": stack,
             "kubernetes_version": version,
@@ -304,9 +341,18 @@ def render(
             "validation_errors": result.validation_errors,
             "policy_violations": result.policy_violations,
             "reachability": result.reachability,
+            "drill": result.drill,
+            "stated_limits": result.stated_limits,
         }
         (staging / SUMMARY).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return result
+
+
+def run_drill(stack: str, resources: list[Recorded], root: Path | None) -> Any:
+    """The failover drill over the rendered resources (:mod:`infra.drill`)."""
+    from infra.drill import run_drill as drill
+
+    return drill(stack, resources, root)
 
 
 def check_reachability(values: Mapping[str, Any], resources: list[Recorded]) -> list[str]:

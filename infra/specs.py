@@ -54,17 +54,23 @@ def memory_quantity(gib: float) -> str:
     return f"{math.ceil(gib * 1024 - 1e-6)}Mi"
 
 
-def namespace(settings: StackSettings, site: str) -> Obj:
-    return {
-        "metadata": {
-            "name": settings.namespace_for(site),
-            "labels": {
-                f"{LABEL}/site": site,
-                "pod-security.kubernetes.io/enforce": "restricted",
-                "pod-security.kubernetes.io/enforce-version": "latest",
-            },
-        }
+def namespace(
+    settings: StackSettings, site: str, workloads: tuple[PlannedWorkload, ...] = ()
+) -> Obj:
+    """The site's namespace: restricted pod security, and the plan's critical workloads
+    listed, so a policy can check a site stack alone."""
+    critical = sorted(w.name for w in workloads if w.criticality == "critical")
+    metadata: Obj = {
+        "name": settings.namespace_for(site),
+        "labels": {
+            f"{LABEL}/site": site,
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest",
+        },
     }
+    if critical:
+        metadata["annotations"] = {f"{LABEL}/critical-workloads": ",".join(critical)}
+    return {"metadata": metadata}
 
 
 def priority_class_name(settings: StackSettings, site: str, criticality: str) -> str:
@@ -207,7 +213,9 @@ def default_deny(settings: StackSettings, site: str) -> list[Obj]:
     ]
 
 
-def _container(settings: StackSettings, workload: PlannedWorkload, planned: PlannedSite) -> Obj:
+def _container(
+    settings: StackSettings, workload: PlannedWorkload, planned: PlannedSite, clustered: bool
+) -> Obj:
     port = settings.port(workload.name)
     requests = {
         "cpu": cpu_quantity(planned.cpu_request_cores),
@@ -236,7 +244,34 @@ def _container(settings: StackSettings, workload: PlannedWorkload, planned: Plan
     }
     if workload.stateful:
         container["volumeMounts"].append({"name": "data", "mountPath": "/data"})
+    if clustered:
+        container["envFrom"] = [{"configMapRef": {"name": f"{workload.name}-cluster"}}]
     return container
+
+
+def restricted_pod_context() -> Obj:
+    """The pod-level half of the 'restricted' Pod Security Standard."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS_USER,
+        "runAsGroup": RUN_AS_USER,
+        "fsGroup": RUN_AS_USER,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def one_per_server(workload: str) -> Obj:
+    """Required pod anti-affinity on the hostname: at most one pod of ``workload`` per server."""
+    return {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "labelSelector": {"matchLabels": selector(workload)},
+                    "topologyKey": "kubernetes.io/hostname",
+                }
+            ]
+        }
+    }
 
 
 def restricted_container_context() -> Obj:
@@ -253,9 +288,10 @@ def restricted_container_context() -> Obj:
 
 
 def workload_object(
-    settings: StackSettings, site: str, workload: PlannedWorkload
+    settings: StackSettings, site: str, workload: PlannedWorkload, *, clustered: bool = False
 ) -> tuple[str, Obj]:
-    """("Deployment" | "StatefulSet", object) for one workload in one site."""
+    """("Deployment" | "StatefulSet", object) for one workload in one site; a clustered
+    database reads its membership from its ConfigMap (:func:`database_cluster_config`)."""
     planned = workload.sites[site]
     meta_labels = labels(workload.name, site, workload.criticality)
     vertical = workload.scaling == "vertical"
@@ -270,28 +306,13 @@ def workload_object(
     pod_spec: Obj = {
         "priorityClassName": priority_class_name(settings, site, priority_of(workload)),
         "automountServiceAccountToken": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS_USER,
-            "runAsGroup": RUN_AS_USER,
-            "fsGroup": RUN_AS_USER,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": restricted_pod_context(),
         "topologySpreadConstraints": [spread],
-        "containers": [_container(settings, workload, planned)],
+        "containers": [_container(settings, workload, planned, clustered)],
         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
     }
     if vertical:
-        pod_spec["affinity"] = {
-            "podAntiAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": [
-                    {
-                        "labelSelector": {"matchLabels": selector(workload.name)},
-                        "topologyKey": "kubernetes.io/hostname",
-                    }
-                ]
-            }
-        }
+        pod_spec["affinity"] = one_per_server(workload.name)
     annotations = {
         f"{LABEL}/failover-replicas": str(planned.replicas_failover),
         f"{LABEL}/failover-cpu-cores": f"{planned.failover_cpu_cores:.3f}",
@@ -457,10 +478,20 @@ def network_policy(
         ingress.append({"from": own, "ports": ports})
         egress.append({"to": own, "ports": ports})
     if workload.stateful and workload.scaling == "vertical":
-        peers = [{"ipBlock": {"cidr": other_site_cidr}}]
+        port = settings.port(name)
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": other_site_cidr}}],
+                "ports": [{"protocol": "TCP", "port": port}],
+            }
+        )
         if witness_cidr:
-            peers.append({"ipBlock": {"cidr": witness_cidr}})
-        egress.append({"to": peers, "ports": [{"protocol": "TCP", "port": settings.port(name)}]})
+            egress.append(
+                {
+                    "to": [{"ipBlock": {"cidr": witness_cidr}}],
+                    "ports": [{"protocol": "TCP", "port": witness_port(settings)}],
+                }
+            )
         ingress.append(
             {
                 "from": [{"ipBlock": {"cidr": other_site_cidr}}],
@@ -489,80 +520,152 @@ WITNESS = "quorum-arbiter"
 WITNESS_PORT = 5432
 
 
-def witness_objects(settings: StackSettings) -> list[tuple[str, Obj]]:
-    """The quorum arbiter at the third location: one small pod that votes, so a cut
-    between the two sites leaves exactly one side with a database quorum."""
+def witness_port(settings: StackSettings) -> int:
+    assert settings.witness is not None
+    return settings.witness.port or WITNESS_PORT
+
+
+def witness_address(settings: StackSettings) -> str:
+    """host:port both sites reach the witness by: the configured name, or (one shared
+    cluster) the witness Service's cluster-local name."""
+    assert settings.witness is not None
+    ns = settings.namespace_for(settings.witness.name)
+    host = settings.witness.address or f"{WITNESS}.{ns}.svc.cluster.local"
+    return f"{host}:{witness_port(settings)}"
+
+
+def peer_address(settings: StackSettings, site: str, workload: str) -> str:
+    """host:port the other site reaches ``site``'s clustered ``workload`` by."""
+    where = next(s for s in settings.sites if s.name == site)
+    host = where.address or f"{workload}.{settings.namespace_for(site)}.svc.cluster.local"
+    return f"{host}:{settings.port(workload)}"
+
+
+def database_cluster_config(
+    settings: StackSettings, site: str, workload: PlannedWorkload, quorum: Obj | None
+) -> Obj:
+    """The ConfigMap a clustered database reads its membership from: its own replicas
+    (stable StatefulSet names), the other site's endpoint, the witness, and the votes a
+    majority needs (from the plan's quorum statement)."""
+    ns = settings.namespace_for(site)
+    own = [
+        f"{workload.name}-{i}.{workload.name}-headless.{ns}.svc.cluster.local:"
+        f"{settings.port(workload.name)}"
+        for i in range(workload.sites[site].replicas_min)
+    ]
+    other = next(s.name for s in settings.sites if s.name != site)
+    data = {
+        "CLUSTER_NAME": workload.name,
+        "CLUSTER_SITE": site,
+        "CLUSTER_LOCAL_MEMBERS": ",".join(own),
+        "CLUSTER_PEER_SITE": peer_address(settings, other, workload.name),
+        "CLUSTER_WITNESS": witness_address(settings) if settings.witness is not None else "",
+    }
+    if quorum is not None:
+        data["CLUSTER_VOTES_TOTAL"] = str(quorum["total"])
+        data["CLUSTER_VOTES_NEEDED"] = str(quorum["needed"])
+    return {
+        "metadata": {
+            "name": f"{workload.name}-cluster",
+            "namespace": ns,
+            "labels": labels(workload.name, site, workload.criticality),
+        },
+        "data": data,
+    }
+
+
+def replication_service(settings: StackSettings, site: str, workload: PlannedWorkload) -> Obj:
+    """The endpoint the other site replicates through (separate clusters only): a
+    load-balanced Service keeping the client's source address, so the NetworkPolicy's
+    ipBlock on the other site's pod network still applies (routed pod networks, no SNAT)."""
+    port = settings.port(workload.name)
+    return {
+        "metadata": {
+            "name": f"{workload.name}-replication",
+            "namespace": settings.namespace_for(site),
+            "labels": labels(workload.name, site, workload.criticality),
+        },
+        "spec": {
+            "type": "LoadBalancer",
+            "externalTrafficPolicy": "Local",
+            "selector": selector(workload.name),
+            "ports": [{"name": "service", "port": port, "targetPort": port, "protocol": "TCP"}],
+        },
+    }
+
+
+def witness_objects(settings: StackSettings, votes: int) -> list[tuple[str, Obj]]:
+    """The quorum arbiter at the third location: ``votes`` voters, one per server
+    (required anti-affinity), each keeping its vote on a volume across restarts, reachable
+    from both sites by the configured name and port."""
     assert settings.witness is not None
     site = settings.witness.name
     ns = settings.namespace_for(site)
+    port = witness_port(settings)
     meta_labels = labels(WITNESS, site, "critical")
     container = {
         "name": WITNESS,
         "image": settings.images[WITNESS],
-        "ports": [{"name": "service", "containerPort": WITNESS_PORT, "protocol": "TCP"}],
+        "ports": [{"name": "service", "containerPort": port, "protocol": "TCP"}],
         "resources": {
             "requests": {"cpu": "500m", "memory": "1Gi"},
             "limits": {"cpu": "500m", "memory": "1Gi"},
         },
-        "livenessProbe": {"tcpSocket": {"port": WITNESS_PORT}, "periodSeconds": 10},
-        "readinessProbe": {"tcpSocket": {"port": WITNESS_PORT}, "periodSeconds": 5},
+        "livenessProbe": {"tcpSocket": {"port": port}, "periodSeconds": 10},
+        "readinessProbe": {"tcpSocket": {"port": port}, "periodSeconds": 5},
         "securityContext": restricted_container_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "votes", "mountPath": "/data"},
+        ],
     }
     sites_cidrs = [s.cidr for s in settings.sites]
-    return [
-        (
-            "Namespace",
-            {
-                "metadata": {
-                    "name": ns,
-                    "labels": {
-                        f"{LABEL}/site": site,
-                        "pod-security.kubernetes.io/enforce": "restricted",
-                        "pod-security.kubernetes.io/enforce-version": "latest",
-                    },
-                }
+    service_spec: Obj = {
+        "selector": selector(WITNESS),
+        "ports": [{"name": "service", "port": port, "targetPort": port, "protocol": "TCP"}],
+    }
+    if not settings.shared_cluster:
+        service_spec.update({"type": "LoadBalancer", "externalTrafficPolicy": "Local"})
+    statefulset = {
+        "metadata": {"name": WITNESS, "namespace": ns, "labels": meta_labels},
+        "spec": {
+            "replicas": votes,
+            "serviceName": WITNESS,
+            "podManagementPolicy": "Parallel",
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": "Retain",
+                "whenScaled": "Retain",
             },
-        ),
-        (
-            "StatefulSet",
-            {
-                "metadata": {"name": WITNESS, "namespace": ns, "labels": meta_labels},
+            "selector": {"matchLabels": selector(WITNESS)},
+            "template": {
+                "metadata": {"labels": meta_labels},
                 "spec": {
-                    "replicas": 1,
-                    "serviceName": WITNESS,
-                    "selector": {"matchLabels": selector(WITNESS)},
-                    "template": {
-                        "metadata": {"labels": meta_labels},
-                        "spec": {
-                            "automountServiceAccountToken": False,
-                            "securityContext": {
-                                "runAsNonRoot": True,
-                                "runAsUser": RUN_AS_USER,
-                                "seccompProfile": {"type": "RuntimeDefault"},
-                            },
-                            "containers": [container],
-                            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
-                        },
-                    },
+                    "automountServiceAccountToken": False,
+                    "securityContext": restricted_pod_context(),
+                    "affinity": one_per_server(WITNESS),
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                 },
             },
-        ),
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "votes", "labels": meta_labels},
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "1Gi"}},
+                    },
+                }
+            ],
+        },
+    }
+    return [
+        ("Namespace", namespace(settings, site)),
+        ("StatefulSet", statefulset),
         (
             "Service",
             {
                 "metadata": {"name": WITNESS, "namespace": ns, "labels": meta_labels},
-                "spec": {
-                    "selector": selector(WITNESS),
-                    "ports": [
-                        {
-                            "name": "service",
-                            "port": WITNESS_PORT,
-                            "targetPort": WITNESS_PORT,
-                            "protocol": "TCP",
-                        }
-                    ],
-                },
+                "spec": service_spec,
             },
         ),
         (
@@ -575,7 +678,7 @@ def witness_objects(settings: StackSettings) -> list[tuple[str, Obj]]:
                     "ingress": [
                         {
                             "from": [{"ipBlock": {"cidr": c}} for c in sites_cidrs],
-                            "ports": [{"protocol": "TCP", "port": WITNESS_PORT}],
+                            "ports": [{"protocol": "TCP", "port": port}],
                         }
                     ],
                     "egress": [

@@ -37,7 +37,13 @@ def test_only_the_render_and_drill_commands_reach_into_infra() -> None:
 
 def test_infra_reads_the_plan_through_the_planner() -> None:
     main = (ROOT / "infra" / "__main__.py").read_text()
-    assert "from planner.outputs.plan import planned_workloads, read_plan" in main
+    imported = {
+        alias.name
+        for node in ast.walk(ast.parse(main))
+        if isinstance(node, ast.ImportFrom) and node.module == "planner.outputs.plan"
+        for alias in node.names
+    }
+    assert {"planned_workloads", "read_plan"} <= imported
     assert "json.load" not in main
 
 

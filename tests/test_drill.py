@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from infra.drill import (
     DrillNode,
@@ -13,6 +17,7 @@ from infra.drill import (
     run_drill,
     schedule,
 )
+from infra.render import Recorded, run_program
 from planner.outputs.plan import PlannedSite, PlannedWorkload
 
 
@@ -121,15 +126,128 @@ def test_anti_affinity_and_spread() -> None:
     assert len(pending) == 3  # n-2 stays at 0, so the others may hold only 1 each
 
 
-def test_the_dev_stack_passes_the_drill() -> None:
-    reports = run_drill("dev")
-    assert reports
-    assert all(r.ok for r in reports), "\n".join(line for r in reports for line in r.lines())
+def test_the_dev_stack_passes_the_drill_and_states_its_quorum_limits() -> None:
+    result = run_drill("dev")
+    assert result.cases
+    assert result.ok, "\n".join(result.lines())
+    # dev: 2 + 2 database replicas and 1 witness voter; the plan says one more loss stops it
+    assert len(result.quorum_stated) == 4
+    assert all("NO QUORUM" in line for line in result.quorum_stated)
 
 
-def test_prod_admits_and_places_every_critical_and_database_pod() -> None:
-    reports = run_drill("prod")
-    assert len(reports) == 4
-    for report in reports:
-        assert report.quota_rejections == []
-        assert not any("clinical-critical" in p or "clinical-database" in p for p in report.pending)
+@pytest.fixture(scope="module")
+def prod() -> list[Recorded]:
+    return run_program("prod")
+
+
+def test_prod_passes_every_case_with_quorum_kept(prod: list[Recorded]) -> None:
+    result = run_drill("prod", prod)
+    assert len(result.cases) == 4
+    assert result.ok, "\n".join(result.lines())
+    assert result.quorum_stated == []  # 3 + 3 + 3 votes: every case keeps a majority
+
+
+def mutate(
+    resources: list[Recorded], site: str, kind: str, name: str, change: Any
+) -> list[Recorded]:
+    """A copy of ``resources`` with ``change`` applied to one object's inputs."""
+    out = []
+    hit = 0
+    for r in resources:
+        if r.site == site and r.kind == kind and r.inputs.get("metadata", {}).get("name") == name:
+            inputs = copy.deepcopy(r.inputs)
+            change(inputs)
+            r = dataclasses.replace(r, inputs=inputs)
+            hit += 1
+        out.append(r)
+    assert hit == 1, f"{site} {kind} {name}: {hit} objects"
+    return out
+
+
+def test_a_quota_too_small_fails_the_drill_naming_it(prod: list[Recorded]) -> None:
+    def shrink(body: dict[str, Any]) -> None:
+        body["spec"]["hard"]["requests.cpu"] = "10"
+
+    result = run_drill("prod", mutate(prod, "skejby", "ResourceQuota", "plan-critical", shrink))
+    assert not result.ok
+    assert any(
+        "ResourceQuota plan-critical: requests.cpu" in line and "hard 10.0" in line
+        for line in result.problems()
+    )
+
+
+def test_an_unsatisfiable_spread_fails_the_drill(prod: list[Recorded]) -> None:
+    def anti(body: dict[str, Any]) -> None:  # one epr-app pod per server: far too few servers
+        body["spec"]["template"]["spec"]["affinity"] = {
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "epr-app"}},
+                        "topologyKey": "kubernetes.io/hostname",
+                    }
+                ]
+            }
+        }
+
+    result = run_drill("prod", mutate(prod, "skejby", "Deployment", "epr-app", anti))
+    assert any(
+        "pending:" in line and "epr-app (clinical-critical" in line for line in result.problems()
+    )
+
+
+def test_a_denied_flow_fails_the_drill(prod: list[Recorded]) -> None:
+    def cut(body: dict[str, Any]) -> None:  # the lookup replica no longer reaches the database
+        body["spec"]["egress"] = [
+            e for e in body["spec"]["egress"] if "epr-db" not in str(e.get("to"))
+        ]
+
+    result = run_drill(
+        "prod", mutate(prod, "holstebro", "NetworkPolicy", "allow-lookup-replica", cut)
+    )
+    assert any(
+        line.startswith("network: ") and "lookup-replica" in line and "epr-db" in line
+        for line in result.problems()
+    )
+
+
+def test_a_budget_that_blocks_drains_fails_the_drill(prod: list[Recorded]) -> None:
+    def tight(body: dict[str, Any]) -> None:
+        body["spec"]["maxUnavailable"] = 0
+
+    result = run_drill("prod", mutate(prod, "skejby", "PodDisruptionBudget", "identity", tight))
+    assert any(
+        "PodDisruptionBudget identity allows no eviction" in line for line in result.problems()
+    )
+
+
+def test_a_witness_too_small_for_the_plan_fails_the_quorum_check(prod: list[Recorded]) -> None:
+    def one(body: dict[str, Any]) -> None:
+        body["spec"]["replicas"] = 1
+
+    result = run_drill("prod", mutate(prod, "witness", "StatefulSet", "quorum-arbiter", one))
+    assert any(
+        "epr-db: holstebro lost and one more skejby database node: 3 of 7 votes" in line
+        and "the plan says quorum is kept" in line
+        for line in result.problems()
+    )
+
+
+def test_replicas_beside_an_hpa_and_a_cold_critical_hpa_fail(prod: list[Recorded]) -> None:
+    def replicas(body: dict[str, Any]) -> None:
+        body["spec"]["replicas"] = 3
+
+    def cold(body: dict[str, Any]) -> None:
+        body["spec"]["minReplicas"] = 2
+
+    result = run_drill("prod", mutate(prod, "holstebro", "Deployment", "epr-web", replicas))
+    assert any(
+        "holstebro: Deployment epr-web: spec.replicas beside HorizontalPodAutoscaler epr-web" in x
+        for x in result.problems()
+    )
+    result = run_drill(
+        "prod", mutate(prod, "holstebro", "HorizontalPodAutoscaler", "epr-web", cold)
+    )
+    assert any(
+        "HorizontalPodAutoscaler epr-web: minReplicas 2 below the failover count" in x
+        for x in result.problems()
+    )

@@ -251,6 +251,17 @@ def test_critical_in_both_sites_rule() -> None:
     ]
 
 
+def test_a_site_stack_is_checked_against_its_namespace_list() -> None:
+    """A site stack holds one site: the namespace's list of critical workloads (from the
+    plan) is what the site must run."""
+    ns = ("core/v1:Namespace", specs.namespace(SETTINGS, "a", (WEB,)), "a")
+    assert violations(validate_critical_in_both_sites, stack(ns, *site_objects("a"))) == []
+    bad = stack(ns, *site_objects("a", deployment=False))
+    assert violations(validate_critical_in_both_sites, bad) == [
+        "critical workload 'web' has no replicas in a"
+    ]
+
+
 def test_failover_capacity_rule() -> None:
     good = stack(*site_objects("a"), *site_objects("b"))
     assert violations(validate_failover_capacity, good) == []

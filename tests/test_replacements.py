@@ -11,10 +11,10 @@ from planner.outputs.replacements import immutable_paths, kind_and_name, warning
     ("kind", "paths", "forced"),
     [
         ("statefulset", ["spec.replicas", "spec.template.spec.containers[0].image"], []),
-        (
+        (  # ignored by the program (ignoreChanges): the claims are expanded instead
             "statefulset",
             ["spec.volumeClaimTemplates[0].spec.resources.requests.storage", "spec.replicas"],
-            ["spec.volumeClaimTemplates[0].spec.resources.requests.storage"],
+            [],
         ),
         ("statefulset", ["spec.serviceName"], ["spec.serviceName"]),
         ("statefulset", ["spec.updateStrategy.type", "metadata.labels.x"], []),
@@ -45,7 +45,10 @@ def test_warnings_name_replacements_deletions_and_guardrails() -> None:
     lines = warnings_for(
         "holstebro",
         {
-            "04-statefulset--epr--epr-db.yaml": ["spec.volumeClaimTemplates[0].metadata.name"],
+            "04-statefulset--epr--epr-db.yaml": ["spec.serviceName"],
+            "04-statefulset--epr--archive.yaml": [
+                "spec.volumeClaimTemplates[0].spec.resources.requests.storage"
+            ],
             "05-deployment--epr--web.yaml": ["spec.replicas"],
             "02-resourcequota--epr--plan-quota.yaml": ["spec.hard.requests.cpu"],
         },
@@ -53,8 +56,14 @@ def test_warnings_name_replacements_deletions_and_guardrails() -> None:
     )
     assert lines == [
         "holstebro: resourcequota `plan-quota` changed: it decides failover admission or drains",
+        "holstebro: statefulset `archive`: volume template changed; Pulumi ignores it "
+        "(immutable), so nothing is replaced: expand each existing claim `data-archive-<i>` "
+        "to the new size (`kubectl patch pvc`, the storage class allows expansion) before the "
+        "workload needs it",
         "holstebro: statefulset `epr-db` will be REPLACED (deleted, then created): immutable "
-        "`spec.volumeClaimTemplates[0].metadata.name` changed (its volumes are kept only if "
-        "retained: check `retainOnDelete`)",
-        "holstebro: namespace `epr` will be DELETED",
+        "`spec.serviceName` changed (its volumes are kept only if retained: check "
+        "`retainOnDelete`)",
+        "holstebro: namespace `epr` will be DELETED from the program: it is protected, so "
+        "`pulumi up` stops until someone unprotects it, and retainOnDelete leaves it in the "
+        "cluster",
     ]

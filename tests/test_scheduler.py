@@ -17,7 +17,8 @@ def pod(
 def test_higher_priority_is_placed_first_whatever_the_queue_order() -> None:
     servers = [Allocatable(4, 4)]
     result = schedule(servers, [pod("low", 4, priority=1), pod("high", 4, priority=2)])
-    assert result.pending == (0,) and result.placement == ((1,),)
+    assert result.pending == (0,)
+    assert result.placement == ((1,),)
 
 
 def test_least_allocated_server_wins_and_ties_go_to_the_first() -> None:
@@ -33,7 +34,8 @@ def test_least_allocated_server_wins_and_ties_go_to_the_first() -> None:
 def test_required_anti_affinity_keeps_one_pod_per_server() -> None:
     servers = [Allocatable(100, 100), Allocatable(1, 1)]
     result = schedule(servers, [pod("db", 1, anti=True) for _ in range(3)])
-    assert [len(p) for p in result.placement] == [1, 1] and len(result.pending) == 1
+    assert [len(p) for p in result.placement] == [1, 1]
+    assert len(result.pending) == 1
 
 
 def test_hostname_spread_bounds_the_skew_not_the_count() -> None:
@@ -41,7 +43,8 @@ def test_hostname_spread_bounds_the_skew_not_the_count() -> None:
     # fits one pod, so the first stops at two and the rest stay Pending
     servers = [Allocatable(100, 100), Allocatable(1, 1)]
     result = schedule(servers, [pod("web", 1, skew=1) for _ in range(5)])
-    assert [len(p) for p in result.placement] == [2, 1] and len(result.pending) == 2
+    assert [len(p) for p in result.placement] == [2, 1]
+    assert len(result.pending) == 2
     # with one server the least count is its own: the skew never blocks
     result = schedule(servers[:1], [pod("web", 1, skew=1) for _ in range(5)])
     assert result.pending == ()

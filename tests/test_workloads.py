@@ -23,7 +23,8 @@ def test_hot_failover_runs_the_failover_count_of_critical_work_all_the_time() ->
     assert (web.replicas_normal, web.replicas_failover, web.replicas_floor) == (13, 13, 13)
     later = sized[("later", "beta")]
     assert (later.replicas_normal, later.replicas_failover, later.replicas_floor) == (2, 0, 1)
-    assert web.priority_tier == "critical" and later.priority_tier == "deferrable"
+    assert web.priority_tier == "critical"
+    assert later.priority_tier == "deferrable"
     assert sized[("db", "alpha")].priority_tier == "database"
 
 

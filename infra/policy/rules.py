@@ -38,6 +38,7 @@ SERVING_TYPES = (*WORKLOAD_TYPES, "kubernetes:apps/v1:DaemonSet")
 HPA_TYPE = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB_TYPE = "kubernetes:policy/v1:PodDisruptionBudget"
 QUOTA_TYPE = "kubernetes:core/v1:ResourceQuota"
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
@@ -223,22 +224,33 @@ def _site(resource: Any) -> str | None:
 
 
 def validate_critical_in_both_sites(args: StackValidationArgs, report: Report) -> None:
-    """Clinical sites are those with a plan quota; each critical workload runs in all."""
-    clinical_sites = sorted({s for q in _by_type(args.resources, QUOTA_TYPE) if (s := _site(q))})
-    if len(clinical_sites) < 2:
-        report(
-            f"expected two clinical sites (each with its plan quota), found "
-            f"{clinical_sites or 'none'}"
-        )
-        return
+    """Each critical workload runs in every clinical site: the ones its site's namespace
+    lists (annotation ``critical-workloads``, from the plan), which a site stack can check
+    alone, and, where a stack holds both sites (those with a plan quota), each critical
+    workload of one site in the other too."""
+    messages: list[str] = []
     present: dict[str, set[str]] = {}
     for w in _by_type(args.resources, *WORKLOAD_TYPES):
         if _labels(w.props).get(f"{LABEL}/criticality") == "critical" and _site(w):
             present.setdefault(_name(w.props), set()).add(str(_site(w)))
-    for name, sites in sorted(present.items()):
-        missing = [s for s in clinical_sites if s not in sites]
-        if set(sites) & set(clinical_sites) and missing:
-            report(f"critical workload '{name}' has no replicas in {', '.join(missing)}")
+    for ns in _by_type(args.resources, NAMESPACE_TYPE):
+        listed = ((ns.props.get("metadata") or {}).get("annotations") or {}).get(
+            f"{LABEL}/critical-workloads"
+        )
+        site = _site(ns)
+        for name in sorted(filter(None, str(listed or "").split(","))):
+            if site is not None and site not in present.get(name, set()):
+                messages.append(f"critical workload '{name}' has no replicas in {site}")
+    clinical_sites = sorted({s for q in _by_type(args.resources, QUOTA_TYPE) if (s := _site(q))})
+    if len(clinical_sites) >= 2:
+        for name, sites in sorted(present.items()):
+            missing = [s for s in clinical_sites if s not in sites]
+            if set(sites) & set(clinical_sites) and missing:
+                messages.append(
+                    f"critical workload '{name}' has no replicas in {', '.join(missing)}"
+                )
+    for message in dict.fromkeys(messages):
+        report(message)
     hpas = _by_type(args.resources, HPA_TYPE)
     for w in _by_type(args.resources, *WORKLOAD_TYPES):
         if _labels(w.props).get(f"{LABEL}/criticality") != "critical":

@@ -16,8 +16,10 @@ from planner.cli._shell import BadInput, planner_errors, stages
 def drill(stack: str) -> None:
     """Each site lost in turn, and each distinct loss of r of the survivor's servers: HPAs
     scaled to the failover load, quota admission, scheduling with priorities, anti-affinity
-    and spread, and disruption budgets. Exit 1 when a pod of the failover set stays
-    Pending, a quota refuses one, or a budget blocks a drain."""
+    and spread, and disruption budgets; replica counts beside HPAs and hot capacity; the
+    database quorum against the plan's statement; every declared network flow. Exit 1 when
+    a pod of the failover set stays Pending, a quota refuses one, a budget blocks a drain,
+    a rule or the quorum fails, or a needed flow is denied or another allowed."""
     from infra.drill import run_drill
     from infra.render import RenderError
     from infra.settings import SettingsError
@@ -25,13 +27,10 @@ def drill(stack: str) -> None:
     with stages(f"drilling {stack}", 1) as advance:
         advance("rendering under mocks and playing the failover")
         try:
-            reports = run_drill(stack)
+            result = run_drill(stack)
         except (RenderError, SettingsError) as exc:
             raise BadInput(str(exc)) from None
-    for report in reports:
-        for line in report.lines():
-            click.echo(line)
-    failed = [r for r in reports if not r.ok]
-    click.echo(f"drill: {len(reports) - len(failed)} of {len(reports)} cases pass")
-    if failed:
+    for line in result.lines():
+        click.echo(line)
+    if not result.ok:
         raise click.exceptions.Exit(1)

@@ -58,6 +58,18 @@ def render(stack: str, out_dir: Path | None, kubernetes_version: str | None) -> 
     )
     for line in result.reachability:
         click.echo(f"  {line}")
+    click.echo(
+        "failover drill: "
+        + (
+            "every case passes"
+            if not result.drill
+            else "FAILED (planner drill --stack S shows it all)"
+        )
+    )
+    for line in result.drill:
+        click.echo(f"  {line}")
+    for line in result.stated_limits:
+        click.echo(f"  stated by the plan: {line}")
     click.echo(f"rendered in {elapsed:.2f} s", err=True)
     if not result.ok:
         raise click.exceptions.Exit(1)

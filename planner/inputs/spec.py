@@ -162,6 +162,7 @@ class Spec:
     power: PowerSpec | None = None
     max_pod_share_per_server: float = 0.25
     hot_failover: bool = True
+    witness_votes: int = 1
     overload: OverloadBounds = OverloadBounds()
     link: LinkSpec | None = None
 
@@ -230,7 +231,9 @@ def read_spec(path: Path) -> Spec:
         reserved.reject_unknown({"cpu_cores", "memory_gib"})
 
     redundancy = root.child("redundancy")
-    redundancy.reject_unknown({"servers", "max_pod_share_per_server", "hot_failover"})
+    redundancy.reject_unknown(
+        {"servers", "max_pod_share_per_server", "hot_failover", "witness_votes"}
+    )
 
     storage = root.child("storage")
     storage.reject_unknown(
@@ -268,6 +271,7 @@ def read_spec(path: Path) -> Spec:
             "max_pod_share_per_server", default=0.25, exclusive_minimum=0, maximum=1
         ),
         hot_failover=redundancy.boolean("hot_failover", default=True),
+        witness_votes=redundancy.integer("witness_votes", default=1, minimum=0),
         overload=_read_overload(root),
         link=_read_link(root, {w.name: w for w in workloads}),
     )

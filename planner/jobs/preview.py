@@ -49,9 +49,15 @@ def git(repo: Path, *args: str) -> str:
 
 
 def stacks_in(tree: Path) -> list[str]:
-    return sorted(
-        p.name[len("Pulumi.") : -len(".yaml")] for p in (tree / "stacks").glob("Pulumi.*.yaml")
-    )
+    """The environment stacks of ``tree``; a site stack (one with ``environment``) deploys
+    a part of its environment's manifests, which the environment's preview already shows."""
+    out = []
+    for path in (tree / "stacks").glob("Pulumi.*.yaml"):
+        config = load_yaml_mapping(path).get("config") or {}
+        if isinstance(config, dict) and config.get("hospital-platform:environment"):
+            continue
+        out.append(path.name[len("Pulumi.") : -len(".yaml")])
+    return sorted(out)
 
 
 def plan_file(tree: Path, stack: str) -> str | None:
@@ -181,9 +187,12 @@ def _stack_preview(repo: Path, base_tree: Path, stack: str, work: Path) -> Stack
         preview.validation_errors.append(f"render failed: {new}")
         return preview
     preview.validation_errors += list(new["validation_errors"])
-    preview.policy_violations = list(new["policy_violations"]) + [
-        f"network reachability: {line}" for line in new.get("reachability", [])
-    ]
+    preview.policy_violations = (
+        list(new["policy_violations"])
+        + [f"network reachability: {line}" for line in new.get("reachability", [])]
+        + [f"failover drill: {line}" for line in new.get("drill", [])]
+    )
+    preview.warnings += [f"stated by the plan: {line}" for line in new.get("stated_limits", [])]
     old_files: dict[str, str] = {}
     if isinstance(old, str):
         preview.base_note = f"base not rendered ({old}); every manifest counts as added"

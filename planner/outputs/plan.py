@@ -26,6 +26,7 @@ from planner.sizing.fleet import SiteFleet
 from planner.sizing.link import LinkSizing
 from planner.sizing.packing import drive_layout, place_drives
 from planner.sizing.pods import max_per_server, site_pod_sets
+from planner.sizing.quorum import quorum_cases
 from planner.sizing.server_power import site_power_w
 from planner.sizing.verify import Report
 from planner.sizing.workloads import WorkloadSizing
@@ -155,6 +156,7 @@ def build_plan(
             for c in report.checks
         ],
         "workloads": _workload_docs(spec, sizings),
+        "quorum": _quorum_docs(spec, sizings),
         "link": None
         if link is None
         else {
@@ -315,6 +317,29 @@ def _pod_docs(
         ]
         for scenario, groups in site_pod_sets(sizings, spec, site).items()
     }
+
+
+def _quorum_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[str, Any]]:
+    """Per clustered database: its votes per site, the witness's, and every quorum case
+    (:mod:`planner.sizing.quorum`)."""
+    out = []
+    for workload in spec.workloads:
+        members = [z for z in sizings if z.workload == workload.name]
+        if not members or members[0].priority_tier != "database":
+            continue
+        votes = {z.site: z.replicas_normal for z in members}
+        cases = quorum_cases(votes, spec.witness_votes)
+        out.append(
+            {
+                "workload": workload.name,
+                "votes": votes,
+                "witness_votes": spec.witness_votes,
+                "total": cases[0].total,
+                "needed": cases[0].needed,
+                "cases": [{"case": c.case, "votes": c.votes, "kept": c.kept} for c in cases],
+            }
+        )
+    return out
 
 
 def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[str, Any]]:
@@ -589,6 +614,16 @@ class PlannedWorkload:
     scaling: str
     stateful: bool
     sites: dict[str, PlannedSite]
+
+
+def quorum_of(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The plan's quorum statement per clustered database workload."""
+    return {q["workload"]: q for q in plan.get("quorum") or []}
+
+
+def witness_votes(plan: dict[str, Any]) -> int:
+    """Witness voters the plan's quorum counts on (1 when it has no clustered database)."""
+    return max((int(q["witness_votes"]) for q in plan.get("quorum") or []), default=1)
 
 
 def planned_workloads(plan: dict[str, Any], source: str = "plan") -> tuple[PlannedWorkload, ...]:

@@ -8,7 +8,9 @@ DaemonSet's ``selector``, a Job's ``template`` and ``selector``, a Service's ``c
 a StorageClass's ``provisioner``, ``parameters``, ``reclaimPolicy`` and
 ``volumeBindingMode``, and a PersistentVolumeClaim's ``storageClassName``, ``accessModes``
 and ``volumeName`` are immutable too. Deleting a namespace, a StatefulSet, a claim or a
-storage class loses data or everything in it; quotas and disruption budgets decide whether
+storage class loses data or everything in it (the program protects them and retains them
+on delete; a StatefulSet's volume template is ignored after creation, so growth expands
+the claims instead of replacing the StatefulSet); quotas and disruption budgets decide whether
 a failover is admitted and whether a drain can proceed.
 """
 
@@ -32,6 +34,9 @@ IMMUTABLE = {
     "storageclass": ("provisioner", "parameters", "reclaimPolicy", "volumeBindingMode"),
     "persistentvolumeclaim": ("spec.storageClassName", "spec.accessModes", "spec.volumeName"),
 }
+#: Immutable StatefulSet fields the program tells Pulumi to ignore (``ignoreChanges``), so
+#: a change never replaces the StatefulSet: the claims are expanded in place instead.
+STATEFULSET_IGNORED = ("spec.volumeClaimTemplates",)
 PROTECTED = ("namespace", "statefulset", "persistentvolumeclaim", "storageclass")
 REVIEW = ("resourcequota", "poddisruptionbudget", "networkpolicy", "priorityclass")
 
@@ -57,7 +62,8 @@ def immutable_paths(kind: str, paths: list[str]) -> list[str]:
         return [
             p
             for p in paths
-            if _under(p, "spec") and not any(_under(p, m) for m in STATEFULSET_MUTABLE)
+            if _under(p, "spec")
+            and not any(_under(p, m) for m in STATEFULSET_MUTABLE + STATEFULSET_IGNORED)
         ]
     return [p for p in paths if any(_under(p, f) for f in IMMUTABLE.get(kind, ()))]
 
@@ -85,10 +91,23 @@ def warnings_for(
                 f"{site}: {kind} `{name}` will be REPLACED (deleted, then created): immutable "
                 f"{shown} changed{extra}"
             )
+        elif kind == "statefulset" and any(
+            _under(p, f) for p in paths for f in STATEFULSET_IGNORED
+        ):
+            out.append(
+                f"{site}: statefulset `{name}`: volume template changed; Pulumi ignores it "
+                "(immutable), so nothing is replaced: expand each existing claim "
+                f"`data-{name}-<i>` to the new size (`kubectl patch pvc`, the storage class "
+                "allows expansion) before the workload needs it"
+            )
         elif kind in REVIEW:
             out.append(f"{site}: {kind} `{name}` changed: it decides failover admission or drains")
     for manifest_file in removed:
         kind, name = kind_and_name(manifest_file)
         if kind in PROTECTED:
-            out.append(f"{site}: {kind} `{name}` will be DELETED")
+            out.append(
+                f"{site}: {kind} `{name}` will be DELETED from the program: it is protected, "
+                "so `pulumi up` stops until someone unprotects it, and retainOnDelete leaves "
+                "it in the cluster"
+            )
     return out

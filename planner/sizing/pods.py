@@ -30,7 +30,6 @@ from planner.sizing.envelope import NORMAL, scenarios_for
 from planner.sizing.scheduler import QueuedPod
 from planner.sizing.workloads import WorkloadSizing
 
-
 #: Scheduling priority value of each class (Kubernetes PriorityClass ``value``): the
 #: critical databases above the critical applications, then degradable, then deferrable
 #: work, which a failover evicts first.

@@ -13,8 +13,10 @@ sized for the larger of normal and failover load, because a pod's size does not 
 when the other site is lost. With ``redundancy.hot_failover`` (the default) a critical
 horizontal workload runs its failover count in normal operation too: the servers are
 bought for the failover load anyway, and a survivor then carries the other site's work at
-once instead of after the autoscaler and the scheduler catch up. Stateful pods get a volume for their share of the data the
-site holds at the horizon's end, under the fill ceiling:
+once instead of after the autoscaler and the scheduler catch up.
+
+Stateful pods get a volume for their share of the data the site holds at the horizon's
+end, under the fill ceiling:
 
     pvc_gib = ceil(stored_tib x 1024 / fill / replicas_normal)
 
