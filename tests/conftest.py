@@ -57,7 +57,6 @@ def power_spec(**changes: Any) -> PowerSpec:
     power = PowerSpec(
         chemistry="lfp",
         temperature_c=25.0,
-        inverter_efficiency=1.0,
         design_margin=1.1,
         generator_start_s=10,
         generator_transfer_s=5,
@@ -74,7 +73,7 @@ def power_spec(**changes: Any) -> PowerSpec:
         as_was_standby_takeover_min=300,
         as_was_standby_failure_probability=0.5,
         ups_redundancy=1,
-        min_battery_strings=1,
+        min_battery_strings=2,
     )
     return dataclasses.replace(power, **changes)
 
@@ -118,6 +117,9 @@ def site_envelope(site: str, other: str, **demand: float) -> SiteEnvelope:
         demand={NORMAL: normal, lost(other): failover},
         mean_busy_cores=demand.get("mean_busy_cores", 0.0),
         written_tib_life=demand.get("written_tib_life", 0.0),
+        peak_busy_cores=demand.get(
+            "peak_busy_cores", max(normal["cpu_cores"], failover["cpu_cores"])
+        ),
     )
 
 
@@ -277,7 +279,6 @@ def small_inputs(tmp_path: Path) -> dict[str, Path]:
 POWER_DOC: dict[str, Any] = {
     "chemistry": "lfp",
     "temperature_c": 25,
-    "inverter_efficiency": 0.94,
     "design_margin": 1.1,
     "generator": {
         "start_s": 10,
@@ -310,14 +311,23 @@ BATTERY_DOCS: dict[str, Any] = {
             "sku": "lfp-1k",
             "chemistry": "lfp",
             "kwh": 1.0,
+            "module_v": 48,
             "max_kw": 2.0,
+            "rated_minutes": 27.0,
             "service_life_years": 10,
             "price": 5000,
             "source": "test",
         },
     ],
     "ups_frames": [
-        {"sku": "ups-10", "kw": 10, "efficiency": 0.94, "price": 20000, "source": "test"},
+        {
+            "sku": "ups-10",
+            "kw": 10,
+            "efficiency": 0.94,
+            "price": 20000,
+            "dc_bus_v": [192, 240],
+            "source": "test",
+        },
     ],
 }
 

@@ -9,8 +9,9 @@ import numpy as np
 from planner.simulate.availability import OutageModel, SiteChain, simulate_years, summarise
 
 
-def chain(runtime: float, move: float, move_fails: float) -> SiteChain:
+def chain(runtime: float, move: float, move_fails: float, recovery: float = 0.0) -> SiteChain:
     return SiteChain(
+        recovery_minutes=recovery,
         generator_fail_to_start=1.0,
         generator_fail_to_run_per_hour=0.0,
         detection_minutes=0.0,
@@ -80,3 +81,52 @@ def test_no_downtime_seen_gives_a_bound_not_a_zero_interval() -> None:
     assert math.isnan(result.ci99_downtime_min[1])
     assert math.isnan(result.nines_ci99[0])
     assert result.p_downtime_year_upper99 == 1 - 0.01 ** (1 / 1_000)
+
+
+def test_monte_carlo_matches_closed_form_with_recovery_and_regional_outages() -> None:
+    """Generator always fails, every failover fails, a restart of Q minutes after a hard
+    loss; each site has its own outages (rate L) and both share regional ones (rate L_r).
+    Per outage reaching past the battery the work is down D - R + Q, so
+    E[downtime per year] = (2 L + L_r) exp(-R / m) (m + Q): a regional outage counts
+    once, not twice (the minutes are the same for both sites)."""
+    rate, regional, mean, runtime, restart = 1.5, 0.5, 40.0, 25.0, 90.0
+    down, longest = simulate_years(
+        np.random.default_rng(4),
+        200_000,
+        OutageModel(rate, "exponential", mean_minutes=mean, regional_outages_per_year=regional),
+        (chain(runtime, 1.0, 1.0, restart), chain(runtime, 1.0, 1.0, restart)),
+    )
+    result = summarise(down, longest)
+    expected = (2 * rate + regional) * math.exp(-runtime / mean) * (mean + restart)
+    low, high = result.ci99_downtime_min
+    assert low <= expected <= high
+    assert high - low < 0.05 * expected
+
+
+def test_a_regional_outage_with_one_site_holding_costs_only_the_failover() -> None:
+    """Regional outages only; site A's generator always fails and its failover lands after
+    T; site B's generator never fails. Once dark, A is back only after the grid and a
+    500-minute restart, so the failover decides: A's work is down from R to T whenever
+    the outage outlasts the battery, E = L_r exp(-R / m) (T - R)."""
+    regional, mean, runtime, move = 2.0, 30.0, 10.0, 45.0
+    holding = SiteChain(
+        generator_fail_to_start=0.0,
+        generator_fail_to_run_per_hour=0.0,
+        detection_minutes=0.0,
+        runtime_new_minutes=runtime,
+        peukert_k=1.0,
+        end_of_life_capacity=1.0,
+        failover_p50_minutes=move,
+        failover_p95_minutes=move,
+        failover_failure_probability=0.0,
+    )
+    down, longest = simulate_years(
+        np.random.default_rng(6),
+        200_000,
+        OutageModel(0.0, "exponential", mean_minutes=mean, regional_outages_per_year=regional),
+        (chain(runtime, move, 0.0, 500.0), holding),
+    )
+    result = summarise(down, longest)
+    expected = regional * math.exp(-runtime / mean) * (move - runtime)
+    low, high = result.ci99_downtime_min
+    assert low <= expected <= high

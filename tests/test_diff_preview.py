@@ -178,11 +178,12 @@ def test_preview_of_a_growth_change_shows_replicas_requests_and_cost(clone: Path
     assert "<details><summary>Plan changes</summary>" in text
 
 
-def test_preview_warns_that_a_storage_growth_change_replaces_the_statefulsets(
+def test_preview_says_a_storage_growth_change_expands_claims_instead_of_replacing(
     clone: Path,
 ) -> None:
-    """Volume templates are immutable: a stored_tib growth change resizes them, and the
-    comment says the StatefulSets of both sites would be replaced."""
+    """Volume templates are immutable: a stored_tib growth change resizes them. The program
+    ignores the template after creation, so the comment says to expand the claims, and
+    that nothing is replaced."""
     base = (clone / ".base").read_text()
     spec = clone / "stacks" / "dev" / "spec.yaml"
     text = spec.read_text()
@@ -210,9 +211,10 @@ def test_preview_warns_that_a_storage_growth_change_replaces_the_statefulsets(
     warnings = done.stdout.split("**Warnings**")[1].split("Checks:")[0]
     for site in ("holstebro", "skejby"):
         assert (
-            f"{site}: statefulset `epr-db` will be REPLACED (deleted, then created): immutable "
-            "`spec.volumeClaimTemplates[0].spec.resources.requests.storage` changed"
+            f"{site}: statefulset `epr-db`: volume template changed; Pulumi ignores it "
+            "(immutable), so nothing is replaced: expand each existing claim `data-epr-db-<i>`"
         ) in warnings
+        assert f"{site}: statefulset `epr-db` will be REPLACED" not in warnings
     assert "Caused by: spec `growth_per_year.stored_tib`: 0.15 -> 0.16" in done.stdout
 
 

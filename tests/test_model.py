@@ -458,38 +458,50 @@ def test_workload_helper_is_consistent() -> None:
 
 
 @pytest.mark.parametrize(("ups_redundancy", "frames"), [(0, 1), (1, 2), (2, 3)])
-def test_battery_modules_cover_the_runtime_at_end_of_life(ups_redundancy: int, frames: int) -> None:
-    """One 32-core server serving 16 busy cores sits at its 50 % point: 200 W design
-    load. The modules bought are the fewest whose end-of-life runtime covers the
-    requirement: one fewer would fall short (checked with the runtime law)."""
+def test_battery_strings_cover_the_runtime_at_end_of_life_with_one_lost(
+    ups_redundancy: int, frames: int
+) -> None:
+    """One 32-core server (idle 100 W, 50 % 200 W, full 400 W) with a worst load of 16
+    busy cores: the linear bound is 100 + 16 x 300 / 32 = 250 W. Strings of two 12 V
+    blocks (a 24 V bus) carry P_s = 2 x 100 W x min(1, 10 / T) x 0.9 / K each for T
+    minutes (a linear runtime law of 10 min at 100 W); the fewest strings with one lost
+    still carrying 250 W are bought, never fewer than two."""
     import dataclasses
 
     from planner.inputs.catalog import BatterySku, UpsFrameSku
-    from planner.power.ups import battery_design, site_required_runtime
+    from planner.power.ups import derating, site_required_runtime
 
-    power = power_spec(
-        chemistry="vrla",
-        temperature_c=20.0,
-        inverter_efficiency=0.9,
-        ups_redundancy=ups_redundancy,
-        min_battery_strings=2,
-    )
+    power = power_spec(chemistry="vrla", temperature_c=20.0, ups_redundancy=ups_redundancy)
     spec = base_spec(servers_lost=0, power=power)
+    block = BatterySku(
+        "block",
+        "vrla",
+        0.1,
+        0.1,
+        5.0,
+        10.0,
+        "test",
+        module_v=12.0,
+        rated_minutes=10.0,
+        runtime_exponent=1.0,
+    )
     cat = dataclasses.replace(
         catalog([server("s", 32, 256, 100.0)], [drive("d", 1.0)]),
-        batteries=(BatterySku("block", "vrla", 0.1, 5.0, 5.0, 10.0, "test"),),
-        ups_frames=(UpsFrameSku("ups", 1.0, 0.9, 50.0, "test"),),
+        batteries=(block,),
+        ups_frames=(UpsFrameSku("ups", 1.0, 0.9, 50.0, "test", dc_min_v=24.0, dc_max_v=24.0),),
     )
     solution = optimise(spec, cat, envelope(cpu_cores=16), ())
-    design, required = battery_design(power), site_required_runtime(power).minutes / 60
-    need_wh = design.required_nameplate_wh(200.0, required)
-    eol = design.chemistry.end_of_life_capacity
+    minutes = site_required_runtime(power).minutes
+    per_string = 2 * 100.0 * min(1.0, 10.0 / minutes) * 0.9 / derating(power).factor
+    need = 250.0
+    strings = max(2, 1 + math.ceil(need / per_string - 1e-9))
     for fleet in solution.fleets:
-        count = fleet.batteries["block"]
-        assert count == max(2, math.ceil(need_wh / 100.0 - 1e-9))
-        assert design.runtime_h(count * 100.0, 200.0, eol) >= required
-        assert design.runtime_h((count - 1) * 100.0, 200.0, eol) < required
-        # 200 W x 1.1 fits one 1 kW frame, plus the redundant ones
+        assert fleet.strings == strings
+        assert fleet.batteries == {"block": 2 * strings}
+        assert (strings - 1) * per_string >= need - 1e-6
+        if strings > 2:
+            assert (strings - 2) * per_string < need
+        # 250 W x 1.1 fits one 1 kW frame, plus the redundant ones
         assert fleet.ups == {"ups": frames}
 
 
@@ -506,10 +518,14 @@ def test_ups_frames_come_in_one_model_per_site() -> None:
     big = server("s", 32, 256, 0.0, idle_w=12000.0, half_w=12000.0, full_w=12000.0)
     cat = dataclasses.replace(
         catalog([big], [drive("d", 0.0)]),
-        batteries=(BatterySku("b", "lfp", 10.0, 100.0, 20.0, 0.0, "test"),),
+        batteries=(
+            BatterySku(
+                "b", "lfp", 10.0, 100.0, 20.0, 0.0, "test", module_v=48.0, rated_minutes=60.0
+            ),
+        ),
         ups_frames=(
-            UpsFrameSku("u10", 10.0, 0.95, 10_000.0, "test"),
-            UpsFrameSku("u20", 20.0, 0.95, 14_000.0, "test"),
+            UpsFrameSku("u10", 10.0, 0.95, 10_000.0, "test", dc_min_v=48.0, dc_max_v=48.0),
+            UpsFrameSku("u20", 20.0, 0.95, 14_000.0, "test", dc_min_v=48.0, dc_max_v=48.0),
         ),
     )
     solution = optimise(spec, cat, envelope(cpu_cores=1), ())

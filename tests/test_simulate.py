@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -52,13 +53,65 @@ def test_a_slow_failover_drains_the_battery() -> None:
         result.catalog,
         fleets,
         site="skejby",
-        failover_minutes=240.0,
+        failover_minutes=600.0,
+        grid_minutes=1440.0,
     )
-    assert outcome.battery_empty_at_min is not None
-    handover = 15 / 60 + 240.0  # noticed after start + transfer time, then 240 minutes
-    assert outcome.clinical_downtime_min == pytest.approx(handover - outcome.battery_empty_at_min)
+    dark = outcome.dark_at_min
+    assert dark is not None
+    handover = 15 / 60 + 600.0  # noticed after start + transfer time, then 600 minutes
+    assert outcome.clinical_downtime_min == pytest.approx(handover - dark)
     assert outcome.clinical_downtime_min > 60
     assert outcome.unclean_shutdown
+
+
+def test_the_incident_as_reported_costs_hours_before_and_nothing_now() -> None:
+    """Grid back after 31 minutes, the old UPS flat after 27, the old standby not starting,
+    the old site's restart until 7.5 h after the start: the as-was design is down for
+    hours; the new design, same event, generator failing too, loses no clinical minute."""
+    from planner.simulate.incident import AS_REPORTED
+
+    result, fleets = bundled_fleets()
+    old = replay_as_was(
+        result.spec,
+        standby_works=AS_REPORTED.standby_works,
+        grid_minutes=AS_REPORTED.grid_minutes,
+        ups_minutes=AS_REPORTED.ups_minutes,
+        recovery_minutes=AS_REPORTED.recovery_minutes,
+    )
+    assert old.clinical_back_at_min == pytest.approx(AS_REPORTED.patient_record_back_at_min)
+    assert old.clinical_downtime_min == pytest.approx(450 - 27)
+    for site in ("holstebro", "skejby"):
+        for end_of_life in (False, True):
+            new = replay_incident(
+                result.profile,
+                result.spec,
+                result.catalog,
+                fleets,
+                site=site,
+                end_of_life=end_of_life,
+                grid_minutes=AS_REPORTED.grid_minutes,
+            )
+            assert new.clinical_downtime_min == 0.0
+            assert new.dark_at_min is None
+
+
+@pytest.mark.parametrize("failover", [10.0, 240.0])
+def test_with_the_grid_back_at_30_no_battery_runs_flat_after_30(failover: float) -> None:
+    result, fleets = bundled_fleets()
+    new = replay_incident(
+        result.profile,
+        result.spec,
+        result.catalog,
+        fleets,
+        site="skejby",
+        failover_minutes=failover,
+        grid_minutes=30.0,
+    )
+    assert new.battery_empty_at_min is None or new.battery_empty_at_min <= 30.0
+    assert "grid back at skejby" in " ".join(e.text for e in new.events)
+    for works in (True, False):
+        old = replay_as_was(result.spec, standby_works=works, grid_minutes=30.0)
+        assert old.battery_flat_at_min is None or old.battery_flat_at_min <= 30.0
 
 
 def test_generator_that_starts_needs_only_the_bridge() -> None:
@@ -93,16 +146,32 @@ def test_cli_simulations_on_a_small_plan(powered_inputs: dict[str, Path], tmp_pa
             "--site",
             "alpha",
             "--failover-minutes",
-            "240",
+            "5000",
         ],
     )
     assert "battery at alpha empty" in slow.output
+    reported = CliRunner().invoke(
+        main, ["simulate", "incident", str(plan), *inputs, "--as-reported"]
+    )
+    assert reported.exit_code == 0, reported.output
+    assert "grid back after 31 min (as reported)" in reported.output
+    assert "clinical downtime 423 min (7.0 h)" in reported.output
     availability = CliRunner().invoke(
         main, ["simulate", "availability", str(plan), *inputs, "--years", "20000"]
     )
     assert availability.exit_code == 0, availability.output
     assert "sized design (both sites)" in availability.output
     assert "as-was design" in availability.output
+    assert "chance of no clinical downtime in a grid outage of 0.5 h" in availability.output
+    as_json = CliRunner().invoke(
+        main, ["simulate", "availability", str(plan), *inputs, "--years", "2000", "--json"]
+    )
+    assert as_json.exit_code == 0, as_json.stderr
+    doc = json.loads(as_json.stdout)
+    for name in ("sized", "as_was"):
+        curve = doc["designs"][name]["survival"]
+        assert [p["outage_hours"] for p in curve] == [0.5, 1.0, 2.0, 4.0, 8.0, 24.0]
+        assert all(0.0 <= p["p_no_clinical_downtime"] <= 1.0 for p in curve)
 
 
 def test_cli_refuses_a_plan_from_other_inputs(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from planner.inputs.catalog import default_catalog_path
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.verify import verify_plan
 from tests.conftest import base_spec, catalog, drive, server
@@ -55,3 +58,36 @@ def test_failover_scenario_is_checked_on_the_survivor() -> None:
     report = verify_plan(profile, spec, cat, fleets, ())
     assert not checks_by_name(report, "cpu_cores N+0", "alpha", "lost-beta").ok
     assert checks_by_name(report, "cpu_cores N+0", "beta", "lost-alpha").ok
+
+
+def test_the_string_loss_check_fails_the_old_battery_at_twice_the_scale(
+    tmp_path: Path,
+) -> None:
+    """The example at twice its load, 14 days. The old sizing counted each 51.2 V module as
+    a parallel string and bought two per site; the verifier now sees strings as built on
+    the frame's 384-480 V bus, and with one lost the rest must still carry the peak for the
+    required runtime at end of life: the old battery fails that, the new sizing passes."""
+    import dataclasses
+
+    from planner.inputs.example import example_spec_path, generate_example_frame
+    from planner.jobs.size import SizeInputs, run_size
+
+    frame = generate_example_frame(days=14, scale=2.0)
+    profile_path = tmp_path / "profile.parquet"
+    frame.to_parquet(profile_path)
+    result = run_size(SizeInputs(profile_path, example_spec_path(), default_catalog_path()))
+    for site in result.plan["sites"]:
+        battery = site["battery"]
+        assert battery["strings"] >= 2
+        assert (
+            battery["runtime_minutes_at_design_load"]["sizing_view_one_string_lost"]
+            >= battery["required_runtime_minutes"]
+        )
+    old = tuple(
+        dataclasses.replace(fleet, batteries={"lfp-rack-5k12": 2}, strings=2)
+        for fleet in result.solution.fleets
+    )
+    report = verify_plan(result.profile, result.spec, result.catalog, old, result.sizings)
+    failed = {c.name for c in report.failures()}
+    assert "battery runtime at peak load, end of life, one string lost" in failed
+    assert "battery string voltage on the frame's DC bus" in failed

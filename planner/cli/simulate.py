@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from planner.cli.size import (
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+SURVIVAL_SAMPLES = 200_000  # outages per duration for the survival curve
 CHUNKS = 20  # the Monte Carlo runs in chunks, whether or not a progress bar is shown
 #: The most simulated years a run takes (about 1.5 GB at the peak; more would not fit a
 #: small machine, and 10^7 years already resolve one-in-a-million-year events).
@@ -86,9 +88,14 @@ def load_checked(plan_path: Path, given: dict[str, Any], *, need_power: bool = T
 @click.option(
     "--grid-minutes",
     type=FiniteFloat(1, 525_600),
-    default=1440.0,
-    show_default=True,
-    help="How long the grid stays down, 1 to 525600 min (for the as-was design's standby).",
+    help="How long the grid stays down, 1 to 525600 min, for both designs (default: 1440, "
+    "or 31 with --as-reported).",
+)
+@click.option(
+    "--as-reported",
+    is_flag=True,
+    help="The incident's published figures: grid back after 31 min, the old UPS flat after "
+    "27, the old standby not starting, the old site's restart taking until 7.5 h.",
 )
 @planner_errors
 def incident(
@@ -98,11 +105,16 @@ def incident(
     failover_minutes: float | None,
     end_of_life: bool,
     generator_starts: bool,
-    grid_minutes: float,
+    grid_minutes: float | None,
+    as_reported: bool,
     **given: Any,
 ) -> None:
-    """Replay the incident minute by minute: grid lost, generator fails, battery, failover."""
-    from planner.simulate.incident import replay_as_was, replay_incident
+    """Replay the incident minute by minute: grid lost, generator fails, battery, failover,
+    grid back, restart after a hard power loss; the new design and the as-was one."""
+    from planner.simulate.incident import AS_REPORTED, replay_as_was, replay_incident
+
+    if grid_minutes is None:
+        grid_minutes = AS_REPORTED.grid_minutes if as_reported else 1440.0
 
     with stages("loading", 1) as advance:
         advance("the plan and its inputs")
@@ -125,12 +137,14 @@ def incident(
             failover_minutes=failover_minutes,
             end_of_life=end_of_life,
             generator_starts=generator_starts,
+            grid_minutes=grid_minutes,
         )
         click.echo(
             f"Incident at {name}, {outcome.start} "
             f"({'design peak' if index is None else 'given time'}); battery "
             f"{'at end of life' if end_of_life else 'new'}, generator "
-            f"{'starts' if generator_starts else 'fails to start'}"
+            f"{'starts' if generator_starts else 'fails to start'}, grid back after "
+            f"{grid_minutes:g} min" + (" (as reported)" if as_reported else "")
         )
         for event in outcome.events:
             click.echo(f"  t+{event.minute:6.1f} min  {event.text}")
@@ -142,14 +156,29 @@ def incident(
             f"{100 * outcome.survivor_peak_memory_utilisation:.0f} %; battery at handover {soc}"
             + ("; UNCLEAN SHUTDOWN" if outcome.unclean_shutdown else "")
         )
-    for works in (True, False):
-        old = replay_as_was(spec_obj, standby_works=works, grid_minutes=grid_minutes)
+    cases = [AS_REPORTED.standby_works] if as_reported else [True, False]
+    for works in cases:
+        old = replay_as_was(
+            spec_obj,
+            standby_works=works,
+            grid_minutes=grid_minutes,
+            ups_minutes=AS_REPORTED.ups_minutes if as_reported else None,
+            recovery_minutes=AS_REPORTED.recovery_minutes if as_reported else None,
+        )
         label = "standby activated" if works else "standby did not work (as in the incident)"
+        if old.battery_flat_at_min is None:
+            click.echo(
+                f"As-was design (one active site, cold read-only standby), {label}: the grid "
+                f"was back at t+{grid_minutes:g} min before its UPS ran flat at "
+                f"t+{old.ups_minutes:g}: clinical downtime 0 min"
+            )
+            continue
         click.echo(
             f"As-was design (one active site, cold read-only standby), {label}: battery flat "
-            f"at t+{old.battery_flat_at_min:.0f} min, clinical work back at "
-            f"t+{old.standby_serving_at_min:.0f} min: clinical downtime "
-            f"{old.clinical_downtime_min:.0f} min"
+            f"at t+{old.battery_flat_at_min:.0f} min, grid back at t+{grid_minutes:g}, site "
+            f"restarted at t+{old.restarted_at_min:.0f}, clinical work back at "
+            f"t+{old.clinical_back_at_min:.0f} min: clinical downtime "
+            f"{old.clinical_downtime_min:.0f} min ({old.clinical_downtime_min / 60:.1f} h)"
         )
     _ = plan_doc
 
@@ -179,14 +208,18 @@ def _index_at(profile: Any, at: str) -> int:
 @input_options
 @years_option(1_000_000)
 @seed_option
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 @planner_errors
-def availability(plan: Path, years: int, seed: int, **given: Any) -> None:
-    """Monte Carlo over many years of grid outages: downtime, nines, long outages."""
+def availability(plan: Path, years: int, seed: int, as_json: bool, **given: Any) -> None:
+    """Monte Carlo over many years of grid outages (each site's own, and regional ones that
+    take both sites at once): downtime, nines, long outages, and the chance of carrying
+    clinical work through a grid outage of X hours."""
     import time
 
     import numpy as np
 
-    from planner.simulate.availability import simulate_years, summarise
+    from planner.power.risk import SURVIVAL_HOURS
+    from planner.simulate.availability import simulate_years, summarise, survival_by_duration
     from planner.simulate.plan_fleet import as_was_chain, outage_model, sized_chains
 
     plan_doc, spec_obj, _, _, _ = load_checked(plan, given)
@@ -208,7 +241,39 @@ def availability(plan: Path, years: int, seed: int, **given: Any) -> None:
         )
         for name in designs
     )
+    survival = {
+        name: survival_by_duration(rng, chains[0], SURVIVAL_HOURS, SURVIVAL_SAMPLES)
+        for name, chains in designs.items()
+    }
     elapsed = time.perf_counter() - started
+    if as_json:
+        doc = {
+            "years": years,
+            "seed": seed,
+            "designs": {
+                name: {
+                    "expected_downtime_min_per_year": result.mean_downtime_min,
+                    "ci99_downtime_min_per_year": [
+                        result.ci99_downtime_min[0],
+                        None
+                        if math.isnan(result.ci99_downtime_min[1])
+                        else result.ci99_downtime_min[1],
+                    ],
+                    "availability": result.availability,
+                    "years_with_downtime": result.years_with_downtime,
+                    "p_outage_over_hour_per_year": result.p_outage_over_hour,
+                    "survival": [
+                        {"outage_hours": h, "p_no_clinical_downtime": p}
+                        for h, p in zip(SURVIVAL_HOURS, survival[design], strict=True)
+                    ],
+                }
+                for name, design, result in (("sized", "sized", sized), ("as_was", "as-was", old))
+            },
+            "regional_outages_per_year": power.grid.regional_outages_per_year,
+        }
+        click.echo(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False))
+        click.echo(f"{2 * years:,} simulated site-years in {elapsed:.2f} s, seed {seed}", err=True)
+        return
     for label, result in (("sized design (both sites)", sized), ("as-was design", old)):
         low, high = result.ci99_downtime_min
         n_low, n_high = result.nines_ci99
@@ -221,6 +286,11 @@ def availability(plan: Path, years: int, seed: int, **given: Any) -> None:
             f"{result.p_downtime_year_upper99:.1e}); P(an outage over 1 h in a year) "
             f"{result.p_outage_over_hour:.2e}"
         )
+    for name, label in (("sized", "sized design"), ("as-was", "as-was design")):
+        shown = ", ".join(
+            f"{h:g} h {100 * p:.2f} %" for h, p in zip(SURVIVAL_HOURS, survival[name], strict=True)
+        )
+        click.echo(f"{label}: chance of no clinical downtime in a grid outage of {shown}")
     click.echo(f"{2 * years:,} simulated site-years in {elapsed:.2f} s, seed {seed}", err=True)
 
 

@@ -199,9 +199,10 @@ def render_summary(result: SizeResult) -> str:
     if all(s["battery"].get("status") == "sized" for s in sites):
         rows.append(
             (
-                "battery runtime min (EOL / required)",
+                "ride-through min (decided by) / required",
                 [
-                    f"{s['battery']['runtime_minutes_at_design_load']['end_of_life']:.1f}"
+                    f"{s['battery']['ride_through_minutes']:.1f} "
+                    f"({s['battery']['ride_through_decided_by']})"
                     f" / {s['battery']['required_runtime_minutes']:.1f}"
                     for s in sites
                 ],

@@ -59,17 +59,26 @@ class BatterySku:
     service_life_years: float
     price: float
     source: str
+    module_v: float = 12.0
+    #: (load as a fraction of ``max_kw``, minutes) of a new module at 25 C to its end
+    #: voltage, from a data sheet; empty: the runtime law with ``runtime_exponent``
+    runtime_table: tuple[tuple[float, float], ...] = ()
+    runtime_source: str = ""
+    rated_minutes: float = 0.0  # the law's minutes at max_kw (only without a table)
+    runtime_exponent: float = 0.0  # the law's exponent (0: the chemistry's)
 
 
 @dataclass(frozen=True)
 class UpsFrameSku:
-    """A UPS power frame (inverter): its rated output and efficiency."""
+    """A UPS power frame (inverter): its rated output, efficiency and battery DC bus."""
 
     sku: str
     kw: float
     efficiency: float
     price: float
     source: str
+    dc_min_v: float = 0.0
+    dc_max_v: float = 1e9
 
 
 @dataclass(frozen=True)
@@ -174,8 +183,45 @@ def _read_battery(node: Node) -> BatterySku:
             "service_life_years",
             "price",
             "source",
+            "module_v",
+            "runtime_table",
+            "runtime_source",
+            "rated_minutes",
+            "runtime_exponent",
         }
     )
+    table: tuple[tuple[float, float], ...] = ()
+    if node.has("runtime_table"):
+        raw = node.raw("runtime_table")
+        rows: list[tuple[float, float]] = []
+        ok = isinstance(raw, list) and len(raw) >= 2
+        for row in raw if isinstance(raw, list) else []:
+            if not (
+                isinstance(row, list)
+                and len(row) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in row)
+                and 0 < row[0] <= 1
+                and row[1] > 0
+            ):
+                ok = False
+                break
+            rows.append((float(row[0]), float(row[1])))
+        fractions = [f for f, _ in rows]
+        minutes = [m for _, m in rows]
+        if (
+            not ok
+            or fractions != sorted(set(fractions))
+            or minutes != sorted(minutes, reverse=True)
+        ):
+            raise node.error(
+                "runtime_table",
+                "expected at least two [load fraction in (0, 1], minutes > 0] rows, fractions "
+                "rising and minutes falling",
+            )
+        table = tuple(rows)
+    has_law = node.has("rated_minutes")
+    if not table and not has_law:
+        raise node.error("runtime_table", "required: a runtime table, or rated_minutes for the law")
     return BatterySku(
         sku=node.string("sku"),
         chemistry=node.choice("chemistry", CHEMISTRY_NAMES),
@@ -184,17 +230,32 @@ def _read_battery(node: Node) -> BatterySku:
         service_life_years=node.number("service_life_years", exclusive_minimum=0),
         price=node.number("price", minimum=0),
         source=node.string("source"),
+        module_v=node.number("module_v", exclusive_minimum=0),
+        runtime_table=table,
+        runtime_source=node.string("runtime_source") if table else "",
+        rated_minutes=node.number("rated_minutes", exclusive_minimum=0) if has_law else 0.0,
+        runtime_exponent=node.number("runtime_exponent", default=0.0, minimum=0),
     )
 
 
 def _read_ups(node: Node) -> UpsFrameSku:
-    node.reject_unknown({"sku", "description", "kw", "efficiency", "price", "source"})
+    node.reject_unknown({"sku", "description", "kw", "efficiency", "price", "source", "dc_bus_v"})
+    bus = node.raw("dc_bus_v")
+    if (
+        not isinstance(bus, list)
+        or len(bus) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bus)
+        or not 0 < bus[0] <= bus[1]
+    ):
+        raise node.error("dc_bus_v", "expected [lowest, highest] battery DC bus voltage")
     return UpsFrameSku(
         sku=node.string("sku"),
         kw=node.number("kw", exclusive_minimum=0),
         efficiency=node.number("efficiency", exclusive_minimum=0, maximum=1),
         price=node.number("price", minimum=0),
         source=node.string("source"),
+        dc_min_v=float(bus[0]),
+        dc_max_v=float(bus[1]),
     )
 
 

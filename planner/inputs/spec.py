@@ -74,6 +74,60 @@ class GridOutages:
     mean_minutes: float = 0.0
     p50_minutes: float = 0.0
     p95_minutes: float = 0.0
+    regional_outages_per_year: float = 0.0  # outages that hit both sites at once
+
+
+@dataclass(frozen=True)
+class UpsLoad:
+    """A load on each site's UPS besides servers and drives, with its source."""
+
+    name: str
+    watts: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Room:
+    """The IT room for the thermal ride-through (lumped heat-up model).
+
+    Air volume [m3] and an effective thermal mass [kJ/K] of what warms with the air in
+    the first minutes; inlet temperature at the start and its limit [C]; cooling that
+    keeps running on the UPS [W of heat removed] and the UPS power it draws [W].
+    """
+
+    air_volume_m3: float
+    thermal_mass_kj_per_k: float
+    start_c: float
+    limit_c: float
+    cooling_on_ups_removes_w: float = 0.0
+    cooling_on_ups_w: float = 0.0
+
+
+@dataclass(frozen=True)
+class CoolingOption:
+    """Cooling the sizing may put on the UPS: draws ``ups_watts``, removes ``removes_w``
+    of heat while its store lasts (``stored_kwh``, 0 for no store limit), for ``price``."""
+
+    name: str
+    ups_watts: float
+    removes_w: float
+    stored_kwh: float
+    price: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Restart after a site went dark uncleanly, stage by stage [min]."""
+
+    core_network_min: float
+    storage_min: float
+    databases_min: float
+    applications_min: float
+
+    @property
+    def total_min(self) -> float:
+        return self.core_network_min + self.storage_min + self.databases_min + self.applications_min
 
 
 @dataclass(frozen=True)
@@ -82,7 +136,6 @@ class PowerSpec:
 
     chemistry: str
     temperature_c: float
-    inverter_efficiency: float
     design_margin: float
     generator_start_s: float
     generator_transfer_s: float
@@ -100,6 +153,12 @@ class PowerSpec:
     as_was_standby_failure_probability: float
     ups_redundancy: int = 1  # UPS frames: N+r, one frame model per site
     min_battery_strings: int = 2  # parallel strings, so one string fault does not drop the load
+    ups_loads: tuple[UpsLoad, ...] = ()
+    room: Room | None = None
+    cooling_options: tuple[CoolingOption, ...] = ()
+    recovery: Recovery = Recovery(0.0, 0.0, 0.0, 0.0)
+    as_was_recovery: Recovery | None = None  # None: the same as ``recovery``
+    max_runtime_min: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -335,7 +394,6 @@ def _read_power(node: Node) -> PowerSpec:
         {
             "chemistry",
             "temperature_c",
-            "inverter_efficiency",
             "design_margin",
             "generator",
             "failover",
@@ -344,6 +402,11 @@ def _read_power(node: Node) -> PowerSpec:
             "as_was",
             "ups_redundancy",
             "min_battery_strings",
+            "ups_loads",
+            "room",
+            "cooling_options",
+            "recovery",
+            "max_runtime_minutes",
         }
     )
     gen = node.child("generator")
@@ -357,7 +420,8 @@ def _read_power(node: Node) -> PowerSpec:
     if p95 < p50:
         raise fail.error("p95_minutes", f"expected p95 >= p50 ({p50:g}), got {p95:g}")
     grid = node.child("grid")
-    grid.reject_unknown({"outages_per_year", "duration"})
+    grid.reject_unknown({"outages_per_year", "duration", "regional_outages_per_year"})
+    regional = grid.number("regional_outages_per_year", default=0.0, minimum=0)
     duration = grid.child("duration")
     kind = duration.choice("distribution", ("exponential", "lognormal"))
     if kind == "exponential":
@@ -366,6 +430,7 @@ def _read_power(node: Node) -> PowerSpec:
             grid.number("outages_per_year", minimum=0),
             kind,
             mean_minutes=duration.number("mean_minutes", exclusive_minimum=0),
+            regional_outages_per_year=regional,
         )
     else:
         duration.reject_unknown({"distribution", "p50_minutes", "p95_minutes"})
@@ -374,17 +439,25 @@ def _read_power(node: Node) -> PowerSpec:
         if d95 < d50:
             raise duration.error("p95_minutes", f"expected p95 >= p50 ({d50:g}), got {d95:g}")
         outages = GridOutages(
-            grid.number("outages_per_year", minimum=0), kind, p50_minutes=d50, p95_minutes=d95
+            grid.number("outages_per_year", minimum=0),
+            kind,
+            p50_minutes=d50,
+            p95_minutes=d95,
+            regional_outages_per_year=regional,
         )
     as_was = node.child("as_was")
     as_was.reject_unknown(
-        {"ups_runtime_minutes", "standby_takeover_minutes", "standby_failure_probability"}
+        {
+            "ups_runtime_minutes",
+            "standby_takeover_minutes",
+            "standby_failure_probability",
+            "recovery",
+        }
     )
     lowest = IEEE485_TEMPERATURE_TABLE[0][0]
     return PowerSpec(
         chemistry=node.choice("chemistry", CHEMISTRY_NAMES),
         temperature_c=node.number("temperature_c", minimum=lowest, maximum=60),
-        inverter_efficiency=node.number("inverter_efficiency", exclusive_minimum=0, maximum=1),
         design_margin=node.number("design_margin", minimum=1, maximum=3),
         generator_start_s=gen.number("start_s", minimum=0),
         generator_transfer_s=gen.number("transfer_s", minimum=0),
@@ -403,7 +476,76 @@ def _read_power(node: Node) -> PowerSpec:
             "standby_failure_probability", minimum=0, maximum=1
         ),
         ups_redundancy=node.integer("ups_redundancy", default=1, minimum=0),
-        min_battery_strings=node.integer("min_battery_strings", default=2, minimum=1),
+        min_battery_strings=node.integer("min_battery_strings", default=2, minimum=2),
+        ups_loads=tuple(_read_ups_load(n) for n in node.items("ups_loads"))
+        if node.has("ups_loads")
+        else (),
+        room=_read_room(node.child("room")) if node.has("room") else None,
+        cooling_options=tuple(_read_cooling(n) for n in node.items("cooling_options"))
+        if node.has("cooling_options")
+        else (),
+        recovery=_read_recovery(node.child("recovery"))
+        if node.has("recovery")
+        else Recovery(0.0, 0.0, 0.0, 0.0),
+        as_was_recovery=_read_recovery(as_was.child("recovery"))
+        if as_was.has("recovery")
+        else None,
+        max_runtime_min=node.number("max_runtime_minutes", default=120.0, exclusive_minimum=0),
+    )
+
+
+def _read_ups_load(node: Node) -> UpsLoad:
+    node.reject_unknown({"name", "watts", "source"})
+    return UpsLoad(node.string("name"), node.number("watts", minimum=0), node.string("source"))
+
+
+def _read_room(node: Node) -> Room:
+    node.reject_unknown(
+        {
+            "air_volume_m3",
+            "thermal_mass_kj_per_k",
+            "start_c",
+            "limit_c",
+            "cooling_on_ups_removes_w",
+            "cooling_on_ups_w",
+            "source",
+        }
+    )
+    start = node.number("start_c", minimum=-20, maximum=60)
+    limit = node.number("limit_c", minimum=-20, maximum=60)
+    if limit <= start:
+        raise node.error("limit_c", f"expected a limit above start_c ({start:g}), got {limit:g}")
+    return Room(
+        air_volume_m3=node.number("air_volume_m3", exclusive_minimum=0),
+        thermal_mass_kj_per_k=node.number("thermal_mass_kj_per_k", minimum=0),
+        start_c=start,
+        limit_c=limit,
+        cooling_on_ups_removes_w=node.number("cooling_on_ups_removes_w", default=0.0, minimum=0),
+        cooling_on_ups_w=node.number("cooling_on_ups_w", default=0.0, minimum=0),
+    )
+
+
+def _read_cooling(node: Node) -> CoolingOption:
+    node.reject_unknown({"name", "ups_watts", "removes_w", "stored_kwh", "price", "source"})
+    return CoolingOption(
+        name=node.string("name"),
+        ups_watts=node.number("ups_watts", minimum=0),
+        removes_w=node.number("removes_w", minimum=0),
+        stored_kwh=node.number("stored_kwh", default=0.0, minimum=0),
+        price=node.number("price", minimum=0),
+        source=node.string("source"),
+    )
+
+
+def _read_recovery(node: Node) -> Recovery:
+    node.reject_unknown(
+        {"core_network_minutes", "storage_minutes", "databases_minutes", "applications_minutes"}
+    )
+    return Recovery(
+        core_network_min=node.number("core_network_minutes", minimum=0),
+        storage_min=node.number("storage_minutes", minimum=0),
+        databases_min=node.number("databases_minutes", minimum=0),
+        applications_min=node.number("applications_minutes", minimum=0),
     )
 
 

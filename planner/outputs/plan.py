@@ -32,7 +32,7 @@ from planner.sizing.verify import Report
 from planner.sizing.workloads import WorkloadSizing
 
 SCHEMA = "hospital-platform/plan"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: The published JSON Schema every plan is checked against when it is read.
 SCHEMA_FILE = "plan.schema.json"
 
@@ -213,9 +213,7 @@ def _site_doc(
             "rack_units": sum(fleet.servers[s.sku] * s.rack_units for s in servers),
             "flash_raw_tb": sum(fleet.drives[d.sku] * d.capacity_tb for d in drives),
         },
-        "battery": battery_doc(
-            fleet, catalog, spec, site_power_w(fleet, catalog, env.design("cpu_cores"))
-        ),
+        "battery": battery_doc(fleet, catalog, spec, env.peak_busy_cores),
         "power_kw": power_kw,
         "envelope": env.demand,
         "mean_busy_cores": env.mean_busy_cores,
@@ -234,25 +232,48 @@ def _site_doc(
 
 
 def battery_doc(
-    fleet: SiteFleet, catalog: Catalog, spec: Spec, design_load_w: float
+    fleet: SiteFleet, catalog: Catalog, spec: Spec, peak_busy_cores: float
 ) -> dict[str, Any]:
-    """The UPS and battery of one site: what is bought, what it gives, what was required."""
+    """The UPS, battery strings and room of one site at its worst load: what is bought,
+    what it gives, what was required and why."""
     if spec.power is None:
         return {"status": "not sized: the spec has no power section"}
-    from planner.power.ups import battery_design, purchases_over, site_required_runtime
+    from planner.power.battery import curve_of, fitted_exponent
+    from planner.power.risk import SURVIVAL_HOURS, as_was_survival_curve, survival_curve
+    from planner.power.thermal import heat_capacity_j_per_k
+    from planner.power.ups import derating, purchases_over, site_required_runtime
+    from planner.sizing.power_chain import (
+        end_of_life,
+        installed_strings,
+        replay_factor,
+        thermal_minutes,
+        ups_load,
+    )
 
-    design = battery_design(spec.power)
-    required = site_required_runtime(spec.power)
-    nameplate_wh = sum(n * catalog.battery(k).kwh * 1000.0 for k, n in fleet.batteries.items())
-    eol = design.chemistry.end_of_life_capacity
+    power = spec.power
+    strings = installed_strings(fleet, catalog)
+    if strings is None:
+        return {"status": "not sized: no battery strings in the fleet"}
+    required = site_required_runtime(power)
+    load = ups_load(fleet, catalog, spec, peak_busy_cores)
+    load_w = load.total_w
+    eol = end_of_life(spec)
+    factors = derating(power)
+    thermal = thermal_minutes(fleet, spec, load_w)
+    battery_eol_lost = strings.runtime_min(load_w, replay_factor(spec, eol), strings.strings - 1)
+    battery_eol = strings.runtime_min(load_w, replay_factor(spec, eol))
+    curve = curve_of(strings.battery)
+    room = power.room
+    risk = required.risk
     return {
         "status": "sized",
-        "chemistry": design.chemistry.name,
+        "chemistry": power.chemistry,
         "modules": [
             {
                 "sku": k,
                 "count": n,
                 "kwh": catalog.battery(k).kwh,
+                "module_v": catalog.battery(k).module_v,
                 "unit_price": catalog.battery(k).price,
                 "purchases_over_horizon": purchases_over(
                     spec.horizon_years, catalog.battery(k).service_life_years
@@ -260,39 +281,116 @@ def battery_doc(
             }
             for k, n in fleet.batteries.items()
         ],
+        "strings": strings.strings,
+        "modules_per_string": strings.modules_per_string,
+        "string_v": strings.string_v,
         "ups_frames": [
             {
                 "sku": k,
                 "count": n,
                 "kw": catalog.ups_frame(k).kw,
+                "efficiency": catalog.ups_frame(k).efficiency,
+                "dc_bus_v": [catalog.ups_frame(k).dc_min_v, catalog.ups_frame(k).dc_max_v],
                 "unit_price": catalog.ups_frame(k).price,
             }
             for k, n in fleet.ups.items()
         ],
         "ups_kw": sum(n * catalog.ups_frame(k).kw for k, n in fleet.ups.items()),
-        "ups_redundancy": spec.power.ups_redundancy,
-        "kwh_installed": nameplate_wh / 1000.0,
-        "kwh_usable_new": design.usable_wh(nameplate_wh, 1.0) / 1000.0,
-        "kwh_usable_end_of_life": design.usable_wh(nameplate_wh, eol) / 1000.0,
-        "design_load_kw": design_load_w / 1000.0,
+        "ups_kw_after_losing_frames": sum(n * catalog.ups_frame(k).kw for k, n in fleet.ups.items())
+        - power.ups_redundancy * strings.frame.kw,
+        "ups_redundancy": power.ups_redundancy,
+        "kwh_installed": sum(n * catalog.battery(k).kwh for k, n in fleet.batteries.items()),
+        "design_load_kw": load_w / 1000.0,
+        "design_load": {
+            "rule": (
+                "the largest CPU load of any timestep and scenario, grown to the horizon, "
+                "spread evenly over the servers (SPECpower curve), plus drives and the other "
+                "loads on the UPS"
+            ),
+            "peak_busy_cores": peak_busy_cores,
+            "servers_and_drives_kw": load.it_w / 1000.0,
+            "other_loads": [
+                {"name": x.name, "kw": x.watts / 1000.0, "source": x.source}
+                for x in power.ups_loads
+            ],
+            "cooling_on_ups_kw": (load.other_w - sum(x.watts for x in power.ups_loads)) / 1000.0
+            + load.cooling_w / 1000.0,
+        },
         "runtime_minutes_at_design_load": {
-            "new": 60.0 * design.runtime_h(nameplate_wh, design_load_w, 1.0),
-            "end_of_life": 60.0 * design.runtime_h(nameplate_wh, design_load_w, eol),
+            "new": strings.runtime_min(load_w, replay_factor(spec, 1.0)),
+            "end_of_life": strings.runtime_min(load_w, replay_factor(spec, eol)),
+            "end_of_life_one_string_lost": battery_eol_lost,
+            "sizing_view_one_string_lost": strings.runtime_min(
+                load_w, factors.factor, strings.strings - 1
+            ),
+        },
+        "runtime_by_load": [
+            {
+                "load_kw": load_w * x / 1000.0,
+                "new": strings.runtime_min(load_w * x, replay_factor(spec, 1.0)),
+                "end_of_life": strings.runtime_min(load_w * x, replay_factor(spec, eol)),
+                "end_of_life_one_string_lost": strings.runtime_min(
+                    load_w * x, replay_factor(spec, eol), strings.strings - 1
+                ),
+            }
+            for x in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
+        ],
+        "runtime_curve": {
+            "source": strings.battery.runtime_source
+            or f"runtime law, exponent {curve.exponent:g} ({strings.battery.source})",
+            "exponent": fitted_exponent(curve.table) if curve.table else curve.exponent,
         },
         "required_runtime_minutes": required.minutes,
+        "required_runtime_met": required.met,
         "required_runtime_deciding": required.deciding,
         "required_runtime_reason": required.reason,
         "generator_bridge_minutes": required.bridge_minutes,
-        "failover_path_minutes": required.failover_minutes,
-        "failover_quantile": required.failover_quantile,
+        "risk_per_grid_failure": {
+            "total": risk.total,
+            "generator_fails_to_start": risk.fail_to_start,
+            "generator_fails_while_running": risk.fail_to_run,
+            "failover_too_late_or_failed": risk.failover_too_late,
+            "accepted": required.accepted_risk,
+        },
+        "thermal": None
+        if room is None
+        else {
+            "minutes_to_limit": None if math.isinf(thermal) else thermal,
+            "start_c": room.start_c,
+            "limit_c": room.limit_c,
+            "heat_capacity_kj_per_k": heat_capacity_j_per_k(room) / 1000.0,
+            "cooling_options_on_ups": list(fleet.cooling),
+            "cooling_options": [
+                {
+                    "name": o.name,
+                    "unit_price": o.price,
+                    "ups_kw": o.ups_watts / 1000.0,
+                    "removes_kw": o.removes_w / 1000.0,
+                    "stored_kwh": o.stored_kwh,
+                    "source": o.source,
+                }
+                for o in power.cooling_options
+                if o.name in fleet.cooling
+            ],
+            "limits_source": "ASHRAE thermal guidelines: recommended 18-27 C inlet; "
+            "allowable up to 32 C (A1), 35 C (A2)",
+        },
+        "survival": [
+            {"outage_hours": h, "sized": sized, "as_was": old}
+            for h, sized, old in zip(
+                SURVIVAL_HOURS,
+                survival_curve(power, min(battery_eol, thermal)),
+                as_was_survival_curve(power),
+                strict=True,
+            )
+        ],
+        "ride_through_minutes": min(battery_eol_lost, thermal),
+        "ride_through_decided_by": "room temperature" if thermal < battery_eol_lost else "battery",
         "factors": {
-            "temperature": design.temperature_factor,
-            "aging": design.aging_factor,
-            "design_margin": design.design_margin,
-            "inverter_efficiency": design.inverter_efficiency,
-            "usable_depth_of_discharge": design.chemistry.usable_dod,
-            "peukert_k": design.chemistry.peukert_k,
-            "rated_hours": design.chemistry.rated_hours,
+            "temperature": factors.temperature,
+            "aging": factors.aging,
+            "design_margin": factors.margin,
+            "frame_efficiency": strings.frame.efficiency,
         },
     }
 

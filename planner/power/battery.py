@@ -1,21 +1,31 @@
-"""UPS battery model: pure functions with the maths and units in each docstring.
+"""UPS battery: runtime from data sheets, strings as they are built, IEEE 485 factors.
 
-Sizing follows the IEEE 485 / IEEE 1184 chain for a constant-power UPS load:
+**Runtime.** A UPS draws constant power, and vendors publish what a battery does under
+it as a table: minutes to the end voltage at a load given as a fraction of the module's
+rated power, new, at 25 C. :class:`RuntimeCurve` interpolates such a table log-log
+(straight lines between points on log load, log minutes; the end segments extended).
+Without a table the law t = t_rated x (1 / x)^k stands in, with t_rated the minutes at
+the rated power and k the chemistry's exponent or one fitted to a table
+(:func:`fitted_exponent`); it is the fallback, not the default.
 
-    Ah = P_load / (eta_inv x V_end x cells) x t x K_temp x K_aging x K_margin
+**Strings.** A string is modules in series up to the UPS frame's battery DC bus: s =
+ceil(V_bus,min / V_module) modules, allowed only if s x V_module <= V_bus,max. Strings
+sit in parallel and share the load equally; a string is lost whole (a module or fuse
+fault opens it).
 
-with P_load [W], eta_inv the inverter efficiency, V_end the end-of-discharge voltage per
-cell [V], t the runtime [h], K_temp from IEEE 485 Table 1, K_aging = 1 / end-of-life
-capacity (1.25 when the battery is replaced at 80 %) and K_margin the design margin.
+**Derating (IEEE 485 / IEEE 1184).** The sizing asks what a string carries at end of
+life, at the room's temperature, with the design margin: the load is multiplied by
+K = K_temp x K_aging x K_margin (K_aging = 1 / end-of-life capacity), the IEEE 485
+chain's factors applied to the load of a constant-power discharge. So one string of s
+modules carries, for T minutes,
 
-Runtime at a constant load uses a Peukert-style law on energy: a battery whose usable
-energy E [Wh] is rated over H hours delivers, at battery-side power P_b [W],
+    P_string(T) = s x P_rated x x*(T) x eta / K                [W at the UPS output]
 
-    t = H x (E / (H x P_b))^k            [h]
-
-k ~ 1.35 for VRLA, ~ 1.05 for LiFePO4 (secondary sources). Inverting it gives the usable
-energy a runtime needs, E = P_b x H^(1 - 1/k) x t^(1/k), which is linear in P_b: the
-optimiser uses exactly that, with the same factors as the IEEE chain.
+with x*(T) the load fraction at which the curve gives T minutes (capped at 1: the rated
+discharge power) and eta the frame's efficiency. A replay of what a real battery does
+uses K_temp / capacity instead (no design margin; capacity 1 new, the end-of-life
+capacity old). :func:`ieee485_required_ah` is the worksheet itself; with a linear curve
+(k = 1) the string power above gives the same ampere-hours (tested).
 """
 
 from __future__ import annotations
@@ -26,34 +36,31 @@ from statistics import NormalDist
 
 import numpy as np
 
+from planner.inputs.catalog import BatterySku, UpsFrameSku
 from planner.inputs.chemistry import CHEMISTRY_NAMES, IEEE485_TEMPERATURE_TABLE
 
 
 @dataclass(frozen=True)
 class Chemistry:
-    """Discharge behaviour of a battery chemistry.
+    """A chemistry's default runtime exponent and when it is replaced.
 
-    ``peukert_k`` and ``rated_hours`` define the runtime law; ``usable_dod`` is the share
-    of nameplate energy a UPS may draw; ``end_of_life_capacity`` is the capacity at which
-    the battery is replaced (aging factor = 1 / it).
+    ``peukert_k``: the runtime law's exponent where a module has no table (VRLA ~1.35 and
+    LiFePO4 ~1.05 per calculator sites, secondary; fitted to a published VRLA table it is
+    about 1.1); ``end_of_life_capacity``: the capacity at which the battery is replaced
+    (aging factor = 1 / it; 0.8 per UFC 3-520-01, Appendix E); cell voltages for the
+    IEEE 485 worksheet (1.75 V/cell end of discharge for lead-acid UPS duty).
     """
 
     name: str
     peukert_k: float
-    rated_hours: float
-    usable_dod: float
     end_of_life_capacity: float
     nominal_cell_v: float
     end_cell_v: float
 
 
 CHEMISTRIES: dict[str, Chemistry] = {
-    # VRLA: k ~ 1.35, capacity rated at the 20-hour rate; DoD 0.5-0.8 (secondary);
-    # 2.0 V/cell nominal, 1.75 V/cell end of discharge for UPS duty (UFC 3-520-01).
-    "vrla": Chemistry("vrla", 1.35, 20.0, 0.8, 0.8, 2.0, 1.75),
-    # LiFePO4: k ~ 1.05, rated at 1 hour; usable DoD 0.8-0.9 (secondary); 3.2 V/cell
-    # nominal, 2.5 V/cell end of discharge.
-    "lfp": Chemistry("lfp", 1.05, 1.0, 0.9, 0.8, 3.2, 2.5),
+    "vrla": Chemistry("vrla", 1.35, 0.8, 2.0, 1.75),
+    "lfp": Chemistry("lfp", 1.05, 0.8, 3.2, 2.5),
 }
 assert tuple(sorted(CHEMISTRIES)) == CHEMISTRY_NAMES
 
@@ -88,60 +95,120 @@ def ieee485_required_ah(
     return amps * runtime_h * temperature_factor * aging_factor * design_margin
 
 
-def equivalent_rated_hours(runtime_h: float, chemistry: Chemistry) -> float:
-    """Hours of rated energy a runtime consumes: H^(1 - 1/k) x t^(1/k) [h]."""
-    k, rated = chemistry.peukert_k, chemistry.rated_hours
-    return float(rated ** (1.0 - 1.0 / k) * runtime_h ** (1.0 / k))
+@dataclass(frozen=True)
+class RuntimeCurve:
+    """Minutes a new module runs at 25 C against its load as a fraction of rated power."""
+
+    table: tuple[tuple[float, float], ...] = ()
+    rated_minutes: float = 0.0
+    exponent: float = 1.0
+
+    def minutes(self, fraction: float) -> float:
+        """Runtime [min] at load ``fraction`` of the rated power (> 1 is over the rating: 0)."""
+        if fraction <= 0:
+            return math.inf
+        if fraction > 1.0 + 1e-12:
+            return 0.0
+        if not self.table:
+            return float(self.rated_minutes * fraction ** (-self.exponent))
+        x = np.log([f for f, _ in self.table])
+        y = np.log([m for _, m in self.table])
+        lx = math.log(fraction)
+        i = int(np.clip(np.searchsorted(x, lx) - 1, 0, len(x) - 2))
+        slope = float((y[i + 1] - y[i]) / (x[i + 1] - x[i]))
+        return math.exp(float(y[i]) + slope * (lx - float(x[i])))
+
+    def fraction_for(self, minutes: float) -> float:
+        """The largest load fraction (at most 1, the rated power) that still runs ``minutes``."""
+        if self.minutes(1.0) >= minutes:
+            return 1.0
+        low, high = 1e-9, 1.0  # minutes() falls as the fraction rises
+        for _ in range(200):
+            mid = math.sqrt(low * high)
+            if self.minutes(mid) >= minutes:
+                low = mid
+            else:
+                high = mid
+        return low
+
+
+def fitted_exponent(table: tuple[tuple[float, float], ...]) -> float:
+    """k of the law t = a x^(-k) fitted to a runtime table by least squares in log-log."""
+    x = np.log([f for f, _ in table])
+    y = np.log([m for _, m in table])
+    slope = float(np.polyfit(x, y, 1)[0])
+    return -slope
+
+
+def curve_of(battery: BatterySku) -> RuntimeCurve:
+    """The module's runtime curve: its table, else the law with its own or its chemistry's k."""
+    if battery.runtime_table:
+        return RuntimeCurve(table=battery.runtime_table)
+    k = battery.runtime_exponent or CHEMISTRIES[battery.chemistry].peukert_k
+    return RuntimeCurve(rated_minutes=battery.rated_minutes, exponent=k)
+
+
+def modules_per_string(battery: BatterySku, frame: UpsFrameSku) -> int | None:
+    """Modules in series for the frame's DC bus: ceil(V_min / V_module), None if that
+    overshoots V_max (the module does not fit this frame's bus)."""
+    s = max(1, math.ceil(frame.dc_min_v / battery.module_v - 1e-9))
+    return s if s * battery.module_v <= frame.dc_max_v + 1e-9 else None
 
 
 @dataclass(frozen=True)
-class BatteryDesign:
-    """Factors that turn nameplate kWh into usable energy at the end of life."""
+class Derating:
+    """IEEE 485 factors on the load: temperature (Table 1), aging (1 / end-of-life
+    capacity) and the design margin."""
 
-    chemistry: Chemistry
-    inverter_efficiency: float
-    temperature_factor: float
-    design_margin: float
+    temperature: float
+    aging: float
+    margin: float
 
     @property
-    def aging_factor(self) -> float:
-        return 1.0 / self.chemistry.end_of_life_capacity
+    def factor(self) -> float:
+        return self.temperature * self.aging * self.margin
 
-    def required_nameplate_wh(self, load_w: float, runtime_h: float) -> float:
-        """Nameplate energy [Wh] for ``runtime_h`` at IT load ``load_w``, at end of life.
 
-        E = P / eta x H^(1-1/k) t^(1/k) x K_temp x K_aging x K_margin / DoD
-        """
+@dataclass(frozen=True)
+class BatteryStrings:
+    """Parallel strings of one module model behind one UPS frame model."""
+
+    battery: BatterySku
+    frame: UpsFrameSku
+    modules_per_string: int
+    strings: int
+
+    @property
+    def modules(self) -> int:
+        return self.modules_per_string * self.strings
+
+    @property
+    def string_v(self) -> float:
+        return self.modules_per_string * self.battery.module_v
+
+    def string_design_w(self, minutes: float, derating: Derating) -> float:
+        """Output power [W] one string carries for ``minutes`` at end of life (sizing view)."""
+        fraction = curve_of(self.battery).fraction_for(minutes)
         return (
-            load_w
-            / self.inverter_efficiency
-            * equivalent_rated_hours(runtime_h, self.chemistry)
-            * self.temperature_factor
-            * self.aging_factor
-            * self.design_margin
-            / self.chemistry.usable_dod
+            self.modules_per_string
+            * self.battery.max_kw
+            * 1000.0
+            * fraction
+            * self.frame.efficiency
+            / derating.factor
         )
 
-    def usable_wh(self, nameplate_wh: float, capacity_fraction: float) -> float:
-        """Usable energy [Wh] with the given remaining capacity (1 new, EOL at end of life).
-
-        E_u = nameplate x DoD x capacity / (K_temp x K_margin)
-        """
-        return (
-            nameplate_wh
-            * self.chemistry.usable_dod
-            * capacity_fraction
-            / (self.temperature_factor * self.design_margin)
-        )
-
-    def runtime_h(self, nameplate_wh: float, load_w: float, capacity_fraction: float) -> float:
-        """Runtime [h] at constant IT load: t = H (E_u / (H P_b))^k with P_b = P / eta."""
+    def runtime_min(self, load_w: float, load_factor: float, strings: int | None = None) -> float:
+        """Minutes ``strings`` strings (default: all) carry output ``load_w``, with the load
+        multiplied by ``load_factor`` (the derating: K for sizing, K_temp / capacity for a
+        replay)."""
+        n = self.strings if strings is None else strings
         if load_w <= 0:
             return math.inf
-        chem = self.chemistry
-        battery_w = load_w / self.inverter_efficiency
-        usable = self.usable_wh(nameplate_wh, capacity_fraction)
-        return float(chem.rated_hours * (usable / (chem.rated_hours * battery_w)) ** chem.peukert_k)
+        if n <= 0:
+            return 0.0
+        per_module_w = load_w * load_factor / (self.frame.efficiency * n * self.modules_per_string)
+        return curve_of(self.battery).minutes(per_module_w / (self.battery.max_kw * 1000.0))
 
 
 def lognormal_from_p50_p95(p50: float, p95: float) -> tuple[float, float]:
@@ -154,72 +221,3 @@ def lognormal_quantile(p50: float, p95: float, q: float) -> float:
     """Quantile q of the lognormal fixed by its p50 and p95 (p95 = p50 gives a point mass)."""
     mu, sigma = lognormal_from_p50_p95(p50, p95)
     return float(math.exp(mu + sigma * NormalDist().inv_cdf(q)))
-
-
-@dataclass(frozen=True)
-class RequiredRuntime:
-    """The runtime a site's UPS must give, and why."""
-
-    minutes: float
-    bridge_minutes: float
-    failover_minutes: float
-    failover_quantile: float
-    deciding: str
-    reason: str
-
-
-def required_runtime(
-    *,
-    generator_start_s: float,
-    generator_transfer_s: float,
-    generator_stabilise_s: float,
-    generator_fail_to_start: float,
-    failover_p50_min: float,
-    failover_p95_min: float,
-    shutdown_min: float,
-    accepted_risk: float,
-) -> RequiredRuntime:
-    """The longer of the generator bridge and the failover path.
-
-    Bridge: start + transfer + stabilisation. Failover path (generator failed): the
-    battery must hold while the failure is noticed (d = start + transfer time), the
-    site's load moves (T ~ lognormal(p50, p95)) and the site shuts down cleanly (s).
-    Per grid failure, P(outage) = p_fts x P(d + T + s > t); keeping it <= the accepted
-    risk needs t >= d + s + the quantile q = 1 - risk / p_fts of T. With risk >= p_fts
-    no failover time needs covering beyond the bridge.
-    """
-    bridge = (generator_start_s + generator_transfer_s + generator_stabilise_s) / 60.0
-    detection = (generator_start_s + generator_transfer_s) / 60.0
-    if generator_fail_to_start <= accepted_risk:
-        q = 0.0
-        failover = 0.0
-    else:
-        q = 1.0 - accepted_risk / generator_fail_to_start
-        move = lognormal_quantile(failover_p50_min, failover_p95_min, q)
-        failover = detection + move + shutdown_min
-    if failover > bridge:
-        return RequiredRuntime(
-            minutes=failover,
-            bridge_minutes=bridge,
-            failover_minutes=failover,
-            failover_quantile=q,
-            deciding="failover",
-            reason=(
-                f"generator fails to start with p={generator_fail_to_start:g}; to keep a "
-                f"clinical outage per grid failure below {accepted_risk:g} the battery covers "
-                f"{60 * detection:g} s to notice, the failover time's {100 * q:.3f}th "
-                f"percentile ({move:.1f} min) and {shutdown_min:g} min of clean shutdown = "
-                f"{failover:.1f} min, longer than the {bridge:.1f} min generator bridge"
-            ),
-        )
-    return RequiredRuntime(
-        minutes=bridge,
-        bridge_minutes=bridge,
-        failover_minutes=failover,
-        failover_quantile=q,
-        deciding="generator bridge",
-        reason=(
-            f"generator start + transfer + stabilisation = {bridge:.1f} min is longer than the "
-            f"failover path ({failover:.1f} min at the accepted risk {accepted_risk:g})"
-        ),
-    )

@@ -1,44 +1,52 @@
-"""The spec's power section turned into battery factors and a required runtime."""
+"""The spec's power section and the catalogue turned into what the sizing chooses from."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from planner.inputs.catalog import BatterySku, Catalog
+from planner.inputs.catalog import BatterySku, Catalog, UpsFrameSku
 from planner.inputs.spec import PowerSpec
-from planner.power.battery import (
-    CHEMISTRIES,
-    BatteryDesign,
-    RequiredRuntime,
-    required_runtime,
-    temperature_factor,
-)
+from planner.power.battery import CHEMISTRIES, Derating, modules_per_string, temperature_factor
+from planner.power.risk import RequiredRuntime, required_runtime
 
 
-def battery_design(power: PowerSpec) -> BatteryDesign:
-    return BatteryDesign(
-        chemistry=CHEMISTRIES[power.chemistry],
-        inverter_efficiency=power.inverter_efficiency,
-        temperature_factor=temperature_factor(power.temperature_c),
-        design_margin=power.design_margin,
+def derating(power: PowerSpec) -> Derating:
+    """The sizing's IEEE 485 factors: the room's temperature, end of life, design margin."""
+    chemistry = CHEMISTRIES[power.chemistry]
+    return Derating(
+        temperature=temperature_factor(power.temperature_c),
+        aging=1.0 / chemistry.end_of_life_capacity,
+        margin=power.design_margin,
     )
 
 
 def site_required_runtime(power: PowerSpec) -> RequiredRuntime:
-    return required_runtime(
-        generator_start_s=power.generator_start_s,
-        generator_transfer_s=power.generator_transfer_s,
-        generator_stabilise_s=power.generator_stabilise_s,
-        generator_fail_to_start=power.generator_fail_to_start,
-        failover_p50_min=power.failover_p50_min,
-        failover_p95_min=power.failover_p95_min,
-        shutdown_min=power.shutdown_min,
-        accepted_risk=power.accepted_risk,
-    )
+    return required_runtime(power)
 
 
 def candidate_batteries(catalog: Catalog, power: PowerSpec) -> tuple[BatterySku, ...]:
     return tuple(b for b in catalog.batteries if b.chemistry == power.chemistry)
+
+
+@dataclass(frozen=True)
+class StringOption:
+    """A battery module model behind a UPS frame model, and its string length."""
+
+    battery: BatterySku
+    frame: UpsFrameSku
+    modules_per_string: int
+
+
+def string_options(catalog: Catalog, power: PowerSpec) -> tuple[StringOption, ...]:
+    """Every (module, frame) pair whose string fits the frame's DC bus."""
+    out = []
+    for frame in catalog.ups_frames:
+        for battery in candidate_batteries(catalog, power):
+            s = modules_per_string(battery, frame)
+            if s is not None:
+                out.append(StringOption(battery, frame, s))
+    return tuple(out)
 
 
 def purchases_over(horizon_years: float, service_life_years: float) -> int:

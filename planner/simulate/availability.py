@@ -4,14 +4,23 @@ Per site-year: outages ~ Poisson(rate); each outage lasts D (lognormal by p50/p9
 exponential). The generator fails to start with p_fts, or fails while running after an
 exponential time (rate per hour). Once the generator is gone the battery carries the
 site for R = R_new x c^k minutes (c: remaining capacity of a battery of random age,
-uniform between new and end of life; k: Peukert exponent). If the grid returns first,
-nothing happens. Otherwise the clinical load moves to the other site after T
-(lognormal by p50/p95, plus the time it takes to notice the generator failed); the
-move fails outright with p_ff. Clinical downtime of one outage:
+uniform between new and end of life; k the exponent that maps the plan's new and
+end-of-life runtimes onto each other). If the grid returns first, nothing happens.
+Otherwise the site goes dark at t_gen + R, and comes back only after the grid returns
+and the restart after a hard power loss (core network, storage, databases,
+applications: ``recovery_minutes``) is done. Its clinical work moves to the other site
+after T (lognormal by p50/p95, plus the time it takes to notice the generator failed);
+the move fails outright with p_ff. Clinical downtime of one outage, with G = D - t_gen:
 
-    0                         if D - t_gen <= R
-    (D - t_gen) - R           if the failover fails
-    max(0, min(T, D - t_gen) - R)  otherwise
+    0                                       if G <= R
+    G + recovery - R                        if the failover fails
+    max(0, min(T, G + recovery) - R)        otherwise
+
+A **regional** outage (rate ``regional_outages_per_year``) takes the grid from both
+sites at once for the same D; each site's generator, battery and failover play out
+independently, a failover lands only while the other site has power, and the year's
+downtime counts the minutes in which either site's clinical work is down (the union of
+the two sites' intervals).
 
 The as-was design is the same kernel with one site, a fixed battery runtime and the
 cold standby's activation time and failure probability in place of the failover.
@@ -38,6 +47,7 @@ class OutageModel:
     mean_minutes: float = 0.0
     p50_minutes: float = 0.0
     p95_minutes: float = 0.0
+    regional_outages_per_year: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class SiteChain:
     failover_p50_minutes: float
     failover_p95_minutes: float
     failover_failure_probability: float
+    recovery_minutes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,46 @@ def _durations(rng: np.random.Generator, model: OutageModel, n: int) -> npt.NDAr
     return rng.lognormal(mu, sigma, n)
 
 
+@dataclass(frozen=True)
+class _Outcomes:
+    """One site's fate in n outages: when it goes dark (inf: never), when its clinical
+    work runs again, and the clinical downtime those give."""
+
+    dark_at: npt.NDArray[np.float64]
+    back_at: npt.NDArray[np.float64]
+    moved_at: npt.NDArray[np.float64]  # the failover lands (inf: it fails)
+    power_back_at: npt.NDArray[np.float64]
+
+
+def _site_outcomes(
+    rng: np.random.Generator, chain: SiteChain, duration: npt.NDArray[np.float64]
+) -> _Outcomes:
+    n = duration.shape[0]
+    fails_start = rng.random(n) < chain.generator_fail_to_start
+    rate_per_min = chain.generator_fail_to_run_per_hour / 60.0
+    run_fail_at = rng.exponential(1.0 / rate_per_min, n) if rate_per_min > 0 else np.full(n, np.inf)
+    gen_gone_at = np.where(fails_start, 0.0, run_fail_at)
+    age = rng.random(n)
+    capacity = 1.0 - (1.0 - chain.end_of_life_capacity) * age
+    runtime = chain.runtime_new_minutes * capacity**chain.peukert_k
+    mu, sigma = lognormal_from_p50_p95(chain.failover_p50_minutes, chain.failover_p95_minutes)
+    move = chain.detection_minutes + rng.lognormal(mu, sigma, n)
+    move_fails = rng.random(n) < chain.failover_failure_probability
+    goes_dark = duration - gen_gone_at > runtime
+    dark_at = np.where(goes_dark, gen_gone_at + runtime, np.inf)
+    power_back = duration + chain.recovery_minutes
+    moved_at = np.where(move_fails, np.inf, gen_gone_at + move)
+    back_at = np.where(goes_dark, np.minimum(moved_at, power_back), np.inf)
+    return _Outcomes(dark_at, back_at, moved_at, power_back)
+
+
+def _downtime(o: _Outcomes) -> npt.NDArray[np.float64]:
+    dark = np.isfinite(o.dark_at)
+    out = np.zeros(o.dark_at.shape[0])
+    out[dark] = np.maximum(o.back_at[dark] - o.dark_at[dark], 0.0)
+    return out
+
+
 def simulate_years(
     rng: np.random.Generator, years: int, outages: OutageModel, sites: tuple[SiteChain, ...]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -88,29 +139,64 @@ def simulate_years(
         if n == 0:
             continue
         year_of = np.repeat(np.arange(years), counts)
-        duration = _durations(rng, outages, n)
-        fails_start = rng.random(n) < chain.generator_fail_to_start
-        rate_per_min = chain.generator_fail_to_run_per_hour / 60.0
-        run_fail_at = (
-            rng.exponential(1.0 / rate_per_min, n) if rate_per_min > 0 else np.full(n, np.inf)
-        )
-        gen_gone_at = np.where(fails_start, 0.0, run_fail_at)
-        remaining = duration - gen_gone_at
-        age = rng.random(n)
-        capacity = 1.0 - (1.0 - chain.end_of_life_capacity) * age
-        runtime = chain.runtime_new_minutes * capacity**chain.peukert_k
-        mu, sigma = lognormal_from_p50_p95(chain.failover_p50_minutes, chain.failover_p95_minutes)
-        move = chain.detection_minutes + rng.lognormal(mu, sigma, n)
-        move_fails = rng.random(n) < chain.failover_failure_probability
-        dark = np.where(
-            move_fails,
-            remaining - runtime,
-            np.minimum(move, remaining) - runtime,
-        )
-        downtime = np.where(remaining > runtime, np.maximum(dark, 0.0), 0.0)
+        downtime = _downtime(_site_outcomes(rng, chain, _durations(rng, outages, n)))
         np.add.at(total, year_of, downtime)
         np.maximum.at(longest, year_of, downtime)
+    if outages.regional_outages_per_year > 0 and len(sites) == 2:
+        counts = rng.poisson(outages.regional_outages_per_year, years)
+        n = int(counts.sum())
+        if n:
+            year_of = np.repeat(np.arange(years), counts)
+            downtime = _regional_downtime(rng, sites, _durations(rng, outages, n))
+            np.add.at(total, year_of, downtime)
+            np.maximum.at(longest, year_of, downtime)
+    elif outages.regional_outages_per_year > 0 and len(sites) == 1:
+        counts = rng.poisson(outages.regional_outages_per_year, years)
+        n = int(counts.sum())
+        if n:
+            year_of = np.repeat(np.arange(years), counts)
+            downtime = _downtime(_site_outcomes(rng, sites[0], _durations(rng, outages, n)))
+            np.add.at(total, year_of, downtime)
+            np.maximum.at(longest, year_of, downtime)
     return total, longest
+
+
+def _regional_downtime(
+    rng: np.random.Generator, sites: tuple[SiteChain, ...], duration: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Minutes in which either site's clinical work is down, both sites losing the grid."""
+    a, b = (_site_outcomes(rng, chain, duration) for chain in sites)
+
+    def interval(
+        mine: _Outcomes, other: _Outcomes
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        # a failover lands only while the other site has power; otherwise the work waits
+        # for whichever site comes back first. A site that never goes dark: an empty
+        # interval at 0.
+        lands = (mine.moved_at < other.dark_at) | (mine.moved_at >= other.power_back_at)
+        moved = np.where(lands, mine.moved_at, np.maximum(mine.moved_at, other.power_back_at))
+        dark = np.isfinite(mine.dark_at)
+        start = np.zeros(dark.shape[0])
+        end = np.zeros(dark.shape[0])
+        start[dark] = mine.dark_at[dark]
+        end[dark] = np.maximum(np.minimum(moved[dark], mine.power_back_at[dark]), start[dark])
+        return start, end
+
+    s1, e1 = interval(a, b)
+    s2, e2 = interval(b, a)
+    overlap = np.maximum(0.0, np.minimum(e1, e2) - np.maximum(s1, s2))
+    return np.asarray((e1 - s1) + (e2 - s2) - overlap)
+
+
+def survival_by_duration(
+    rng: np.random.Generator, chain: SiteChain, hours: tuple[float, ...], samples: int
+) -> list[float]:
+    """P(no clinical downtime) in a grid outage of exactly X hours at one site, per X."""
+    out = []
+    for h in hours:
+        downtime = _downtime(_site_outcomes(rng, chain, np.full(samples, 60.0 * h)))
+        out.append(float(np.mean(downtime <= 0.0)))
+    return out
 
 
 def summarise(

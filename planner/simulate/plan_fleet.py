@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from planner.errors import InputError
@@ -20,6 +21,8 @@ def fleets_from_plan(plan: dict[str, Any], source: str) -> tuple[SiteFleet, ...]
                 {x["sku"]: int(x["count"]) for x in site["drives"]},
                 {x["sku"]: int(x["count"]) for x in site["battery"].get("modules", [])},
                 {x["sku"]: int(x["count"]) for x in site["battery"].get("ups_frames", [])},
+                int(site["battery"].get("strings", 0)),
+                tuple((site["battery"].get("thermal") or {}).get("cooling_options_on_ups", [])),
             )
             for site in plan["sites"]
         )
@@ -47,11 +50,13 @@ def outage_model(power: PowerSpec) -> OutageModel:
         grid.mean_minutes,
         grid.p50_minutes,
         grid.p95_minutes,
+        grid.regional_outages_per_year,
     )
 
 
 def sized_chains(spec: Spec, plan: dict[str, Any]) -> tuple[SiteChain, ...]:
-    """Each site of the sized design: its battery's runtime at design load, new."""
+    """Each site of the sized design: its ride-through at the worst load (the shorter of
+    the battery and the room), new and at end of life, and its restart after a hard loss."""
     assert spec.power is not None
     power = spec.power
     chemistry = CHEMISTRIES[power.chemistry]
@@ -60,24 +65,35 @@ def sized_chains(spec: Spec, plan: dict[str, Any]) -> tuple[SiteChain, ...]:
         battery = site["battery"]
         if battery.get("status") != "sized":
             raise InputError("plan", f"site {site['name']}", "the plan has no sized battery")
+        runtime = battery["runtime_minutes_at_design_load"]
+        thermal = (battery.get("thermal") or {}).get("minutes_to_limit")
+        cap = math.inf if thermal is None else float(thermal)
+        new = min(float(runtime["new"]), cap)
+        old = min(float(runtime["end_of_life"]), cap)
+        eol = chemistry.end_of_life_capacity
+        # R(c) = R_new c^k through both: k = ln(R_eol / R_new) / ln(c_eol)
+        k = math.log(old / new) / math.log(eol) if 0 < old < new else 0.0
         chains.append(
             SiteChain(
                 generator_fail_to_start=power.generator_fail_to_start,
                 generator_fail_to_run_per_hour=power.generator_fail_to_run_per_hour,
                 detection_minutes=(power.generator_start_s + power.generator_transfer_s) / 60.0,
-                runtime_new_minutes=float(battery["runtime_minutes_at_design_load"]["new"]),
-                peukert_k=chemistry.peukert_k,
-                end_of_life_capacity=chemistry.end_of_life_capacity,
+                runtime_new_minutes=new,
+                peukert_k=k,
+                end_of_life_capacity=eol,
                 failover_p50_minutes=power.failover_p50_min,
                 failover_p95_minutes=power.failover_p95_min,
                 failover_failure_probability=power.failover_failure_probability,
+                recovery_minutes=power.recovery.total_min,
             )
         )
     return tuple(chains)
 
 
 def as_was_chain(power: PowerSpec) -> SiteChain:
-    """One active site; a fixed-runtime battery; a cold standby in place of the failover."""
+    """One active site; a fixed-runtime battery; a cold standby in place of the failover;
+    the incident's restart after the room went dark."""
+    recovery = power.as_was_recovery or power.recovery
     return SiteChain(
         generator_fail_to_start=power.generator_fail_to_start,
         generator_fail_to_run_per_hour=power.generator_fail_to_run_per_hour,
@@ -88,4 +104,5 @@ def as_was_chain(power: PowerSpec) -> SiteChain:
         failover_p50_minutes=max(power.as_was_standby_takeover_min, 1e-9),
         failover_p95_minutes=max(power.as_was_standby_takeover_min, 1e-9),
         failover_failure_probability=power.as_was_standby_failure_probability,
+        recovery_minutes=recovery.total_min,
     )

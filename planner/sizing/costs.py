@@ -2,6 +2,7 @@
 
     capex       = sum_k n_k price_k + sum_j d_j price_j + sum_u f_u price_u
                   + sum_m b_m price_m x purchases_m   (batteries replaced at end of life)
+                  + sum_o price_o                     (cooling options put on the UPS)
     maintenance = capex x m x Y
     energy      = P_mean x PUE x price_kWh x 8760 Y / 1000
     TCO         = capex + maintenance + energy
@@ -52,6 +53,8 @@ def site_costs(fleet: SiteFleet, catalog: Catalog, spec: Spec, mean_busy_cores: 
         for sku, n in fleet.batteries.items()
     )
     ups = sum(n * catalog.ups_frame(sku).price for sku, n in fleet.ups.items())
+    if spec.power is not None:
+        ups += sum(o.price for o in spec.power.cooling_options if o.name in fleet.cooling)
     power_w = site_power_w(fleet, catalog, mean_busy_cores)
     hours = HOURS_PER_YEAR * spec.horizon_years
     bought = servers + drives + batteries + ups

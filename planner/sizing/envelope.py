@@ -57,13 +57,16 @@ class SiteEnvelope:
     ``demand[scenario][metric]`` in the metric's unit (cores, GiB, IOPS, TiB);
     ``mean_busy_cores`` is the normal-scenario mean CPU use averaged over the horizon
     (for energy); ``written_tib_life`` is the data written to the site over the drives'
-    service life, before write amplification and protection overhead.
+    service life, before write amplification and protection overhead;
+    ``peak_busy_cores`` is the largest CPU load [cores] of any timestep of any scenario the
+    site carries, grown to the horizon (the UPS and battery are sized for it).
     """
 
     site: str
     demand: dict[str, dict[str, float]]
     mean_busy_cores: float
     written_tib_life: float
+    peak_busy_cores: float = 0.0  # the largest CPU load of any timestep and scenario
 
     def design(self, metric: str) -> float:
         """The largest design value of ``metric`` over the scenarios this site carries."""
@@ -138,7 +141,10 @@ def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
     sites = []
     for site in spec.site_names:
         demand: dict[str, dict[str, float]] = {}
+        peak = 0.0
         for scenario in scenarios_for(spec, site):
+            cpu = workload_series(profile, spec, site, scenario, "cpu_cores").sum(axis=0)
+            peak = max(peak, float(cpu.max()) if cpu.size else 0.0)
             demand[scenario] = {
                 metric: bounded_design_value(
                     workload_series(profile, spec, site, scenario, metric).sum(axis=0),
@@ -164,6 +170,12 @@ def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
         )
         written = float(write_mib_s * BYTES_PER_MIB * SECONDS_PER_YEAR * life / BYTES_PER_TIB)
         sites.append(
-            SiteEnvelope(site=site, demand=demand, mean_busy_cores=busy, written_tib_life=written)
+            SiteEnvelope(
+                site=site,
+                demand=demand,
+                mean_busy_cores=busy,
+                written_tib_life=written,
+                peak_busy_cores=peak,
+            )
         )
     return Envelope(sites=tuple(sites))

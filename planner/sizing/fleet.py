@@ -10,8 +10,10 @@ class SiteFleet:
     site: str
     servers: dict[str, int] = field(default_factory=dict)
     drives: dict[str, int] = field(default_factory=dict)
-    batteries: dict[str, int] = field(default_factory=dict)
+    batteries: dict[str, int] = field(default_factory=dict)  # modules per SKU
     ups: dict[str, int] = field(default_factory=dict)
+    strings: int = 0  # parallel battery strings
+    cooling: tuple[str, ...] = ()  # cooling options put on the UPS
 
     def server_count(self) -> int:
         return sum(self.servers.values())
@@ -26,4 +28,6 @@ class SiteFleet:
             {k: v for k, v in sorted(self.drives.items()) if v},
             {k: v for k, v in sorted(self.batteries.items()) if v},
             {k: v for k, v in sorted(self.ups.items()) if v},
+            self.strings,
+            self.cooling,
         )

@@ -4,8 +4,10 @@ Decision variables per site s:
   n[s,k]   servers of SKU k (integer)          d[s,j]  drives of SKU j (integer)
   b[s,R,t] which breakpoint t certifies N+r for resource R (binary)
   a[s,k,q] mean busy cores on segment q of SKU k's power curve (continuous, >= 0)
-  e[s,k,q] design-load busy cores on that segment, for the UPS (continuous, >= 0)
-  m[s,b]   battery modules of SKU b (integer)  f[s,u]  UPS frames of SKU u (integer)
+  p_spread[s] the worst load's busy-core power, spread evenly (continuous, >= 0)
+  used[s,k] SKU k is bought (binary)           f[s,u]  UPS frames of SKU u (integer)
+  z[s,m,u] battery strings of module m behind frame model u (integer), w[s,m,u] (binary)
+  cool[s,o] cooling option o on the UPS (binary)
 
 Each constraint family has one ``define_*`` function whose docstring states the maths.
 The solver sees the reduced envelope (:mod:`planner.sizing.envelope`), never a timestep.
@@ -34,6 +36,8 @@ from planner.sizing.workloads import WorkloadSizing
 
 DAYS_PER_YEAR = 365.0
 MAX_UPS_FRAMES = 1000.0
+MAX_STRINGS = 1000.0
+MAX_SERVERS = 10_000.0
 #: Candidate fleets the sizing loop may try before it gives up (each is one MILP solve).
 MAX_CANDIDATES = 200  # a bound for the one-model-per-site link, far above any real room
 
@@ -136,9 +140,11 @@ def build_model(
         if options.enforce_rack_limits and limit is not None:
             define_rack_space(model, catalog, site, limit)
         if spec.power is not None:
-            design_w = define_design_load(model, spec, catalog, site_envelope)
-            define_ups_power(model, spec, catalog, site, design_w)
-            define_battery(model, spec, catalog, site, design_w)
+            load = define_design_load(model, spec, catalog, site_envelope)
+            define_ups_power(model, spec, catalog, site, load)
+            define_battery(model, spec, catalog, site, load)
+            if spec.power.room is not None:
+                define_thermal(model, spec, site, load)
     if options.objective == "rack_units":
         model.cost = [0.0] * len(model.cost)
         for site in spec.site_names:
@@ -385,97 +391,159 @@ def define_energy(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope)
     model.row(f"mean_load[{env.site}]", total, env.mean_busy_cores, env.mean_busy_cores)
 
 
+def server_watts_per_core(server: ServerSku) -> float:
+    """The steepest chord of a server's power curve from idle [W per busy core]:
+    max((P_50 - P_idle) / (C/2), (P_100 - P_idle) / C). With load spread evenly, a server
+    at utilisation u draws at most P_idle + u C x this (the curve lies under the chord)."""
+    half = (server.half_w - server.idle_w) / (server.cores / 2.0)
+    full = (server.full_w - server.idle_w) / server.cores
+    return max(half, full)
+
+
 def define_design_load(
     model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope
-) -> dict[int, float]:
-    """The site's IT power at its design load, as a linear expression [W].
+) -> tuple[dict[int, float], float]:
+    """The site's UPS load at its worst, as a linear expression plus a constant [W].
 
-    The UPS carries the worst scenario the site must run (a survivor carries the other
-    site's load): B = max over scenarios of the design CPU demand, served the way
-    :func:`planner.sizing.server_power.site_power_w` serves it,
+    The worst is the largest busy-core load B of any timestep of any scenario the site
+    carries (grown to the horizon: the real peak, not the design percentile), spread
+    evenly over the servers as a scheduler spreads it. Each server then draws at most
+    P_idle + u C w_k with w_k :func:`server_watts_per_core`, so
 
-        P_design = sum_k P_idle,k n_k + sum_kq slope_kq e_kq + sum_j P_j d_j,
-        sum_kq e_kq = B,  e_kq <= (C_k / 2) n_k.
+        P_ups = sum_k P_idle,k n_k + p + sum_j P_j d_j + sum_o W_o x_o + P_other,
+        p >= B w_k u_k  for every SKU k,  n_k <= N u_k  (u_k binary: SKU k is bought),
+
+    with the drives' watts, the cooling options put on the UPS (x_o binary, W_o their
+    draw) and the spec's other loads on the UPS (network, security appliances, cooling
+    already on it: the constant P_other).
     """
+    assert spec.power is not None
     site = env.site
-    busy = env.design("cpu_cores")
     expression: dict[int, float] = {}
-    total: dict[int, float] = {}
+    spread = model.var(f"p_spread[{site}]", integer=False)
+    expression[spread] = 1.0
     for server in catalog.servers:
         n = model.index[f"n[{site},{server.sku}]"]
         expression[n] = server.idle_w
-        for q, (cores, slope) in enumerate(segments(server)):
-            e = model.var(f"e[{site},{server.sku},{q}]", integer=False)
-            expression[e] = slope
-            total[e] = 1.0
-            model.row(f"design_segment[{site},{server.sku},{q}]", {e: 1.0, n: -cores}, -np.inf, 0.0)
+        used = model.var(f"used[{site},{server.sku}]", integer=True, upper=1.0)
+        model.row(f"server_used[{site},{server.sku}]", {n: 1.0, used: -MAX_SERVERS}, -np.inf, 0.0)
+        slope = env.peak_busy_cores * server_watts_per_core(server)
+        model.row(f"spread_power[{site},{server.sku}]", {spread: 1.0, used: -slope}, 0.0)
     for drive in catalog.drives:
         expression[model.index[f"d[{site},{drive.sku}]"]] = drive.watts
-    model.row(f"design_load[{site}]", total, busy, busy)
-    return expression
+    for option in spec.power.cooling_options:
+        x = model.var(
+            f"cool[{site},{option.name}]",
+            integer=True,
+            upper=1.0,
+            cost=option.price * _upkeep(spec),
+        )
+        expression[x] = option.ups_watts
+    other = sum(load.watts for load in spec.power.ups_loads)
+    if spec.power.room is not None:
+        other += spec.power.room.cooling_on_ups_w
+    return expression, other
 
 
 def define_ups_power(
-    model: Model, spec: Spec, catalog: Catalog, site: str, design_w: dict[int, float]
+    model: Model, spec: Spec, catalog: Catalog, site: str, load: tuple[dict[int, float], float]
 ) -> None:
-    """UPS frames carry the design load with the design margin after losing r of them.
+    """UPS frames carry the worst UPS load with the design margin after losing r of them.
 
     One frame model per site (y_u binary, sum_u y_u = 1, f_u <= F_max y_u), so losing r
     frames removes r x kW of the chosen model:
 
-        sum_u kW_u 1000 (f_u - r y_u) >= K_margin x P_design.
+        sum_u kW_u 1000 (f_u - r y_u) >= K_margin x P_ups.
     """
     assert spec.power is not None
-    upkeep = 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
+    expression, constant = load
     r = spec.power.ups_redundancy
-    coeffs = {i: -c * spec.power.design_margin for i, c in design_w.items()}
+    margin = spec.power.design_margin
+    coeffs = {i: -c * margin for i, c in expression.items()}
     choice: dict[int, float] = {}
     for frame in catalog.ups_frames:
-        f = model.var(f"f[{site},{frame.sku}]", integer=True, cost=frame.price * upkeep)
+        f = model.var(f"f[{site},{frame.sku}]", integer=True, cost=frame.price * _upkeep(spec))
         y = model.var(f"y[{site},{frame.sku}]", integer=True, upper=1.0)
         model.row(f"ups_model[{site},{frame.sku}]", {f: 1.0, y: -MAX_UPS_FRAMES}, -np.inf, 0.0)
         coeffs[f] = frame.kw * 1000.0
         coeffs[y] = -r * frame.kw * 1000.0
         choice[y] = 1.0
     model.row(f"ups_one_model[{site}]", choice, 1.0, 1.0)
-    model.row(f"ups_power[{site}]", coeffs, 0.0)
+    model.row(f"ups_power[{site}]", coeffs, margin * constant)
 
 
 def define_battery(
-    model: Model, spec: Spec, catalog: Catalog, site: str, design_w: dict[int, float]
+    model: Model, spec: Spec, catalog: Catalog, site: str, load: tuple[dict[int, float], float]
 ) -> None:
-    """Battery modules of the spec's chemistry give the required runtime at end of life:
+    """Battery strings behind the chosen frame model carry the worst UPS load for the
+    required runtime T at end of life, with one string lost (:mod:`planner.power.battery`):
 
-    sum_m Wh_m b_m >= P_design x w(T),  w(T) = H^(1-1/k) T^(1/k) K_temp K_aging K_margin
-                                              / (eta DoD)
-    (the IEEE 485 chain with the Peukert runtime law, :mod:`planner.power.battery`), they can
-    deliver the power: sum_m kW_m 1000 b_m >= P_design / eta, and there are at least the
-    spec's number of parallel strings: sum_m b_m >= S_min.
-    Cost: price x purchases over the horizon x (1 + m Y).
+    for each (module m, frame u) pair whose string fits the frame's DC bus (s_mu modules),
+    z_mu strings (integer) and w_mu (binary: this pair is the site's),
+
+        sum_m w_mu = y_u,   S_min w_mu <= z_mu <= Z w_mu,
+        sum_mu (z_mu - w_mu) P_mu(T) >= P_ups,
+
+    with P_mu(T) the output power one string carries for T minutes at end of life
+    (derated by K_temp K_aging K_margin). Cost: z_mu s_mu price_m x purchases x (1 + m Y).
     """
-    from planner.power.ups import (
-        battery_design,
-        candidate_batteries,
-        purchases_over,
-        site_required_runtime,
-    )
+    from planner.power.battery import BatteryStrings
+    from planner.power.ups import derating, purchases_over, site_required_runtime, string_options
 
     assert spec.power is not None
-    design = battery_design(spec.power)
-    runtime_h = site_required_runtime(spec.power).minutes / 60.0
-    wh_per_w = design.required_nameplate_wh(1.0, runtime_h)
-    upkeep = 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
-    energy = {i: -c * wh_per_w for i, c in design_w.items()}
-    power = {i: -c / spec.power.inverter_efficiency for i, c in design_w.items()}
-    for battery in candidate_batteries(catalog, spec.power):
-        buys = purchases_over(spec.horizon_years, battery.service_life_years)
-        b = model.var(f"m[{site},{battery.sku}]", integer=True, cost=battery.price * buys * upkeep)
-        energy[b] = battery.kwh * 1000.0
-        power[b] = battery.max_kw * 1000.0
-    model.row(f"battery_energy[{site}]", energy, 0.0)
-    strings = {i: 1.0 for i in energy if model.names[i].startswith("m[")}
-    model.row(f"battery_strings[{site}]", strings, float(spec.power.min_battery_strings))
-    model.row(f"battery_power[{site}]", power, 0.0)
+    expression, constant = load
+    minutes = site_required_runtime(spec.power).minutes
+    factors = derating(spec.power)
+    carry = {i: -c for i, c in expression.items()}
+    by_frame: dict[str, dict[int, float]] = {u.sku: {} for u in catalog.ups_frames}
+    for option in string_options(catalog, spec.power):
+        key = f"{site},{option.battery.sku},{option.frame.sku}"
+        buys = purchases_over(spec.horizon_years, option.battery.service_life_years)
+        price = option.modules_per_string * option.battery.price * buys * _upkeep(spec)
+        z = model.var(f"z[{key}]", integer=True, cost=price)
+        w = model.var(f"w[{key}]", integer=True, upper=1.0)
+        strings = float(spec.power.min_battery_strings)
+        model.row(f"strings_min[{key}]", {z: 1.0, w: -strings}, 0.0)
+        model.row(f"strings_max[{key}]", {z: 1.0, w: -MAX_STRINGS}, -np.inf, 0.0)
+        one = BatteryStrings(option.battery, option.frame, option.modules_per_string, 1)
+        per_string = one.string_design_w(minutes, factors)
+        carry[z] = per_string
+        carry[w] = -per_string
+        by_frame[option.frame.sku][w] = 1.0
+    for frame in catalog.ups_frames:
+        row = dict(by_frame[frame.sku])
+        row[model.index[f"y[{site},{frame.sku}]"]] = -1.0
+        model.row(f"battery_matches_frame[{site},{frame.sku}]", row, 0.0, 0.0)
+    model.row(f"battery_one_string_lost[{site}]", carry, constant)
+
+
+def define_thermal(
+    model: Model, spec: Spec, site: str, load: tuple[dict[int, float], float]
+) -> None:
+    """The room stays under its inlet limit for the required runtime T on battery
+    (:mod:`planner.power.thermal`): all the UPS load heats the room, the cooling on the
+    UPS removes its part, and each cooling option chosen removes its average over T:
+
+        P_ups - sum_o Q_o(T) x_o <= C (T_limit - T_start) / (60 T) + Q_base.
+    """
+    from planner.power.thermal import average_removal_w, heat_budget_w
+    from planner.power.ups import site_required_runtime
+
+    assert spec.power is not None
+    assert spec.power.room is not None
+    room = spec.power.room
+    expression, constant = load
+    minutes = site_required_runtime(spec.power).minutes
+    coeffs = {i: -c for i, c in expression.items()}
+    for option in spec.power.cooling_options:
+        x = model.index[f"cool[{site},{option.name}]"]
+        coeffs[x] = coeffs.get(x, 0.0) + average_removal_w(option, minutes)
+    budget = heat_budget_w(room, minutes) + room.cooling_on_ups_removes_w
+    model.row(f"thermal_ride_through[{site}]", coeffs, constant - budget)
+
+
+def _upkeep(spec: Spec) -> float:
+    return 1.0 + spec.maintenance_rate_per_year * spec.horizon_years
 
 
 def define_rack_space(model: Model, catalog: Catalog, site: str, limit: int) -> None:
@@ -520,21 +588,35 @@ def extract_fleets(
     model: Model, x: np.ndarray, spec: Spec, catalog: Catalog
 ) -> tuple[SiteFleet, ...]:
     """Write-back: integer counts per SKU per site (rounded: HiGHS returns 3.0000000001)."""
+    from planner.power.ups import string_options
+
     fleets = []
     for site in spec.site_names:
         servers = {s.sku: round(x[model.index[f"n[{site},{s.sku}]"]]) for s in catalog.servers}
         drives = {d.sku: round(x[model.index[f"d[{site},{d.sku}]"]]) for d in catalog.drives}
-        batteries = {
-            b.sku: round(x[model.index[name]])
-            for b in catalog.batteries
-            if (name := f"m[{site},{b.sku}]") in model.index
-        }
+        batteries: dict[str, int] = {}
+        strings = 0
+        if spec.power is not None:
+            for option in string_options(catalog, spec.power):
+                name = f"z[{site},{option.battery.sku},{option.frame.sku}]"
+                count = round(x[model.index[name]])
+                if count:
+                    strings += count
+                    sku = option.battery.sku
+                    batteries[sku] = batteries.get(sku, 0) + count * option.modules_per_string
         ups = {
             u.sku: round(x[model.index[name]])
             for u in catalog.ups_frames
             if (name := f"f[{site},{u.sku}]") in model.index
         }
-        fleets.append(SiteFleet(site, servers, drives, batteries, ups).without_zeros())
+        cooling = tuple(
+            option.name
+            for option in (spec.power.cooling_options if spec.power is not None else ())
+            if round(x[model.index[f"cool[{site},{option.name}]"]])
+        )
+        fleets.append(
+            SiteFleet(site, servers, drives, batteries, ups, strings, cooling).without_zeros()
+        )
     return tuple(fleets)
 
 

@@ -223,63 +223,110 @@ def _simple_check(
     )
 
 
-def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, design_cpu: float) -> list[Check]:
-    """UPS power, battery runtime at end of life, and battery discharge power at the
-    site's design IT load (the largest design CPU demand it carries, in any scenario)."""
+def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, peak_cpu: float) -> list[Check]:
+    """The power chain at the site's real peak CPU load (any timestep, any scenario),
+    spread evenly over the servers: UPS power after losing r frames, string voltage on the
+    frames' DC bus, battery runtime at end of life with one string lost, and the room's
+    thermal ride-through. Computed here from the SPECpower points and the data sheet's
+    curve, not from the model's linear bounds."""
     if spec.power is None:
         return []
-    from planner.power.ups import battery_design, site_required_runtime
-    from planner.sizing.server_power import site_power_w
+    from planner.power.battery import curve_of
+    from planner.power.thermal import minutes_to_limit
+    from planner.power.ups import derating, site_required_runtime
 
+    power = spec.power
     site = fleet.site
-    load_w = site_power_w(fleet, catalog, design_cpu)
-    design = battery_design(spec.power)
-    required = site_required_runtime(spec.power).minutes
+    total_cores = sum(n * catalog.server(k).cores for k, n in fleet.servers.items())
+    u = min(1.0, peak_cpu / total_cores) if total_cores else 0.0
+    load_w = sum(
+        n * float(np.interp(u, [0.0, 0.5, 1.0], [sv.idle_w, sv.half_w, sv.full_w]))
+        for k, n in fleet.servers.items()
+        for sv in (catalog.server(k),)
+    )
+    load_w += sum(n * catalog.drive(k).watts for k, n in fleet.drives.items())
+    load_w += sum(x.watts for x in power.ups_loads)
+    load_w += power.room.cooling_on_ups_w if power.room is not None else 0.0
+    options = [o for o in power.cooling_options if o.name in fleet.cooling]
+    load_w += sum(o.ups_watts for o in options)
+    required = site_required_runtime(power).minutes
     frames = [catalog.ups_frame(k) for k, n in fleet.ups.items() for _ in range(n)]
-    modules = [catalog.battery(k) for k, n in fleet.batteries.items() for _ in range(n)]
-    nameplate_wh = sum(m.kwh for m in modules) * 1000.0
-    eol = design.chemistry.end_of_life_capacity
-    runtime = 60.0 * design.runtime_h(nameplate_wh, load_w, eol)
-    smallest = min((m.kwh for m in modules), default=0.0) * 1000.0
-    one_fewer = 60.0 * design.runtime_h(max(0.0, nameplate_wh - smallest), load_w, eol)
-    r = spec.power.ups_redundancy
+    r = power.ups_redundancy
     surviving_kw = sum(sorted((f.kw for f in frames), reverse=True)[r:])
-    return [
+    checks = [
+        _simple_check(
+            f"UPS power after losing {r} frame(s) (peak load x margin)",
+            site,
+            "kW",
+            surviving_kw,
+            load_w * power.design_margin / 1000.0,
+            min((f.kw for f in frames), default=0.0),
+        )
+    ]
+    if len(fleet.batteries) != 1 or len(fleet.ups) != 1 or fleet.strings < 1:
+        checks.append(_simple_check("battery strings of one model", site, "models", 0.0, 1.0, 1.0))
+        return checks
+    battery = catalog.battery(next(iter(fleet.batteries)))
+    frame = frames[0]
+    modules = fleet.batteries[battery.sku]
+    per_string = modules // fleet.strings
+    string_v = per_string * battery.module_v
+    checks.append(
         _floor(
             _simple_check(
                 "battery strings",
                 site,
                 "strings",
-                float(len(modules)),
-                float(spec.power.min_battery_strings),
+                float(fleet.strings),
+                float(power.min_battery_strings),
                 1.0,
             )
-        ),
+        )
+    )
+    checks.append(
         _simple_check(
-            f"UPS power after losing {r} frame(s) (design load x margin)",
+            "battery string voltage on the frame's DC bus",
             site,
-            "kW",
-            surviving_kw,
-            load_w * spec.power.design_margin / 1000.0,
-            min((f.kw for f in frames), default=0.0),
-        ),
+            "V",
+            string_v if frame.dc_min_v <= string_v <= frame.dc_max_v else 0.0,
+            frame.dc_min_v,
+            battery.module_v,
+        )
+    )
+    checks[-1] = _floor(checks[-1])
+    k = derating(power).factor
+    curve = curve_of(battery)
+
+    def runtime(strings: int) -> float:
+        if strings <= 0:
+            return 0.0
+        per_module_kw = load_w * k / (frame.efficiency * strings * per_string) / 1000.0
+        return curve.minutes(per_module_kw / battery.max_kw)
+
+    lost_one = runtime(fleet.strings - 1)
+    checks.append(
         _simple_check(
-            "battery runtime at design load, end of life",
+            "battery runtime at peak load, end of life, one string lost",
             site,
             "min",
-            runtime,
+            lost_one,
             required,
-            runtime - one_fewer,
-        ),
-        _simple_check(
-            "battery discharge power",
-            site,
-            "kW",
-            sum(m.max_kw for m in modules),
-            load_w / spec.power.inverter_efficiency / 1000.0,
-            min((m.max_kw for m in modules), default=0.0),
-        ),
-    ]
+            lost_one - runtime(fleet.strings - 2),
+        )
+    )
+    if power.room is not None:
+        minutes = minutes_to_limit(power.room, load_w, options)
+        checks.append(
+            _simple_check(
+                "room under its inlet limit on battery (thermal ride-through)",
+                site,
+                "min",
+                min(minutes, 1e9),
+                required,
+                1.0,
+            )
+        )
+    return checks
 
 
 def _site_checks(
@@ -355,8 +402,11 @@ def _site_checks(
             )
         )
 
-    design_cpu = max(c.demand for c in checks if c.name.startswith("cpu_cores"))
-    checks.extend(_power_checks(spec, catalog, fleet, design_cpu))
+    peak_cpu = max(
+        float(_scenario_load(profile, spec, site, lost, "cpu_cores").max())
+        for lost in (None, other)
+    )
+    checks.extend(_power_checks(spec, catalog, fleet, peak_cpu))
 
     stored = float(_scenario_load(profile, spec, site, None, "stored_tib").max())
     usable_each = [

@@ -95,6 +95,16 @@ def site_reports(plan: dict[str, Any]) -> tuple[SiteReport, ...]:
             LineItem("UPS frame", u["sku"], u["count"], u["unit_price"], note=f"{u['kw']:g} kW")
             for u in battery.get("ups_frames", [])
         ]
+        items += [
+            LineItem(
+                "Cooling on UPS",
+                o["name"],
+                1,
+                o["unit_price"],
+                note=f"{o['ups_kw']:g} kW on the UPS, removes {o['removes_kw']:g} kW",
+            )
+            for o in (battery.get("thermal") or {}).get("cooling_options", [])
+        ]
         out.append(
             SiteReport(
                 name=site["name"],

@@ -76,37 +76,33 @@ def cost_chart(data: ReportData) -> bytes:
 
 
 def battery_chart(site: str, battery: dict[str, Any]) -> bytes:
-    """Runtime against load for the installed battery, new and at end of life."""
-    from planner.power.battery import CHEMISTRIES, BatteryDesign
-
-    factors = battery["factors"]
-    design = BatteryDesign(
-        CHEMISTRIES[battery["chemistry"]],
-        factors["inverter_efficiency"],
-        factors["temperature"],
-        factors["design_margin"],
-    )
-    nameplate_wh = battery["kwh_installed"] * 1000.0
+    """Runtime against load for the installed strings: new, at end of life, and at end of
+    life with one string lost; the required runtime and the worst load marked."""
+    points = battery["runtime_by_load"]
+    loads = [p["load_kw"] for p in points]
     design_kw = battery["design_load_kw"]
-    loads = np.linspace(max(design_kw * 0.25, 0.1), design_kw * 2.0, 200)
     figure, axes = _figure(7.0, 3.4)
-    eol = design.chemistry.end_of_life_capacity
-    for colour, (label, capacity) in zip(
-        COLOURS, (("new", 1.0), ("end of life", eol)), strict=False
+    for colour, (key, label) in zip(
+        COLOURS,
+        (
+            ("new", "battery new"),
+            ("end_of_life", "end of life"),
+            ("end_of_life_one_string_lost", "end of life, one string lost"),
+        ),
+        strict=False,
     ):
-        runtime = [60 * design.runtime_h(nameplate_wh, kw * 1000, capacity) for kw in loads]
-        axes.plot(loads, runtime, color=colour, label=f"runtime, battery {label}")
+        axes.plot(loads, [p[key] for p in points], color=colour, marker="o", ms=3, label=label)
     axes.axhline(
         battery["required_runtime_minutes"],
         color="#333333",
         linestyle="--",
         label=f"required {battery['required_runtime_minutes']:.1f} min",
     )
-    axes.axvline(design_kw, color="#999999", linestyle=":", label=f"design load {design_kw:.1f} kW")
-    axes.set_xlabel("IT load (kW)")
+    axes.axvline(design_kw, color="#999999", linestyle=":", label=f"worst load {design_kw:.1f} kW")
+    axes.set_xlabel("load on the UPS (kW)")
     axes.set_ylabel("runtime (minutes)")
-    axes.set_yscale("log")
-    axes.set_title(f"{site}: UPS battery runtime against load")
+    axes.set_ylim(bottom=0)
+    axes.set_title(f"{site}: battery runtime against load")
     axes.legend(fontsize=7, frameon=False)
     return _png(figure)
 

@@ -71,10 +71,11 @@ def executive_summary(data: ReportData) -> list[str]:
     if sized:
         b = sized[0].battery
         lines.append(
-            f"If the grid fails and the generator does not start, each site's battery holds "
-            f"its load for {b['runtime_minutes_at_design_load']['end_of_life']:.1f} minutes at "
-            f"end of life, against {b['required_runtime_minutes']:.1f} minutes needed to move "
-            f"clinical work to the other site and shut down cleanly."
+            f"If the grid fails and the generator does not start, each site rides through "
+            f"{b['ride_through_minutes']:.1f} minutes at its worst load with the battery at end "
+            f"of life and one battery string lost (here the {b['ride_through_decided_by']} "
+            f"decides), against {b['required_runtime_minutes']:.1f} minutes needed: "
+            f"{b['required_runtime_reason']}."
         )
     summary = data.availability_summary.get("sized design")
     old = data.availability_summary.get("as-was design")
