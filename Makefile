@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements/lock.txt
 
-.PHONY: run test lint typecheck unit lock bench clean
+.PHONY: run test lint typecheck unit lock bench bench-smoke clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,10 +31,10 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_size.py
-	$(BIN)/python bench/bench_availability.py
-	$(BIN)/python bench/bench_packing.py
-	$(BIN)/python bench/bench_preview.py
+	$(BIN)/python bench/run.py
+
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/run.py --smoke
 
 # Re-resolve the pinned versions from pyproject's lower bounds (needs the network).
 lock: $(STAMP)

@@ -405,7 +405,7 @@ def run_drill(stack: str, resources: list[Any] | None = None, root: Any = None) 
     from infra.render import check_reachability, project_root, read_stack_config, run_program
     from infra.settings import settings_from_stack_config
     from planner.inputs.spec import read_spec
-    from planner.jobs.size import stack_inputs
+    from planner.jobs.inputs import stack_inputs
     from planner.outputs.plan import planned_workloads, read_plan
 
     values, _ = read_stack_config(stack, root)

@@ -8,6 +8,7 @@ Secret config values are replaced by a placeholder (ciphertext cannot be read he
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import runpy
@@ -389,6 +390,11 @@ def validate_manifest(body: dict[str, Any], version: str) -> str | None:
     """kubernetes-validate against the strict schemas of ``version``; None when valid."""
     import kubernetes_validate
     from kubernetes_validate import utils as kv_utils
+
+    if not hasattr(kv_utils.schema_contents, "cache_info"):
+        # the library parses the schema JSON files on every call (two per manifest); the
+        # files never change while we run, so parse each once
+        kv_utils.schema_contents = functools.lru_cache(maxsize=None)(kv_utils.schema_contents)
 
     try:
         kubernetes_validate.validate(body, version, strict=True)

@@ -86,3 +86,19 @@ def test_bundled_plan_costs_add_up(site: str) -> None:
     assert costs["tco"] == pytest.approx(costs["capex"] + costs["maintenance"] + costs["energy"])
     servers = sum(x["count"] * x["unit_price"] for x in doc["servers"])
     assert costs["servers"] == pytest.approx(servers)
+
+
+def test_the_bundled_profile_built_directly_equals_the_validated_frame() -> None:
+    """`planner size` builds the bundled profile straight from the generator (no long
+    frame); it must be the very profile the frame gives through validation, byte for byte."""
+    from planner.inputs.example import example_profile, example_spec_path
+    from planner.inputs.profiles import profile_from_frame
+    from planner.inputs.spec import read_spec
+
+    spec = read_spec(example_spec_path())
+    direct = example_profile(spec, "spec")
+    validated = profile_from_frame(
+        generate_example_frame(ordered=False), spec, "bundled", lambda i: f"row {i + 1}"
+    )
+    assert direct.content_hash() == validated.content_hash()
+    assert direct.step_s == validated.step_s == 300

@@ -16,6 +16,7 @@ from planner.sizing.costs import site_costs
 from planner.sizing.envelope import Envelope
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.model import optimise, server_capacity
+from planner.sizing.pods import PRIORITIES
 from planner.sizing.workloads import WorkloadSizing
 from tests.conftest import base_spec, catalog, drive, envelope, power_spec, server
 
@@ -238,6 +239,7 @@ def feasible(
     ]
     for failover in (False, True):
         pods = []
+        tiers: list[tuple[int, bool]] = []
         for z in sizings:
             if z.site != fleet.site:
                 continue
@@ -248,6 +250,8 @@ def feasible(
             )
             count = z.replicas_failover if failover else z.replicas_normal
             pods += [(z.workload, z.cpu_request_cores, z.memory_request_gib, cap)] * count
+            tiers += [(PRIORITIES[z.priority_tier], z.anti_affinity)] * count
+        queued = [(*pod, *tier) for pod, tier in zip(pods, tiers, strict=True)]
         pods.sort(key=lambda x: (-x[2], -x[1]))
         losses = {
             tuple(sorted(c))
@@ -258,6 +262,39 @@ def feasible(
             left = [a for i, a in enumerate(alloc) if i not in chosen]
             if not pods_place(left, pods):
                 return False
+            if not scheduler_places(left, queued):
+                return False
+    return True
+
+
+def scheduler_places(
+    servers: list[tuple[float, float]], pods: list[tuple[str, float, float, int, int, bool]]
+) -> bool:
+    """The scheduler restated: highest priority first (then larger memory, then CPU), each
+    pod on the server with the most free share after it among those with room, no second
+    pod of an anti-affinity workload, hostname skew at most the cap; True when no pod above
+    the deferrable class is left Pending."""
+    free = [list(s) for s in servers]
+    count = [dict[str, int]() for _ in servers]
+    order = sorted(range(len(pods)), key=lambda i: (-pods[i][4], -pods[i][2], -pods[i][1], i))
+    for i in order:
+        name, cpu, mem, cap, priority, anti = pods[i]
+        least = min((c.get(name, 0) for c in count), default=0)
+        best, score = -1, -1.0
+        for b, (fc, fm) in enumerate(free):
+            here = count[b].get(name, 0)
+            if cpu > fc + 1e-9 or mem > fm + 1e-9 or (anti and here) or here + 1 - least > cap:
+                continue
+            value = (fc - cpu) / servers[b][0] + (fm - mem) / servers[b][1]
+            if value > score + 1e-9:
+                best, score = b, value
+        if best < 0:
+            if priority > PRIORITIES["deferrable"]:
+                return False
+            continue
+        free[best][0] -= cpu
+        free[best][1] -= mem
+        count[best][name] = count[best].get(name, 0) + 1
     return True
 
 

@@ -52,17 +52,21 @@ def simulate() -> None:
     """Failure simulations against a plan: incident replay, availability."""
 
 
-def load_checked(plan_path: Path, given: dict[str, Any], *, need_power: bool = True) -> Any:
+def load_checked(
+    plan_path: Path, given: dict[str, Any], *, need_power: bool = True, need_profile: bool = True
+) -> Any:
     """The plan (schema, semantics and digest checked), its inputs (checked against the
-    plan's hashes) and its fleets."""
-    from planner.jobs.size import load_inputs, stale_inputs
+    plan's hashes) and its fleets. Without ``need_profile`` the profile is neither read
+    nor checked (None): a command that works from the plan and the spec alone."""
+    from planner.jobs.inputs import load_inputs, stale_inputs
     from planner.outputs.plan import read_plan
     from planner.simulate.plan_fleet import fleets_from_plan
 
     plan = read_plan(plan_path)
     inputs = resolve_inputs(given, plan["profile"]["loader"])
-    spec_obj, catalog_obj, profile_obj, refs = load_inputs(inputs)
-    print_notes(profile_obj.notes)
+    spec_obj, catalog_obj, profile_obj, refs = load_inputs(inputs, with_profile=need_profile)
+    if profile_obj is not None:
+        print_notes(profile_obj.notes)
     given_refs = {"inputs": {r.kind: {"name": r.name, "sha256": r.sha256} for r in refs}}
     if stale_inputs(plan, given_refs):
         raise BadInput(stale_message(plan_path, plan, given_refs, given.get("stack")))
@@ -222,7 +226,9 @@ def availability(plan: Path, years: int, seed: int, as_json: bool, **given: Any)
     from planner.simulate.availability import simulate_years, summarise, survival_by_duration
     from planner.simulate.plan_fleet import as_was_chain, outage_model, sized_chains
 
-    plan_doc, spec_obj, _, _, _ = load_checked(plan, given)
+    # the simulation reads the plan's power chain and the spec's power section, not the
+    # profile: it is neither read nor checked
+    plan_doc, spec_obj, _, _, _ = load_checked(plan, given, need_profile=False)
     power = spec_obj.power
     assert power is not None
     started = time.perf_counter()

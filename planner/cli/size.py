@@ -76,7 +76,7 @@ def resolve_inputs(given: dict[str, Any], recorded: dict[str, Any] | None = None
     ``recorded`` in a plan's ``profile.loader`` (so a check reads the profile the same way)."""
     from planner.inputs.catalog import default_catalog_path
     from planner.inputs.profile_options import ProfileOptions
-    from planner.jobs.size import SizeInputs, stack_inputs
+    from planner.jobs.inputs import SizeInputs, stack_inputs
 
     recorded = recorded or {}
     options = ProfileOptions(
@@ -108,7 +108,7 @@ def stale_message(
     plan_path: Path, committed: dict[str, Any], fresh: dict[str, Any], stack: str | None
 ) -> str:
     """Why a plan does not match these inputs, and what to do about it."""
-    from planner.jobs.size import stale_inputs
+    from planner.jobs.inputs import stale_inputs
 
     differ = stale_inputs(committed, fresh)
     if not differ:

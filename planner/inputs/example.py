@@ -11,13 +11,16 @@ Holstebro, unevenly per workload. The generator is seeded: same code, same bytes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from planner.errors import InputError
+from planner.inputs.data_paths import example_dir as example_dir  # re-exported
+from planner.inputs.data_paths import example_spec_path as example_spec_path  # re-exported
+from planner.inputs.profiles import Profile
+from planner.inputs.spec import Spec
 from planner.inputs.units import METRICS
 
 SEED = 20250101
@@ -73,23 +76,16 @@ WORKLOADS = (
 )
 
 
-def example_dir() -> Path:
-    """The folder with the example's spec (the profile is generated, not shipped)."""
-    return Path(str(resources.files("planner") / "data"))
-
-
-def example_spec_path() -> Path:
-    return example_dir() / "example-spec.yaml"
-
-
-def generate_example_frame(days: int = DAYS, scale: float = 1.0) -> pd.DataFrame:
-    """The synthetic year (or ``days``) as a long-format frame, every load times ``scale``,
-    in (timestamp, site, workload) order."""
+def _example_series(
+    days: int, scale: float, step_minutes: int
+) -> tuple[pd.DatetimeIndex, list[tuple[ExampleWorkload, str, dict[str, npt.NDArray[np.float64]]]]]:
+    """The local timestamps and, per workload and site in that order, each metric's
+    series (rounded to 4 decimals, times ``scale``): the one place the example is drawn."""
     rng = np.random.default_rng(SEED)
     utc = pd.date_range(
         pd.Timestamp(START).tz_convert("UTC"),
-        periods=days * 24 * 60 // STEP_MINUTES,
-        freq=f"{STEP_MINUTES}min",
+        periods=days * 24 * 60 // step_minutes,
+        freq=f"{step_minutes}min",
     )
     local = utc.tz_convert(TIMEZONE)
     hour = (local.hour + local.minute / 60.0).to_numpy(dtype=np.float64)
@@ -106,10 +102,8 @@ def generate_example_frame(days: int = DAYS, scale: float = 1.0) -> pd.DataFrame
         "flat": (0.75 + 0.25 * _clinical(hour, off_day)) * season,
         "night": _night(hour),
     }
-    frames = []
     n = len(utc)
-    site_names = pd.Index(list(SITES))
-    workload_names = pd.Index([w.name for w in WORKLOADS])
+    out = []
     for workload in WORKLOADS:
         shape = shapes[workload.rhythm]
         for site in SITES:
@@ -127,23 +121,73 @@ def generate_example_frame(days: int = DAYS, scale: float = 1.0) -> pd.DataFrame
                 "stored_tib": share
                 * (workload.stored_tib + workload.stored_growth_in_year * progress),
             }
-            frame = pd.DataFrame(
-                {
-                    "timestamp": local,
-                    "site": pd.Categorical.from_codes(
-                        np.full(n, SITES.index(site), dtype=np.int64), categories=site_names
-                    ),
-                    "workload": pd.Categorical.from_codes(
-                        np.full(n, WORKLOADS.index(workload), dtype=np.int64),
-                        categories=workload_names,
-                    ),
-                }
-            )
-            for metric in METRICS:
-                frame[metric] = np.round(columns[metric] * scale, 4)
-            frames.append(frame)
+            out.append((workload, site, {m: np.round(columns[m] * scale, 4) for m in METRICS}))
+    return local, out
+
+
+def generate_example_frame(
+    days: int = DAYS, scale: float = 1.0, step_minutes: int = STEP_MINUTES, *, ordered: bool = True
+) -> pd.DataFrame:
+    """The synthetic year (or ``days``) as a long-format frame, every load times ``scale``,
+    one row per ``step_minutes`` (5 for the bundled example), in (timestamp, site,
+    workload) order; ``ordered=False`` leaves it in (workload, site, timestamp) order, the
+    same rows without the sort."""
+    local, series = _example_series(days, scale, step_minutes)
+    n = len(local)
+    site_names = pd.Index(list(SITES))
+    workload_names = pd.Index([w.name for w in WORKLOADS])
+    frames = []
+    for workload, site, columns in series:
+        frame = pd.DataFrame(
+            {
+                "timestamp": local,
+                "site": pd.Categorical.from_codes(
+                    np.full(n, SITES.index(site), dtype=np.int64), categories=site_names
+                ),
+                "workload": pd.Categorical.from_codes(
+                    np.full(n, WORKLOADS.index(workload), dtype=np.int64),
+                    categories=workload_names,
+                ),
+            }
+        )
+        for metric in METRICS:
+            frame[metric] = columns[metric]
+        frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
+    if not ordered:
+        return out
     return out.sort_values(["timestamp", "site", "workload"], kind="stable", ignore_index=True)
+
+
+def example_profile(spec: Spec, source: str) -> Profile:
+    """The bundled example straight into a profile, without the long frame: the same
+    content (and content hash) as validating :func:`generate_example_frame`, in a fraction
+    of the time and memory. The spec must name the example's sites and workloads."""
+    local, series = _example_series(DAYS, 1.0, STEP_MINUTES)
+    if set(spec.site_names) != set(SITES) or {w.name for w in spec.workloads} != {
+        w.name for w in WORKLOADS
+    }:
+        raise InputError(
+            source, "", "the bundled example profile needs the example's sites and workloads"
+        )
+    n = len(local)
+    sites = spec.site_names
+    names = tuple(w.name for w in spec.workloads)
+    values = {m: np.empty((len(sites), len(names), n)) for m in METRICS}
+    for workload, site, columns in series:
+        i, j = sites.index(site), names.index(workload.name)
+        for metric in METRICS:
+            values[metric][i, j] = columns[metric]
+    for metric, (source_metric, factor) in spec.derived_metrics.items():
+        if metric not in values:
+            values[metric] = values[source_metric] * factor
+    return Profile(
+        sites=sites,
+        workloads=names,
+        timestamps_ns=np.asarray(local.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64),
+        step_s=STEP_MINUTES * 60,
+        values=values,
+    )
 
 
 def _clinical(

@@ -64,7 +64,9 @@ class Profile:
 def read_profile(path: Path, spec: Spec, options: ProfileOptions | None = None) -> Profile:
     """Read a CSV or Parquet load profile and validate it against the spec."""
     frame, label, notes = read_frame(path)
-    return profile_from_frame(frame, spec, str(path), label, options or ProfileOptions(), notes)
+    return profile_from_frame(
+        frame, spec, str(path), label, options or ProfileOptions(), notes, consume=True
+    )
 
 
 def read_frame(path: Path) -> tuple[pd.DataFrame, Callable[[int], str], list[str]]:
@@ -150,22 +152,38 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         if name in seen:
             raise InputError(str(path), f"column '{name}'", "appears twice")
         seen.add(name)
-    table = opened(pq.read_table)
-    if "timestamp" in table.column_names:
-        kind = table.schema.field("timestamp").type
+    # The system allocator: the columns pandas takes over zero-copy are freed back to the
+    # OS as the profile consumes them (jemalloc would keep the pages for a while).
+    pa.set_memory_pool(pa.system_memory_pool())
+    parquet = opened(pq.ParquetFile)
+    names = parquet.schema_arrow.names
+    if "timestamp" in names:
+        kind = parquet.schema_arrow.field("timestamp").type
         if pa.types.is_timestamp(kind) and kind.tz is None:
             raise InputError(
                 str(path), "column 'timestamp'", "expected tz-aware timestamps, got naive ones"
             )
-    try:
-        frame: pd.DataFrame = table.to_pandas()
-    except (pa.ArrowException, ValueError, OverflowError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(
-            str(path),
-            "column 'timestamp'",
-            f"cannot convert ({first}); timestamps must lie between 1677 and 2262",
-        ) from None
+    columns: dict[str, pd.Series] = {}
+
+    # column by column: only one column is ever held twice (as Arrow and as pandas)
+    def read_column(column: str) -> Any:
+        return opened(lambda _: parquet.read(columns=[column]))
+
+    for name in names:
+        table = read_column(name)
+        try:
+            columns[name] = table.column(0).to_pandas()
+        except (pa.ArrowException, ValueError, OverflowError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(
+                str(path),
+                f"column '{name}'",
+                f"cannot convert ({first}); timestamps must lie between 1677 and 2262"
+                if name == "timestamp"
+                else f"cannot convert ({first})",
+            ) from None
+        del table
+    frame = pd.DataFrame(columns, copy=False)
     return frame
 
 
@@ -176,8 +194,13 @@ def profile_from_frame(
     label: Callable[[int], str],
     options: ProfileOptions | None = None,
     notes: list[str] | None = None,
+    *,
+    consume: bool = False,
 ) -> Profile:
     """Validate a long-format frame (one row per timestamp, site, workload) into a Profile.
+
+    With ``consume`` the frame's metric columns are dropped as they move into the
+    profile (the caller's frame is used up; it halves the peak memory of a large file).
 
     Rows may come in any order. The step is the median interval within the series;
     timestamps within ``options.jitter`` of a step are snapped to the grid; gaps are
@@ -197,12 +220,15 @@ def profile_from_frame(
     workload_names = tuple(w.name for w in spec.workloads)
     workload_codes = _codes(frame["workload"], workload_names, "workload", fail)
     ts = parse_timestamps(frame["timestamp"], fail)
+    if consume:
+        del frame["timestamp"]  # held as nanoseconds in ts now
     may_fill = options.fill_gaps_s > 0
     metric_arrays = {m: parse_metric(frame[m], m, fail, allow_missing=may_fill) for m in measured}
 
     n_sites, n_workloads = len(spec.site_names), len(workload_names)
     n_series = n_sites * n_workloads
-    series = site_codes.astype(np.int64) * n_workloads + workload_codes
+    series = site_codes * np.int32(n_workloads) + workload_codes  # int32
+    del site_codes, workload_codes
 
     def pair(code: int) -> str:
         return f"({spec.site_names[code // n_workloads]}, {workload_names[code % n_workloads]})"
@@ -211,12 +237,14 @@ def profile_from_frame(
     for code in range(n_series):
         if counts[code] == 0:
             raise InputError(source, "", f"no rows for site, workload {pair(code)}")
-    # The step: the median interval between consecutive samples of a series.
-    order = np.lexsort((ts, series))
-    ts_s, series_s = ts[order], series[order]
-    same_series = series_s[1:] == series_s[:-1]
-    intervals = (ts_s[1:] - ts_s[:-1])[same_series]
-    positive = intervals[intervals > 0]
+    # The step: the median interval between consecutive samples of a series (series by
+    # series, so no sorted copy of the whole profile is ever held).
+    pooled = []
+    for code in range(n_series):
+        gaps = np.diff(np.sort(ts[series == code]))
+        pooled.append(gaps[gaps > 0])
+    positive = np.concatenate(pooled)
+    del pooled
     if positive.size == 0:
         raise InputError(source, "", "expected at least two timestamps per (site, workload)")
     step_ns = _nice_step_s(float(np.median(positive)) / 1e9, options.jitter) * 10**9
@@ -224,8 +252,14 @@ def profile_from_frame(
         raise InputError(source, "column 'timestamp'", "expected a step of at least 1 s")
     # Snap to the grid within the jitter tolerance.
     origin = int(ts.min())
-    index = np.rint((ts - origin) / step_ns).astype(np.int64)
-    off = np.abs(ts - (origin + index * step_ns))
+    # the nearest grid step, in integers (round half up); and how far off it each sample is
+    index = ts - origin
+    index += step_ns // 2
+    index //= step_ns
+    off = index * step_ns
+    off += origin
+    off -= ts
+    np.abs(off, out=off)
     tolerance = options.jitter * step_ns
     if (off > tolerance).any():
         row = int(np.flatnonzero(off > tolerance)[0])
@@ -240,16 +274,7 @@ def profile_from_frame(
             f"{source}: {int(np.count_nonzero(off))} timestamps snapped to the "
             f"{step_ns / 1e9:g} s grid (at most {off.max() / 1e9:g} s off)"
         )
-    # Duplicates after snapping.
-    order = np.lexsort((index, series))
-    same = (series[order][1:] == series[order][:-1]) & (index[order][1:] == index[order][:-1])
-    if same.any():
-        a, b = int(order[1:][same][0]), int(order[:-1][same][0])
-        raise fail(
-            max(a, b),
-            "timestamp",
-            f"duplicate (timestamp, site, workload); the same as {label(min(a, b))}",
-        )
+    del off, ts
     n_steps = int(index.max()) + 1
     if n_steps * n_series > 50_000_000:
         raise InputError(
@@ -258,11 +283,25 @@ def profile_from_frame(
             f"{n_steps:,} steps of {step_ns / 1e9:g} s per series "
             "is more than the planner holds in memory; resample to a longer step",
         )
+    # Each row's cell in the (series, step) cube; a cell filled twice is a duplicate.
+    cell = series.astype(np.int64) * n_steps + index
+    del series, index
+    filled = np.bincount(cell, minlength=n_series * n_steps)
+    if (filled > 1).any():
+        a, b = (int(r) for r in np.flatnonzero(cell == int(np.argmax(filled > 1)))[:2])
+        raise fail(
+            max(a, b),
+            "timestamp",
+            f"duplicate (timestamp, site, workload); the same as {label(min(a, b))}",
+        )
+    del filled
     grid_ns = origin + np.arange(n_steps, dtype=np.int64) * step_ns
     values: dict[str, FloatArray] = {}
-    for metric, array in metric_arrays.items():
+    for metric in list(metric_arrays):
         cube = np.full((n_series, n_steps), np.nan)
-        cube[series, index] = array
+        cube.reshape(-1)[cell] = metric_arrays.pop(metric)
+        if consume:
+            del frame[metric]  # the column is in the cube now: free it
         fill_gaps(cube, metric, grid_ns, step_ns, options, source, pair, notes)
         values[metric] = cube.reshape(n_sites, n_workloads, n_steps)
     for metric, (source_metric, factor) in spec.derived_metrics.items():
@@ -396,15 +435,21 @@ def _codes(
     what: str,
     fail: Callable[[int, str, str], InputError],
 ) -> npt.NDArray[np.int64]:
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    if isinstance(column.dtype, pd.CategoricalDtype) and not column.isna().any():
+        codes = column.cat.codes.to_numpy()  # int8 or int16: no factorising, no copy
+        uniques = column.cat.categories
+    else:
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
     labels = pd.Index([str(u).strip() for u in uniques])
     lookup = pd.Index(list(names)).get_indexer(labels)
     unknown = np.flatnonzero(lookup < 0)
     if unknown.size:
-        row = int(np.flatnonzero(np.isin(codes, unknown))[0])
-        value = labels[codes[row]]
-        raise fail(row, what, f"unknown {what} '{value}' (the spec has: {', '.join(names)})")
-    return np.asarray(lookup[codes], dtype=np.int64)
+        used = np.isin(codes, unknown)
+        if used.any():
+            row = int(np.flatnonzero(used)[0])
+            value = labels[codes[row]]
+            raise fail(row, what, f"unknown {what} '{value}' (the spec has: {', '.join(names)})")
+    return np.asarray(lookup.astype(np.int32)[codes], dtype=np.int32)
 
 
 def parse_timestamps(
@@ -416,9 +461,13 @@ def parse_timestamps(
         if parsed.isna().any():
             row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
             raise fail(row, "timestamp", "missing timestamp")
-        _check_years(parsed.dt.year.to_numpy(), lambda i: str(column.iloc[i]), fail)
-        utc = parsed.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]")
-        return np.asarray(utc.astype(np.int64), dtype=np.int64)
+        first, last = parsed.min(), parsed.max()
+        if not (first.year >= FIRST_YEAR and last.year <= LAST_YEAR):
+            _check_years(parsed.dt.year.to_numpy(), lambda i: str(column.iloc[i]), fail)
+        # the epoch in the column's own unit (a view), scaled to nanoseconds: one new array
+        unit = column.dtype.unit
+        scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+        return np.asarray(column.array.asi8, dtype=np.int64) * scale
     codes, uniques = pd.factorize(column.astype(str), use_na_sentinel=False)
     text = pd.Series(uniques, dtype=object).astype(str).str.strip()
     naive = ~text.str.contains(_TZ_SUFFIX, regex=True).to_numpy()
@@ -473,6 +522,8 @@ def parse_metric(
         if bad_text.any():
             row = int(np.flatnonzero(bad_text)[0])
             raise fail(row, name, f"expected a number, got '{text.iloc[row]}'")
+    elif column.dtype == np.float64:
+        numbers = column.to_numpy()  # a view: no copy of a float column
     elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column):
         numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
     else:

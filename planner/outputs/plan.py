@@ -7,29 +7,28 @@ and renamed so a failed run never leaves half a plan.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner import __version__
 from planner.errors import InputError, PlannerError
 from planner.fsutil import atomic_write
 from planner.inputs.catalog import Catalog
-from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
-from planner.sizing.costs import SiteCosts, site_costs
-from planner.sizing.envelope import Envelope
-from planner.sizing.fleet import SiteFleet
-from planner.sizing.link import LinkSizing
-from planner.sizing.packing import drive_layout, place_drives
-from planner.sizing.pods import max_per_server, site_pod_sets
-from planner.sizing.quorum import quorum_cases
-from planner.sizing.server_power import site_power_w
-from planner.sizing.verify import Report
-from planner.sizing.workloads import WorkloadSizing
+
+if TYPE_CHECKING:  # the sizing stack is imported where a plan is built, not where one is read
+    from planner.inputs.profiles import Profile
+    from planner.sizing.costs import SiteCosts
+    from planner.sizing.envelope import Envelope
+    from planner.sizing.fleet import SiteFleet
+    from planner.sizing.link import LinkSizing
+    from planner.sizing.verify import Report
+    from planner.sizing.workloads import WorkloadSizing
 
 SCHEMA = "hospital-platform/plan"
 SCHEMA_VERSION = 4
@@ -65,6 +64,9 @@ def build_plan(
     link: LinkSizing | None = None,
 ) -> dict[str, Any]:
     """Assemble the plan document (plain data, ready for :func:`dumps_plan`)."""
+    from planner.sizing.costs import site_costs
+    from planner.sizing.packing import drive_layout, place_drives
+
     site_docs = []
     totals = {
         "servers": 0.0,
@@ -176,6 +178,8 @@ def build_plan(
 def _site_doc(
     fleet: SiteFleet, catalog: Catalog, spec: Spec, envelope: Envelope, costs: SiteCosts
 ) -> dict[str, Any]:
+    from planner.sizing.server_power import site_power_w
+
     env = envelope.site(fleet.site)
     servers = [catalog.server(k) for k in fleet.servers]
     drives = [catalog.drive(k) for k in fleet.drives]
@@ -399,6 +403,8 @@ def _pod_docs(
     spec: Spec, sizings: tuple[WorkloadSizing, ...], site: str
 ) -> dict[str, list[dict[str, Any]]]:
     """Every scenario's pods on ``site``: what the stack declares and the fleet holds."""
+    from planner.sizing.pods import site_pod_sets
+
     return {
         scenario: [
             {
@@ -420,6 +426,8 @@ def _pod_docs(
 def _quorum_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[str, Any]]:
     """Per clustered database: its votes per site, the witness's, and every quorum case
     (:mod:`planner.sizing.quorum`)."""
+    from planner.sizing.quorum import quorum_cases
+
     out = []
     for workload in spec.workloads:
         members = [z for z in sizings if z.workload == workload.name]
@@ -441,6 +449,8 @@ def _quorum_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[s
 
 
 def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[str, Any]]:
+    from planner.sizing.pods import max_per_server
+
     docs = []
     for workload in spec.workloads:
         per_site = {}
@@ -510,6 +520,11 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number in strict JSON")
 
 
+#: Plans already checked in this process, by (path, text hash, digest checked): a render
+#: reads its plan three times (program, drill, reachability), the schema check once.
+_CHECKED: dict[tuple[str, str, bool], dict[str, Any]] = {}
+
+
 def read_plan(path: Path, *, verify_digest: bool = True) -> dict[str, Any]:
     """Read a plan: strict JSON, the published schema, the checks a schema cannot express,
     and (``verify_digest``) that its numbers still match the digest ``planner size`` wrote.
@@ -525,6 +540,9 @@ def read_plan(path: Path, *, verify_digest: bool = True) -> dict[str, Any]:
         raise InputError(source, "", "is a folder, expected a plan JSON file") from None
     except UnicodeDecodeError:
         raise InputError(source, "", "not a plan: not UTF-8 text") from None
+    key = (source, hashlib.sha256(text.encode()).hexdigest(), verify_digest)
+    if key in _CHECKED:  # the same text, already checked in this process
+        return copy.deepcopy(_CHECKED[key])
     try:
         data = json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
@@ -546,6 +564,7 @@ def read_plan(path: Path, *, verify_digest: bool = True) -> dict[str, Any]:
             "the plan's content no longer matches the digest `planner size` wrote: it was "
             "edited by hand; re-run `planner size` to make a plan procurement can rely on",
         )
+    _CHECKED[key] = copy.deepcopy(data)
     return data
 
 

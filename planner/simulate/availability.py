@@ -1,6 +1,7 @@
 """Monte Carlo availability: many simulated years of grid outages, vectorised (numpy).
 
-Per site-year: outages ~ Poisson(rate); each outage lasts D (lognormal by p50/p95, or
+Per site-year: outages ~ Poisson(rate) (drawn as one Poisson count over all the years,
+each outage in a uniformly drawn year: the same law); each outage lasts D (lognormal by p50/p95, or
 exponential). The generator fails to start with p_fts, or fails while running after an
 exponential time (rate per hour). Once the generator is gone the battery carries the
 site for R = R_new x c^k minutes (c: remaining capacity of a battery of random age,
@@ -106,17 +107,27 @@ def _site_outcomes(
     rate_per_min = chain.generator_fail_to_run_per_hour / 60.0
     run_fail_at = rng.exponential(1.0 / rate_per_min, n) if rate_per_min > 0 else np.full(n, np.inf)
     gen_gone_at = np.where(fails_start, 0.0, run_fail_at)
-    age = rng.random(n)
+    # only the outages the generator does not carry to the end need the battery, the
+    # failover and the restart: draw those for them alone
+    exposed = np.flatnonzero(gen_gone_at < duration)
+    m = exposed.shape[0]
+    gone, length = gen_gone_at[exposed], duration[exposed]
+    age = rng.random(m)
     capacity = 1.0 - (1.0 - chain.end_of_life_capacity) * age
     runtime = chain.runtime_new_minutes * capacity**chain.peukert_k
     mu, sigma = lognormal_from_p50_p95(chain.failover_p50_minutes, chain.failover_p95_minutes)
-    move = chain.detection_minutes + rng.lognormal(mu, sigma, n)
-    move_fails = rng.random(n) < chain.failover_failure_probability
-    goes_dark = duration - gen_gone_at > runtime
-    dark_at = np.where(goes_dark, gen_gone_at + runtime, np.inf)
+    move = chain.detection_minutes + rng.lognormal(mu, sigma, m)
+    move_fails = rng.random(m) < chain.failover_failure_probability
+    goes_dark = length - gone > runtime
+    dark_at = np.full(n, np.inf)
+    back_at = np.full(n, np.inf)
+    moved_at = np.full(n, np.inf)
+    dark_at[exposed] = np.where(goes_dark, gone + runtime, np.inf)
     power_back = duration + chain.recovery_minutes
-    moved_at = np.where(move_fails, np.inf, gen_gone_at + move)
-    back_at = np.where(goes_dark, np.minimum(moved_at, power_back), np.inf)
+    moved_at[exposed] = np.where(move_fails, np.inf, gone + move)
+    back_at[exposed] = np.where(
+        goes_dark, np.minimum(moved_at[exposed], power_back[exposed]), np.inf
+    )
     return _Outcomes(dark_at, back_at, moved_at, power_back)
 
 
@@ -133,31 +144,30 @@ def simulate_years(
     """Downtime minutes per year, and the longest single clinical outage per year."""
     total = np.zeros(years)
     longest = np.zeros(years)
+
+    def add(year_of: npt.NDArray[np.int64], downtime: npt.NDArray[np.float64]) -> None:
+        nonlocal total
+        total += np.bincount(year_of, weights=downtime, minlength=years)
+        hit = downtime > 0
+        np.maximum.at(longest, year_of[hit], downtime[hit])
+
+    # A Poisson process over `years` years: N ~ Poisson(rate x years) outages, each in a
+    # uniformly drawn year (the same law as a Poisson count per year, in one draw).
     for chain in sites:
-        counts = rng.poisson(outages.outages_per_year, years)
-        n = int(counts.sum())
+        n = int(rng.poisson(outages.outages_per_year * years))
         if n == 0:
             continue
-        year_of = np.repeat(np.arange(years), counts)
-        downtime = _downtime(_site_outcomes(rng, chain, _durations(rng, outages, n)))
-        np.add.at(total, year_of, downtime)
-        np.maximum.at(longest, year_of, downtime)
-    if outages.regional_outages_per_year > 0 and len(sites) == 2:
-        counts = rng.poisson(outages.regional_outages_per_year, years)
-        n = int(counts.sum())
+        year_of = rng.integers(0, years, n)
+        add(year_of, _downtime(_site_outcomes(rng, chain, _durations(rng, outages, n))))
+    if outages.regional_outages_per_year > 0:
+        n = int(rng.poisson(outages.regional_outages_per_year * years))
         if n:
-            year_of = np.repeat(np.arange(years), counts)
-            downtime = _regional_downtime(rng, sites, _durations(rng, outages, n))
-            np.add.at(total, year_of, downtime)
-            np.maximum.at(longest, year_of, downtime)
-    elif outages.regional_outages_per_year > 0 and len(sites) == 1:
-        counts = rng.poisson(outages.regional_outages_per_year, years)
-        n = int(counts.sum())
-        if n:
-            year_of = np.repeat(np.arange(years), counts)
-            downtime = _downtime(_site_outcomes(rng, sites[0], _durations(rng, outages, n)))
-            np.add.at(total, year_of, downtime)
-            np.maximum.at(longest, year_of, downtime)
+            year_of = rng.integers(0, years, n)
+            duration = _durations(rng, outages, n)
+            if len(sites) == 2:
+                add(year_of, _regional_downtime(rng, sites, duration))
+            else:
+                add(year_of, _downtime(_site_outcomes(rng, sites[0], duration)))
     return total, longest
 
 
