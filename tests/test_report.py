@@ -6,6 +6,7 @@ import os
 import shutil
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -76,18 +77,66 @@ def test_html_report_in_a_headless_browser() -> None:
         page.goto((out / "report.html").as_uri())
         page.wait_for_load_state("networkidle")
         summary = page.inner_text("#summary + .summary")
+        board = page.inner_text("#board + .summary")
         images = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.alt, e.complete && e.naturalWidth > 0])"
         )
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        headings = page.eval_on_selector_all("h1, h2, h3", "els => els.map(e => e.innerText)")
+        page.emulate_media(media="print")
+        page.pdf(path=str(ARTIFACTS / "report.pdf"), prefer_css_page_size=True)
+        small = browser.new_page(viewport={"width": 414, "height": 900})
+        small.goto((out / "report.html").as_uri())
+        overflow = small.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         browser.close()
     assert [c for c in console if c.startswith(("error", "pageerror"))] == []
     assert [u for u in requests if not u.startswith(("file://", "data:"))] == []
     assert "Buy the hardware below" in summary
-    expected = 1 + 2 * len(data.sites) + 1  # costs, envelope and battery per site, availability
+    assert "The old design lost 7.0 hours of clinical work. The new design loses none" in board
+    assert "almost certainly with the old one" in board
+    assert "What the design does not protect against" in board
+    # the incident, survival, costs, envelope and battery per site, availability
+    expected = 2 + 1 + 2 * len(data.sites) + 1
     assert len(images) == expected
+    assert images[0][0] == "The incident as reported, replayed on both designs"
     assert all(loaded for _, loaded in images), images
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+    assert overflow <= 0, f"the page is {overflow} px wider than a 414 px screen"
+    check_printed_pdf(ARTIFACTS / "report.pdf", headings)
+
+
+def check_printed_pdf(path: Path, headings: list[str]) -> None:
+    """Every page is A4 (595 x 842 pt); no heading sits in the bottom fifth of a page with
+    nothing under it (an image under a heading has no text, so position decides, not the
+    order of the text); the footer names the plan and the page."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    assert len(reader.pages) > 3
+    titles = {h.strip() for h in headings}
+    for number, page in enumerate(reader.pages, start=1):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert abs(width - 595.3) < 2
+        assert abs(height - 841.9) < 2
+        placed: list[tuple[float, str]] = []
+
+        def visit(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+            if text.strip():
+                placed.append((float(tm[5]) * float(cm[3]) + float(cm[5]), text.strip()))  # noqa: B023
+
+        page.extract_text(visitor_text=visit)
+        footer = [t for _, t in placed if t.startswith("plan ") and "page" in t]
+        assert footer, f"page {number} has no footer"
+        bottom_margin = 20 / 25.4 * 72  # 20 mm: the footer lives below it
+        content = [(y, t) for y, t in placed if y > bottom_margin]
+        if number == len(reader.pages) or not content:
+            continue
+        lowest_y, lowest = min(content)
+        assert not (lowest in titles and lowest_y < height / 5), (
+            f"page {number} ends with the heading {lowest}"
+        )
 
 
 def test_xlsx_totals_match_the_plan_and_formulas_evaluate() -> None:
@@ -117,3 +166,27 @@ def test_xlsx_totals_match_the_plan_and_formulas_evaluate() -> None:
         plan["costs"]["tco"], rel=1e-6
     )
     assert workbook["holstebro"].page_setup.orientation == "landscape"
+
+
+def test_report_prints_the_same_availability_figure_as_the_command(tmp_path: Path) -> None:
+    """One run, two outputs: `report` and `simulate availability` with the same plan, years
+    and seed print the same expected downtime."""
+    import re
+
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    plan = Path(__file__).resolve().parent.parent / "stacks" / "prod" / "plan.json"
+    args = ["--years", "20000", "--seed", "11"]
+    command = CliRunner().invoke(main, ["simulate", "availability", str(plan), *args])
+    assert command.exit_code == 0, command.output
+    report = CliRunner().invoke(main, ["report", str(plan), *args, "--out", str(tmp_path / "r")])
+    assert report.exit_code == 0, report.output
+    shown = re.search(
+        r"sized design \(both sites\): expected clinical downtime ([0-9.]+)", command.output
+    )
+    assert shown is not None
+    summary = (tmp_path / "r" / "summary.md").read_text()
+    assert f"expected clinical downtime {shown[1]} minutes a year" in summary
+    assert "simulated over 20,000 years, seed 11" in summary

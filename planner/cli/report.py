@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from planner.cli._shell import planner_errors, stages
-from planner.cli.simulate import years_option
+from planner.cli.simulate import seed_option, years_option
 from planner.cli.size import input_options, plan_argument
+from planner.simulate import YEARS
 
 
 @click.command(short_help="Procurement report: HTML, XLSX and Markdown.")
@@ -22,13 +23,15 @@ from planner.cli.size import input_options, plan_argument
     default=Path("out/report"),
     show_default=True,
 )
-@years_option(200_000)
+@years_option(YEARS)
+@seed_option
 @planner_errors
-def report(plan: Path, out_dir: Path, years: int, **given: Any) -> None:
+def report(plan: Path, out_dir: Path, years: int, seed: int, **given: Any) -> None:
     """Write report.html (self-contained), bill-of-materials.xlsx and summary.md for PLAN.
 
     The inputs (default: the bundled example) must be the ones the plan was made from:
-    the charts replot their load profile.
+    the charts replot their load profile. The availability figures are the very run
+    `planner simulate availability` makes with the same --years and --seed.
     """
     from planner.cli.simulate import load_checked
     from planner.fsutil import check_output_folder
@@ -41,7 +44,7 @@ def report(plan: Path, out_dir: Path, years: int, **given: Any) -> None:
             plan, given, need_power=False
         )
         advance("simulating availability")
-        data = gather(plan_doc, spec_obj, catalog_obj, profile_obj, years=years)
+        data = gather(plan_doc, spec_obj, catalog_obj, profile_obj, years=years, seed=seed)
         written = write_report(data, out_dir, progress=advance, inputs=(plan,))
     for path in written:
         click.echo(f"wrote {path}")

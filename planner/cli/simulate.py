@@ -18,11 +18,10 @@ from planner.cli.size import (
     resolve_inputs,
     stale_message,
 )
+from planner.simulate import SEED, YEARS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SURVIVAL_SAMPLES = 200_000  # outages per duration for the survival curve
-CHUNKS = 20  # the Monte Carlo runs in chunks, whether or not a progress bar is shown
 #: The most simulated years a run takes (about 1.5 GB at the peak; more would not fit a
 #: small machine, and 10^7 years already resolve one-in-a-million-year events).
 MAX_YEARS = 20_000_000
@@ -41,7 +40,7 @@ def years_option(default: int) -> Callable[[F], F]:
 seed_option = click.option(
     "--seed",
     type=click.IntRange(min=0, max=2**63 - 1),
-    default=2025,
+    default=SEED,
     show_default=True,
     help="Random seed (a non-negative whole number): same seed, same figures.",
 )
@@ -210,7 +209,7 @@ def _index_at(profile: Any, at: str) -> int:
 @simulate.command(short_help="Monte Carlo availability over many years.")
 @plan_argument
 @input_options
-@years_option(1_000_000)
+@years_option(YEARS)
 @seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 @planner_errors
@@ -220,11 +219,8 @@ def availability(plan: Path, years: int, seed: int, as_json: bool, **given: Any)
     clinical work through a grid outage of X hours."""
     import time
 
-    import numpy as np
-
     from planner.power.risk import SURVIVAL_HOURS
-    from planner.simulate.availability import simulate_years, summarise, survival_by_duration
-    from planner.simulate.plan_fleet import as_was_chain, outage_model, sized_chains
+    from planner.simulate.runs import run_availability
 
     # the simulation reads the plan's power chain and the spec's power section, not the
     # profile: it is neither read nor checked
@@ -232,25 +228,9 @@ def availability(plan: Path, years: int, seed: int, as_json: bool, **given: Any)
     power = spec_obj.power
     assert power is not None
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    designs = {"sized": sized_chains(spec_obj, plan_doc), "as-was": (as_was_chain(power),)}
-    chunk = -(-years // CHUNKS)
-    parts: dict[str, list[tuple[Any, Any]]] = {name: [] for name in designs}
-    # the same chunks whether or not a bar is shown, so a seed gives the same numbers
-    for start in progress(range(0, years, chunk), f"simulating {years:,} years"):
-        n = min(chunk, years - start)
-        for name, chains in designs.items():
-            parts[name].append(simulate_years(rng, n, outage_model(power), chains))
-    sized, old = (
-        summarise(
-            np.concatenate([d for d, _ in parts[name]]), np.concatenate([m for _, m in parts[name]])
-        )
-        for name in designs
-    )
-    survival = {
-        name: survival_by_duration(rng, chains[0], SURVIVAL_HOURS, SURVIVAL_SAMPLES)
-        for name, chains in designs.items()
-    }
+    runs = run_availability(spec_obj, plan_doc, years, seed, progress)
+    sized, old = runs["sized"].result, runs["as-was"].result
+    survival = {name: run.survival for name, run in runs.items()}
     elapsed = time.perf_counter() - started
     if as_json:
         doc = {

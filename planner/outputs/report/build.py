@@ -6,13 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from planner.fsutil import staged_directory
 from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.outputs.report.data import ReportData, envelope_series, site_reports
+from planner.simulate import SEED, YEARS
 
 
 def gather(
@@ -21,8 +20,8 @@ def gather(
     catalog: Catalog,
     profile: Profile,
     *,
-    years: int = 200_000,
-    seed: int = 2025,
+    years: int = YEARS,
+    seed: int = SEED,
 ) -> ReportData:
     data = ReportData(
         plan=plan,
@@ -37,17 +36,13 @@ def gather(
         **{u.sku: u.source for u in catalog.ups_frames},
     }
     if spec.power is not None and all(s.battery.get("status") == "sized" for s in data.sites):
-        from planner.simulate.availability import simulate_years, summarise
-        from planner.simulate.plan_fleet import as_was_chain, outage_model, sized_chains
+        from planner.simulate.runs import run_availability
 
-        rng = np.random.default_rng(seed)
-        for label, chains in (
-            ("sized design", sized_chains(spec, plan)),
-            ("as-was design", (as_was_chain(spec.power),)),
-        ):
-            down, longest = simulate_years(rng, years, outage_model(spec.power), chains)
-            result = summarise(down, longest)
-            data.availability[label] = down
+        data.incident = incident_as_reported(plan, spec, catalog, profile)
+        runs = run_availability(spec, plan, years, seed)
+        for label, name in (("sized design", "sized"), ("as-was design", "as-was")):
+            result = runs[name].result
+            data.availability[label] = result.downtime_per_year
             data.availability_summary[label] = {
                 "mean_downtime_min": result.mean_downtime_min,
                 "ci_low": result.ci99_downtime_min[0],
@@ -57,8 +52,43 @@ def gather(
                 "years_with_downtime": float(result.years_with_downtime),
                 "p_downtime_year_upper99": result.p_downtime_year_upper99,
                 "years": float(years),
+                "seed": float(seed),
             }
     return data
+
+
+def incident_as_reported(
+    plan: dict[str, Any], spec: Spec, catalog: Catalog, profile: Profile
+) -> dict[str, Any]:
+    """The incident's published figures replayed on the old design and on the new one
+    (each site losing the grid in turn; the worse kept), for the board summary."""
+    from planner.simulate.incident import AS_REPORTED, replay_as_was, replay_incident
+    from planner.simulate.plan_fleet import fleets_from_plan
+
+    fleets = fleets_from_plan(plan, "plan")
+    new = max(
+        (
+            replay_incident(
+                profile,
+                spec,
+                catalog,
+                fleets,
+                site=site,
+                end_of_life=True,
+                grid_minutes=AS_REPORTED.grid_minutes,
+            )
+            for site in spec.site_names
+        ),
+        key=lambda o: o.clinical_downtime_min,
+    )
+    old = replay_as_was(
+        spec,
+        standby_works=AS_REPORTED.standby_works,
+        grid_minutes=AS_REPORTED.grid_minutes,
+        ups_minutes=AS_REPORTED.ups_minutes,
+        recovery_minutes=AS_REPORTED.recovery_minutes,
+    )
+    return {"reported": AS_REPORTED, "new": new, "old": old}
 
 
 def write_report(
@@ -80,6 +110,9 @@ def write_report(
             site.name, data.envelopes[site.name]
         )
     charts["costs"] = figures.cost_chart(data)
+    if data.incident is not None:
+        charts["incident"] = figures.incident_chart(data.incident)
+        charts["survival"] = figures.survival_chart(data.sites[0].battery)
     for site in data.sites:
         if site.battery.get("status") == "sized":
             charts[f"battery-{site.name}"] = figures.battery_chart(site.name, site.battery)

@@ -57,6 +57,8 @@ class ReportData:
     availability: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     availability_summary: dict[str, dict[str, float]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # SKU -> catalogue source
+    #: the incident as reported, replayed on both designs (None without a power section)
+    incident: dict[str, Any] | None = None
 
 
 def site_reports(plan: dict[str, Any]) -> tuple[SiteReport, ...]:

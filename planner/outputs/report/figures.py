@@ -75,6 +75,69 @@ def cost_chart(data: ReportData) -> bytes:
     return _png(figure)
 
 
+def incident_chart(incident: dict[str, Any]) -> bytes:
+    """The incident as reported, replayed on both designs: what carried the clinical work
+    minute by minute (hours on a linear axis)."""
+    old, new, reported = incident["old"], incident["new"], incident["reported"]
+    end_h = max(reported.patient_record_back_at_min, 60.0) / 60.0 + 0.5
+    figure, axes = _figure(7.0, 3.4)
+    rows = {"old design (as it was)": 1, "new design": 0}
+
+    def bar(
+        row: str, start_min: float, stop_min: float, colour: str, label: str, height: float = 0.5
+    ) -> None:
+        if stop_min <= start_min:
+            return
+        offset = (height - 0.5) / 2  # thin bars sit at the bottom of their row
+        axes.barh(
+            rows[row] + offset, (stop_min - start_min) / 60.0, left=start_min / 60.0,
+            height=height, color=colour, label=label,
+        )  # fmt: skip
+
+    grid = reported.grid_minutes
+    # old: UPS until it ran flat, then dark until the grid and the restart brought it back
+    bar("old design (as it was)", 0, min(old.ups_minutes, grid), "#f0a030", "on battery")
+    if old.battery_flat_at_min is not None:
+        bar("old design (as it was)", old.battery_flat_at_min, old.clinical_back_at_min,
+            "#c0392b", "clinical work down")  # fmt: skip
+    bar("old design (as it was)", old.clinical_back_at_min, end_h * 60, "#7fb77e",
+        "clinical work running")  # fmt: skip
+    # new: the lost site on battery until the grid returns; the clinical work moved at once
+    moved = new.failover_minutes + 0.25
+    bar("new design", 0, end_h * 60, "#7fb77e", "_")
+    bar("new design", 0, grid, "#f0a030", "lost site on battery (its work runs elsewhere)", 0.15)
+    if new.clinical_downtime_min > 0 and new.dark_at_min is not None:
+        bar("new design", new.dark_at_min, new.dark_at_min + new.clinical_downtime_min,
+            "#c0392b", "_")  # fmt: skip
+    axes.axvline(grid / 60.0, color="#333333", linestyle="--", label=f"grid back ({grid:g} min)")
+    axes.axvline(moved / 60.0, color="#1b6ca8", linestyle=":",
+                 label=f"new design: work moved to the other site ({moved:.0f} min)")  # fmt: skip
+    axes.set_yticks(list(rows.values()), list(rows))
+    axes.set_xlim(0, end_h)
+    axes.set_xlabel("hours after the grid was lost (the generator did not start)")
+    axes.set_title("The incident as reported, replayed on both designs")
+    axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3)
+    return _png(figure)
+
+
+def survival_chart(battery: dict[str, Any]) -> bytes:
+    """The chance of carrying clinical work through a grid outage of X hours."""
+    points = battery["survival"]
+    hours = [p["outage_hours"] for p in points]
+    figure, axes = _figure(7.0, 3.0)
+    for colour, key, label in (
+        (COLOURS[0], "sized", "new design"),
+        (COLOURS[1], "as_was", "old design (as it was)"),
+    ):
+        axes.plot(hours, [100 * p[key] for p in points], marker="o", color=colour, label=label)
+    axes.set_xlabel("length of the grid outage (hours)")
+    axes.set_ylabel("chance of no clinical outage (%)")
+    axes.set_ylim(top=100.5)
+    axes.set_title("Carrying clinical work through a grid outage")
+    axes.legend(fontsize=7, frameon=False)
+    return _png(figure)
+
+
 def battery_chart(site: str, battery: dict[str, Any]) -> bytes:
     """Runtime against load for the installed strings: new, at end of life, and at end of
     life with one string lost; the required runtime and the worst load marked."""

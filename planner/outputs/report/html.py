@@ -7,9 +7,9 @@ import math
 from html import escape
 from typing import Any
 
-from planner.outputs.plan import margin_key, margin_text
+from planner.outputs.plan import margin_key, margin_text, plan_digest
 from planner.outputs.report.data import ReportData
-from planner.outputs.report.text import ASSUMPTION_SOURCES, executive_summary
+from planner.outputs.report.text import ASSUMPTION_SOURCES, board_summary, executive_summary
 
 CSS = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 2em auto; max-width: 1000px;
@@ -22,8 +22,38 @@ th { background: #eef3f8; } td.num { text-align: right; font-variant-numeric: ta
 tr.total td { font-weight: bold; background: #f6f8fa; }
 .summary { background: #f3f8fc; border-left: 4px solid #1b6ca8; padding: 0.6em 1em; }
 .note { color: #555; font-size: 0.85em; } img { max-width: 100%; }
-@media print { body { margin: 0; max-width: none; } h2 { page-break-before: auto; } }
+h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+figure, tr, .summary p, .keep { break-inside: avoid; page-break-inside: avoid; }
+thead { display: table-header-group; } p { orphans: 3; widows: 3; }
+.wide { overflow-x: auto; }
+@media print { body { margin: 0; max-width: none; font-size: 10pt; } }
+@media (max-width: 600px) { body { margin: 0.5em; font-size: 0.95em; }
+  table { font-size: 0.8em; } th, td { padding: 0.2em 0.3em; } }
 """
+
+
+def page_css(footer: str) -> str:
+    """A4 with margins and the plan's identity in the footer of every printed page."""
+    safe = footer.replace("\\", "").replace('"', "'")
+    return (
+        "@page { size: A4; margin: 18mm 15mm 20mm 15mm; "
+        f'@bottom-center {{ content: "{safe}  |  page " counter(page); font-size: 8pt; '
+        "color: #555; } }"
+    )
+
+
+def report_date() -> str:
+    """Today (UTC), or SOURCE_DATE_EPOCH's date for a reproducible build."""
+    import datetime
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    now = (
+        datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
+        if epoch and epoch.isdigit()
+        else datetime.datetime.now(datetime.UTC)
+    )
+    return now.date().isoformat()
 
 
 def _table(
@@ -40,7 +70,10 @@ def _table(
         )
         css = ' class="total"' if total is not None and row is total else ""
         body.append(f"<tr{css}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f'<div class="wide"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -51,18 +84,33 @@ def _img(png: bytes, alt: str) -> str:
 def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
     plan, currency = data.plan, data.currency
     a = plan["assumptions"]
+    digest = plan.get("digest") or plan_digest(plan)
+    footer = f"plan {digest[:12]}, generated {report_date()}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>Sizing report: {escape(a['name'])}</title>",
-        f"<style>{CSS}</style></head><body>",
+        f"<style>{CSS}{page_css(footer)}</style></head><body>",
         f"<h1>Sizing report: {escape(a['name'])}</h1>",
         f'<p class="note">Plan {escape(plan["inputs"]["profile"]["name"])} / '
         f"{escape(plan['inputs']['spec']['name'])}, planner {escape(plan['planner_version'])}, "
         f"profile {escape(plan['profile']['start_utc'])} to {escape(plan['profile']['end_utc'])}"
         ". Prices marked as planning assumptions in the catalogue must be replaced by tender "
         "prices.</p>",
+        '<h2 id="board">For the board</h2><div class="summary board">',
+        *[f"<p>{escape(line)}</p>" for line in board_summary(data)],
+        "</div>",
+        *(
+            [_img(charts["incident"], "The incident as reported, replayed on both designs")]
+            if "incident" in charts
+            else []
+        ),
+        *(
+            [_img(charts["survival"], "Carrying clinical work through a grid outage")]
+            if "survival" in charts
+            else []
+        ),
         '<h2 id="summary">Executive summary</h2><div class="summary">',
         *[f"<p>{escape(line)}</p>" for line in executive_summary(data)],
         "</div>",
@@ -218,4 +266,21 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
     ]
     parts.append(_table(["Assumption", "Value", "Source"], assumptions, set()))
     parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return "\n".join(_keep_headings_with_content(parts)) + "\n"
+
+
+def _keep_headings_with_content(parts: list[str]) -> list[str]:
+    """Each heading that stands alone, together with what follows it, in a block that a
+    printed page never splits: no heading ends a page with its content on the next."""
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        alone = part.startswith(("<h2", "<h3")) and part.endswith(("</h2>", "</h3>"))
+        if alone and i + 1 < len(parts):
+            out.append(f'<div class="keep">{part}{parts[i + 1]}</div>')
+            i += 2
+            continue
+        out.append(part)
+        i += 1
+    return out

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from planner.outputs.plan import margin_key, margin_text
 from planner.outputs.report.data import ReportData
-from planner.outputs.report.text import executive_summary, money
+from planner.outputs.report.text import board_summary, executive_summary, money
 
 
 def render_markdown(data: ReportData) -> str:
     plan, currency = data.plan, data.currency
-    lines = [f"# Sizing summary: {plan['assumptions']['name']}", ""]
-    lines += [*executive_summary(data), ""]
+    lines = [f"# Sizing summary: {plan['assumptions']['name']}", "", "## For the board", ""]
+    for sentence in board_summary(data):  # each its own paragraph
+        lines += [sentence, ""]
+    lines += ["## Executive summary", ""]
+    for sentence in executive_summary(data):
+        lines += [sentence, ""]
     for site in data.sites:
         lines += [
             f"## {site.name.capitalize()}",

@@ -14,6 +14,99 @@ def buy_sentence(site: SiteReport) -> str:
     return f"{site.name.capitalize()}: " + "; ".join(parts) + "."
 
 
+def one_in(probability: float) -> str:
+    """A chance in words: "about 1 in 400", "almost certainly", "practically never"."""
+    if probability <= 0:
+        return "practically never"
+    if probability >= 0.9:
+        return "almost certainly"
+    n = 1.0 / probability
+    digits = max(0, len(str(int(n))) - 2)
+    rounded = round(n, -digits)
+    return f"about 1 in {rounded:,.0f}"
+
+
+#: What an active-active design with a witness does not protect against.
+NOT_PROTECTED = (
+    "both sites losing power at once for longer than either can ride through (a regional "
+    "blackout with both generators failing)",
+    "software faults, bad updates and cyber attacks, which synchronous replication copies "
+    "to both sites within milliseconds",
+    "data corruption or deletion, likewise copied to both sites (only backups and "
+    "point-in-time copies kept apart protect against it)",
+    "the link between the sites: if both fibre paths are cut, only the side with the "
+    "witness keeps writing; the other stops",
+    "human error in operating both sites, and anything the drills have not practised",
+)
+
+
+def board_summary(data: ReportData) -> list[str]:
+    """The case in plain words, for a board: the design, its cost, the incident replayed,
+    the chances, and what it does not protect against."""
+    plan = data.plan
+    a = plan["assumptions"]
+    costs = plan["costs"]
+    lines = [
+        f"The region gets two hospital datacentres that each run all clinical work alone. "
+        f"Over {a['horizon_years']:g} years this costs {money(costs['tco'], data.currency)} "
+        f"in all, of which {money(costs['capex'], data.currency)} is equipment.",
+    ]
+    incident = data.incident
+    if incident is not None:
+        old, new, reported = incident["old"], incident["new"], incident["reported"]
+        lines.append(
+            f"The incident that started this, replayed with its published figures: the grid "
+            f"failed, the generator did not start, the old battery ran flat after "
+            f"{reported.ups_minutes:g} minutes and the grid came back after "
+            f"{reported.grid_minutes:g}; restarting the dark datacentre took until about "
+            f"{reported.patient_record_back_at_min / 60:.1f} hours after the start. The old "
+            f"design lost {old.clinical_downtime_min / 60:.1f} hours of clinical work. The new "
+            f"design loses "
+            + (
+                "none: "
+                if new.clinical_downtime_min == 0
+                else f"{new.clinical_downtime_min:.0f} minutes: "
+            )
+            + f"the other site takes over the clinical work within "
+            f"{new.failover_minutes + 0.25:.0f} minutes, and the battery, even at the end of "
+            f"its life, still holds when the grid returns."
+        )
+        ride = min(
+            s.battery.get("ride_through_minutes", 0.0)
+            for s in data.sites
+            if s.battery.get("status") == "sized"
+        )
+        repeat = 0.0 if ride > reported.grid_minutes else 1.0
+        lines.append(
+            f"If the same incident happens again, the chance of losing clinical work is "
+            f"{one_in(repeat)} with the new design (its battery and room ride through "
+            f"{ride:.0f} minutes at the worst load, longer than the {reported.grid_minutes:g}"
+            f"-minute outage) and {one_in(1.0)} with the old one."
+        )
+    summary = data.availability_summary.get("sized design")
+    old_summary = data.availability_summary.get("as-was design")
+    if summary and old_summary:
+        p_new = summary["years_with_downtime"] / summary["years"]
+        p_old = old_summary["years_with_downtime"] / old_summary["years"]
+        lines.append(
+            f"In any one year, counting every grid outage the Danish grid's record suggests, "
+            f"the chance of any clinical outage caused by power is {one_in(p_new)} with the "
+            f"new design and {one_in(p_old)} with the old one (simulated over "
+            f"{summary['years']:,.0f} years, seed {summary.get('seed', 0):.0f})."
+        )
+    sized = [s for s in data.sites if s.battery.get("status") == "sized"]
+    if sized:
+        curve = {p["outage_hours"]: p for p in sized[0].battery["survival"]}
+        if 8.0 in curve:
+            lines.append(
+                f"Through a grid outage of 8 hours the new design carries on with a chance of "
+                f"{100 * curve[8.0]['sized']:.2f} %, the old one "
+                f"{100 * curve[8.0]['as_was']:.2f} %."
+            )
+    lines.append("What the design does not protect against: " + "; ".join(NOT_PROTECTED) + ".")
+    return lines
+
+
 def executive_summary(data: ReportData) -> list[str]:
     plan = data.plan
     a = plan["assumptions"]
@@ -82,8 +175,8 @@ def executive_summary(data: ReportData) -> list[str]:
     if summary and old:
         lines.append(
             f"Simulated over {summary['years']:,.0f} years of grid outages: expected clinical "
-            f"downtime {summary['mean_downtime_min']:.3f} minutes a year, against "
-            f"{old['mean_downtime_min']:.3f} for the design that failed (one active site, cold "
+            f"downtime {summary['mean_downtime_min']:.4f} minutes a year, against "
+            f"{old['mean_downtime_min']:.4f} for the design that failed (one active site, cold "
             f"standby); a clinical outage longer than an hour in "
             f"{summary['p_outage_over_hour']:.1e} of years, against "
             f"{old['p_outage_over_hour']:.1e}."
