@@ -145,7 +145,7 @@ def test_xlsx_totals_match_the_plan_and_formulas_evaluate() -> None:
     out, data = report_dir()
     path = out / "bill-of-materials.xlsx"
     workbook = load_workbook(path)
-    assert workbook.sheetnames == ["Totals", "TCO", "holstebro", "skejby"]
+    assert workbook.sheetnames == ["Totals", "TCO", "Inputs", "holstebro", "skejby", "Cash flow"]
     plan = data.plan
     excel = ExcelCompiler(filename=str(path))
     for i, site in enumerate(plan["sites"]):
@@ -190,3 +190,50 @@ def test_report_prints_the_same_availability_figure_as_the_command(tmp_path: Pat
     summary = (tmp_path / "r" / "summary.md").read_text()
     assert f"expected clinical downtime {shown[1]} minutes a year" in summary
     assert "simulated over 20,000 years, seed 11" in summary
+
+
+def test_xlsx_recalculates_to_what_the_planner_gives_for_a_changed_price(tmp_path: Path) -> None:
+    """Raise the drive price by 1 % in the workbook's bill of materials and recalculate
+    (pycel): maintenance, energy, TCO and NPV (at a discount rate of 0) equal what
+    `planner size` gives with that price in the catalogue (the same fleet)."""
+    import yaml
+    from pycel import ExcelCompiler
+
+    from planner.inputs.catalog import default_catalog_path
+    from planner.jobs.size import SizeInputs, run_size
+
+    out, data = report_dir()
+    path = out / "bill-of-materials.xlsx"
+    workbook = load_workbook(path)
+    site = data.plan["sites"][0]
+    drive = site["drives"][0]["sku"]
+    sheet = workbook[site["name"]]
+    row = next(c.row for c in sheet["B"] if c.value == drive)
+    old_price = sheet[f"E{row}"].value
+    new_price = round(old_price * 1.01, 2)
+
+    catalog = yaml.safe_load(default_catalog_path().read_text())
+    for item in catalog["drives"]:
+        if item["sku"] == drive:
+            item["price"] = new_price
+    changed = tmp_path / "catalog.yaml"
+    changed.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    fresh = run_size(SizeInputs(None, SizeInputs.bundled().spec, changed)).plan
+
+    def counts(plan: dict[str, Any]) -> list[dict[str, int]]:
+        return [{d["sku"]: d["count"] for d in s["drives"] + s["servers"]} for s in plan["sites"]]
+
+    assert counts(fresh) == counts(data.plan)
+    assert fresh["costs"]["tco"] > data.plan["costs"]["tco"]  # the change shows in the TCO
+
+    excel = ExcelCompiler(filename=str(path))
+    last = workbook["Cash flow"].max_row
+    excel.evaluate(f"'Cash flow'!G{last}")  # places every cell it depends on in the map
+    for s in data.plan["sites"]:
+        excel.set_value(f"'{s['name']}'!E{row}", new_price)  # the same line on each sheet
+    for i, s in enumerate(fresh["sites"]):
+        assert excel.evaluate(f"TCO!C{4 + i}") == pytest.approx(s["costs"]["maintenance"], rel=1e-6)
+        assert excel.evaluate(f"TCO!D{4 + i}") == pytest.approx(s["costs"]["energy"], rel=1e-6)
+        assert excel.evaluate(f"TCO!E{4 + i}") == pytest.approx(s["costs"]["tco"], rel=1e-6)
+    assert excel.evaluate(f"'Cash flow'!G{last}") == pytest.approx(fresh["costs"]["tco"], rel=1e-6)
+    assert workbook["Inputs"]["B7"].value == 0  # the discount rate: 0 reproduces the TCO

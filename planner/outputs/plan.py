@@ -120,6 +120,7 @@ def build_plan(
             "fill_ceiling": spec.fill_ceiling,
             "pue": spec.pue,
             "energy_price_per_kwh": spec.energy_price_per_kwh,
+            "maintenance_rate_per_year": spec.maintenance_rate_per_year,
         },
         "sites": site_docs,
         "costs": totals_doc,
@@ -282,6 +283,7 @@ def battery_doc(
                 "purchases_over_horizon": purchases_over(
                     spec.horizon_years, catalog.battery(k).service_life_years
                 ),
+                "service_life_years": catalog.battery(k).service_life_years,
             }
             for k, n in fleet.batteries.items()
         ],

@@ -22,6 +22,7 @@ class LineItem:
     purchases: int = 1  # batteries bought again at end of life within the horizon
     rack_units: int = 0  # per unit
     note: str = ""
+    service_life_years: float = 0.0  # when the purchases repeat (0: bought once)
 
     @property
     def total(self) -> float:
@@ -37,6 +38,7 @@ class SiteReport:
     rack_units: int
     battery: dict[str, Any]
     totals: dict[str, Any]
+    costs_mean_kw: float = 0.0  # mean IT power over the horizon, the energy cost's basis
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def site_reports(plan: dict[str, Any]) -> tuple[SiteReport, ...]:
                 m["unit_price"],
                 purchases=m["purchases_over_horizon"],
                 note=f"{m['kwh']:g} kWh {battery['chemistry'].upper()}",
+                service_life_years=float(m.get("service_life_years", 0.0)),
             )
             for m in battery.get("modules", [])
         ]
@@ -116,6 +119,7 @@ def site_reports(plan: dict[str, Any]) -> tuple[SiteReport, ...]:
                 rack_units=site["totals"]["rack_units"],
                 battery=battery,
                 totals=site["totals"],
+                costs_mean_kw=float(site["power_kw"]["mean"]),
             )
         )
     return tuple(out)

@@ -34,6 +34,7 @@ SITE_COLUMNS = (
     "Rack units each",
     "Rack units",
     "Source",
+    "Service life (years)",
 )
 
 
@@ -85,6 +86,7 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     assert first is not None
     wb.remove(first)
     site_totals: dict[str, tuple[str, str]] = {}
+    site_rows: dict[str, list[tuple[int, bool]]] = {}
     for site in data.sites:
         ws = wb.create_sheet(site.name)
         ws.cell(row=1, column=1, value=f"Bill of materials: {site.name} ({currency})").font = Font(
@@ -103,6 +105,7 @@ def write_xlsx(data: ReportData, path: Path) -> None:
             ws.cell(row=row, column=8, value=item.rack_units)
             ws.cell(row=row, column=9, value=f"=D{row}*H{row}")
             _text(ws, row, 10, data.sources.get(item.sku, ""))
+            ws.cell(row=row, column=11, value=item.service_life_years or None)
             row += 1
         total_row = row
         ws.cell(row=total_row, column=1, value="Total").font = BOLD
@@ -120,8 +123,11 @@ def write_xlsx(data: ReportData, path: Path) -> None:
                 row=info + 1 + offset, column=1, value=f"IT power at design load, {scenario} (kW)"
             )
             ws.cell(row=info + 1 + offset, column=4, value=round(kw, 2))
-        _print_setup(ws, 3, [15, 24, 34, 9, 12, 10, 14, 10, 10, 50])
+        _print_setup(ws, 3, [15, 24, 34, 9, 12, 10, 14, 10, 10, 50, 10])
         site_totals[site.name] = (f"'{site.name}'!G{total_row}", f"'{site.name}'!I{total_row}")
+        site_rows[site.name] = [
+            (4 + k, item.service_life_years > 0) for k, item in enumerate(site.items)
+        ]
 
     totals = wb.create_sheet("Totals", 0)
     totals.cell(row=1, column=1, value=f"Purchase totals ({currency})").font = Font(
@@ -141,19 +147,29 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     totals.cell(row=row, column=3, value=f"=SUM(C4:C{row - 1})").font = BOLD
     _print_setup(totals, 3, [18, 16, 12])
 
+    inputs = _inputs_sheet(wb, data)
     tco = wb.create_sheet("TCO", 1)
     years = data.plan["assumptions"]["horizon_years"]
     tco.cell(
         row=1, column=1, value=f"Total cost of ownership over {years:g} years ({currency})"
     ).font = Font(bold=True, size=13)
-    _header(tco, 3, ["Site", "Purchase", "Maintenance", "Energy", "TCO"])
+    _header(tco, 3, ["Site", "Purchase", "Maintenance", "Energy", "TCO", "Mean IT power (kW)"])
     row = 4
     for i, site in enumerate(data.sites):
         _text(tco, row, 1, site.name)
         tco.cell(row=row, column=2, value=f"=Totals!B{4 + i}").number_format = MONEY
-        tco.cell(row=row, column=3, value=round(site.costs["maintenance"], 2)).number_format = MONEY
-        tco.cell(row=row, column=4, value=round(site.costs["energy"], 2)).number_format = MONEY
+        # maintenance: every purchase over the horizon x the yearly rate x the years
+        tco.cell(
+            row=row, column=3, value=f"=B{row}*{inputs['rate']}*{inputs['horizon']}"
+        ).number_format = MONEY
+        # energy: mean IT power x PUE x price x hours a year x years
+        tco.cell(
+            row=row,
+            column=4,
+            value=f"=F{row}*{inputs['pue']}*{inputs['price']}*8760*{inputs['horizon']}",
+        ).number_format = MONEY
         tco.cell(row=row, column=5, value=f"=SUM(B{row}:D{row})").number_format = MONEY
+        tco.cell(row=row, column=6, value=site.costs_mean_kw)
         row += 1
     tco.cell(row=row, column=1, value="Both sites").font = BOLD
     for col in "BCDE":
@@ -164,8 +180,109 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     tco.cell(
         row=row + 2,
         column=1,
-        value="Maintenance and energy are computed by the planner (rate x years x purchase; "
-        "mean IT power x PUE x price x hours).",
+        value="Every figure is a formula of the bill of materials and the Inputs sheet: change a "
+        "price, a quantity, the maintenance rate, the PUE or the energy price there.",
     )
-    _print_setup(tco, 3, [18, 16, 16, 16, 16])
+    _print_setup(tco, 3, [18, 16, 16, 16, 16, 16])
+    _cash_flow_sheet(wb, data, inputs, site_rows)
     wb.save(path)
+
+
+def _maintenance_rate(data: ReportData) -> float:
+    """The spec's rate as the plan states it (older plans: read back from the costs)."""
+    a = data.plan["assumptions"]
+    if "maintenance_rate_per_year" in a:
+        return float(a["maintenance_rate_per_year"])
+    costs = data.plan["costs"]
+    return float(costs["maintenance"]) / (float(costs["capex"]) * float(a["horizon_years"]))
+
+
+def _inputs_sheet(wb: Workbook, data: ReportData) -> dict[str, str]:
+    """The assumptions every cost formula reads, as named cells procurement can change."""
+    a = data.plan["assumptions"]
+    ws = wb.create_sheet("Inputs", 1)
+    ws.cell(row=1, column=1, value="Inputs of the cost formulas").font = Font(bold=True, size=13)
+    _header(ws, 3, ["Input", "Value", "Source or note"])
+    rows = [
+        ("Maintenance, share of purchase per year", _maintenance_rate(data), "spec"),
+        ("PUE", a["pue"], "spec"),
+        (f"Energy price ({data.currency}/kWh)", a["energy_price_per_kwh"], "spec"),
+        ("Discount rate per year", a.get("discount_rate", 0.0), "0 reproduces the plan's TCO"),
+        ("Horizon (years)", a["horizon_years"], "spec"),
+        ("Price date", "planning prices (catalogue); replace with tendered prices", ""),
+        ("VAT basis", "all prices exclude VAT", ""),
+    ]
+    names = ["rate", "pue", "price", "discount", "horizon", "date", "vat"]
+    refs: dict[str, str] = {}
+    for offset, ((label, value, note), name) in enumerate(zip(rows, names, strict=True)):
+        row = 4 + offset
+        _text(ws, row, 1, label)
+        cell = ws.cell(row=row, column=2, value=value)
+        if isinstance(value, str):
+            _text(ws, row, 2, value)
+        else:
+            cell.number_format = "0.0000"
+        _text(ws, row, 3, note)
+        refs[name] = f"Inputs!$B${row}"
+    _print_setup(ws, 3, [40, 20, 40])
+    return refs
+
+
+def _cash_flow_sheet(
+    wb: Workbook,
+    data: ReportData,
+    inputs: dict[str, str],
+    site_rows: dict[str, list[tuple[int, bool]]],
+) -> None:
+    """Year by year: purchases in year 0, each battery line bought again at the end of its
+    life, maintenance and energy every year; discounted at the Inputs rate to an NPV.
+    With a rate of 0 the NPV is the plan's TCO."""
+    years = data.plan["assumptions"]["horizon_years"]
+    whole = int(years) if float(years).is_integer() else int(years) + 1
+    ws = wb.create_sheet("Cash flow")
+    ws.cell(row=1, column=1, value=f"Cash flow and NPV ({data.currency})").font = Font(
+        bold=True, size=13
+    )
+    _header(
+        ws, 3, ["Year", "Purchases", "Maintenance", "Energy", "Total", "Discount", "Present value"]
+    )
+    for year in range(whole + 1):
+        row = 4 + year
+        ws.cell(row=row, column=1, value=year)
+        buys = []
+        for site, rows in site_rows.items():
+            sheet = f"'{site}'"
+            for r, lasts in rows:
+                if year == 0:
+                    buys.append(f"{sheet}!D{r}*{sheet}!E{r}")
+                elif lasts:  # bought again when a life ends within the line's purchases
+                    buys.append(
+                        f"IF({sheet}!K{r}>0,IF(AND(MOD({year},{sheet}!K{r})=0,"
+                        f"{year}<{sheet}!K{r}*{sheet}!F{r}),{sheet}!D{r}*{sheet}!E{r},0),0)"
+                    )
+        ws.cell(
+            row=row, column=2, value=("=" + "+".join(buys)) if buys else 0
+        ).number_format = MONEY
+        share = 1.0 if year < years or float(years).is_integer() else years - int(years)
+        if year == 0:
+            ws.cell(row=row, column=3, value=0)
+            ws.cell(row=row, column=4, value=0)
+        else:
+            ws.cell(
+                row=row, column=3, value=f"=TCO!C{4 + len(data.sites)}/{inputs['horizon']}*{share}"
+            ).number_format = MONEY
+            ws.cell(
+                row=row, column=4, value=f"=TCO!D{4 + len(data.sites)}/{inputs['horizon']}*{share}"
+            ).number_format = MONEY
+        ws.cell(row=row, column=5, value=f"=SUM(B{row}:D{row})").number_format = MONEY
+        ws.cell(
+            row=row, column=6, value=f"=1/(1+{inputs['discount']})^A{row}"
+        ).number_format = "0.0000"
+        ws.cell(row=row, column=7, value=f"=E{row}*F{row}").number_format = MONEY
+    last = 4 + whole
+    ws.cell(row=last + 1, column=1, value="NPV").font = BOLD
+    npv = ws.cell(row=last + 1, column=7, value=f"=SUM(G4:G{last})")
+    npv.number_format = MONEY
+    npv.font = BOLD
+    ws.cell(row=last + 1, column=5, value=f"=SUM(E4:E{last})").number_format = MONEY
+    _print_setup(ws, 3, [8, 16, 16, 16, 16, 10, 16])
