@@ -77,6 +77,7 @@ def test_html_report_in_a_headless_browser() -> None:
         page.goto((out / "report.html").as_uri())
         page.wait_for_load_state("networkidle")
         summary = page.inner_text("#summary + .summary")
+        family_text = page.inner_text("#families + p")
         board = page.inner_text("#board + .summary")
         images = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.alt, e.complete && e.naturalWidth > 0])"
@@ -97,9 +98,15 @@ def test_html_report_in_a_headless_browser() -> None:
     assert "The old design lost 7.0 hours of clinical work. The new design loses none" in board
     assert "almost certainly with the old one" in board
     assert "What the design does not protect against" in board
-    # the incident, survival, costs, envelope and battery per site, availability
-    expected = 2 + 1 + 2 * len(data.sites) + 1
-    assert len(images) == expected
+    # the incident, survival, costs; per site every constraint family and the battery;
+    # availability
+    families = ("CPU", "Memory", "Read IOPS", "Write IOPS", "Stored data", "UPS load")
+    alts = [alt for alt, _ in images]
+    for site in data.sites:
+        for family in families:
+            assert any(a.startswith(family) and a.endswith(site.name) for a in alts), family
+    assert len(images) == 3 + len(families) * len(data.sites) + len(data.sites) + 1
+    assert "ceiling" in family_text and "physical capacity" in family_text
     assert images[0][0] == "The incident as reported, replayed on both designs"
     assert all(loaded for _, loaded in images), images
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000

@@ -10,7 +10,8 @@ from planner.fsutil import staged_directory
 from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
-from planner.outputs.report.data import ReportData, envelope_series, site_reports
+from planner.outputs.report.data import ReportData, site_reports
+from planner.outputs.report.families import family_charts
 from planner.simulate import SEED, YEARS
 
 
@@ -27,7 +28,7 @@ def gather(
         plan=plan,
         currency=plan["assumptions"]["currency"],
         sites=site_reports(plan),
-        envelopes=envelope_series(profile, spec, plan),
+        families=family_charts(profile, spec, catalog, plan),
     )
     data.sources = {
         **{s.sku: s.source for s in catalog.servers},
@@ -105,10 +106,8 @@ def write_report(
 
     progress("drawing charts")
     charts: dict[str, bytes] = {}
-    for site in data.sites:
-        charts[f"envelope-{site.name}"] = figures.envelope_chart(
-            site.name, data.envelopes[site.name]
-        )
+    for family in data.families:
+        charts[f"family-{family.key}"] = figures.family_chart(family)
     charts["costs"] = figures.cost_chart(data)
     if data.incident is not None:
         charts["incident"] = figures.incident_chart(data.incident)

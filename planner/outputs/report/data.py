@@ -8,9 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from planner.inputs.profiles import Profile
-from planner.inputs.spec import Spec
-from planner.inputs.units import growth_factors
+from planner.outputs.report.families import FamilyChart
 
 
 @dataclass(frozen=True)
@@ -41,21 +39,13 @@ class SiteReport:
     costs_mean_kw: float = 0.0  # mean IT power over the horizon, the energy cost's basis
 
 
-@dataclass(frozen=True)
-class Series:
-    """Daily maxima of a site's CPU demand per scenario, with the sized capacity."""
-
-    days: npt.NDArray[np.float64]
-    demand: dict[str, npt.NDArray[np.float64]]
-    capacity: dict[str, float]
-
-
 @dataclass
 class ReportData:
     plan: dict[str, Any]
     currency: str
     sites: tuple[SiteReport, ...]
-    envelopes: dict[str, Series] = field(default_factory=dict)
+    #: one chart per constraint family and site (CPU, memory, IOPS, stored data, UPS load)
+    families: list[FamilyChart] = field(default_factory=list)
     availability: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     availability_summary: dict[str, dict[str, float]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # SKU -> catalogue source
@@ -123,30 +113,3 @@ def site_reports(plan: dict[str, Any]) -> tuple[SiteReport, ...]:
             )
         )
     return tuple(out)
-
-
-def envelope_series(profile: Profile, spec: Spec, plan: dict[str, Any]) -> dict[str, Series]:
-    """CPU demand per day (maximum of the day) per scenario, and the N+r capacity."""
-    growth = growth_factors(spec.horizon_years, spec.growth_rates("cpu_cores"))
-    cpu = profile.values["cpu_cores"] * growth[None, :, None]
-    fractions = np.array([w.failover_fraction for w in spec.workloads])
-    steps_per_day = max(1, 86400 // profile.step_s)
-    days = profile.n_steps // steps_per_day
-    out = {}
-    for i, site in enumerate(profile.sites):
-        other = next(s for s in profile.sites if s != site)
-        series = {
-            "normal": cpu[i].sum(axis=0),
-            f"lost-{other}": (cpu.sum(axis=0) * fractions[:, None]).sum(axis=0),
-        }
-        demand = {
-            name: values[: days * steps_per_day].reshape(days, steps_per_day).max(axis=1)
-            for name, values in series.items()
-        }
-        capacity = {
-            c["scenario"]: float(c["capacity"])
-            for c in plan["constraints"]
-            if c["site"] == site and c["name"].startswith("cpu_cores")
-        }
-        out[site] = Series(np.arange(days, dtype=np.float64), demand, capacity)
-    return out

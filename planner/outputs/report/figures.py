@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from planner.outputs.report.data import ReportData, Series
+from planner.outputs.report.data import ReportData
+from planner.outputs.report.families import FamilyChart
 
 COLOURS = ("#1b6ca8", "#d1495b", "#66a182", "#edae49", "#8d96a3", "#00798c")
 
@@ -32,30 +33,35 @@ def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Any, Any]:
     return plt.subplots(figsize=(width, height))
 
 
-def envelope_chart(site: str, series: Series) -> bytes:
-    """Daily peak CPU demand per scenario over the profile's year vs the sized capacity."""
+def _thousands(axes: Any, axis: str = "y") -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    formatter = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}")
+    (axes.yaxis if axis == "y" else axes.xaxis).set_major_formatter(formatter)
+
+
+def family_chart(chart: FamilyChart) -> bytes:
+    """Demand of one constraint family against the ceiling the plan sized to and the
+    physical capacity of what survives (linear axes, shaded headroom between them)."""
     figure, axes = _figure()
-    for colour, (scenario, values) in zip(COLOURS, series.demand.items(), strict=False):
+    yearly = chart.x.size < 20
+    for colour, (label, values) in zip(COLOURS, chart.demand.items(), strict=False):
         axes.plot(
-            series.days,
-            values,
-            color=colour,
-            linewidth=1.0,
-            label=f"demand, {scenario} (daily peak, at horizon end)",
-        )
-        if scenario in series.capacity:
-            axes.axhline(
-                series.capacity[scenario],
-                color=colour,
-                linestyle="--",
-                linewidth=1.2,
-                label=f"capacity after N+r, {scenario}",
-            )
-    axes.set_xlabel("day of the profile")
-    axes.set_ylabel("CPU cores")
-    axes.set_title(f"{site}: CPU demand envelope against the sized capacity")
+            chart.x, values, color=colour, linewidth=1.0 if not yearly else 1.6,
+            marker="o" if yearly else None, label=f"demand, {label}",
+        )  # fmt: skip
+    axes.axhline(chart.ceiling, color="#333333", linestyle="--", linewidth=1.2,
+                 label=chart.ceiling_label)  # fmt: skip
+    axes.axhline(chart.physical, color="#8d96a3", linewidth=1.6, label=chart.physical_label)
+    axes.axhspan(chart.ceiling, chart.physical, color="#8d96a3", alpha=0.12, lw=0)
+    peak = max((float(v.max()) for v in chart.demand.values() if v.size), default=0.0)
+    axes.set_ylim(0, 1.08 * max(chart.physical, peak, 1e-9))
+    axes.set_xlim(float(chart.x.min()), float(chart.x.max()) if chart.x.size > 1 else 1.0)
+    axes.set_xlabel(chart.x_label)
+    axes.set_ylabel(chart.unit)
+    _thousands(axes)
+    axes.set_title(f"{chart.site}: {chart.family}")
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7, frameon=False)
-    axes.set_ylim(bottom=0)
     return _png(figure)
 
 
@@ -171,24 +177,25 @@ def battery_chart(site: str, battery: dict[str, Any]) -> bytes:
 
 
 def availability_chart(samples: dict[str, npt.NDArray[np.float64]]) -> bytes:
-    """Distribution of clinical downtime per simulated year (years with any downtime)."""
-    figure, axes = _figure(7.0, 3.4)
-    top = max((float(v.max()) for v in samples.values() if v.size and v.max() > 0), default=1.0)
-    bins = np.logspace(-1, np.log10(max(top, 1.0)) + 0.1, 40)
-    for colour, (label, values) in zip(COLOURS, samples.items(), strict=False):
+    """Years with clinical downtime, one panel per design on linear axes, each bar labelled
+    with its count so that a handful of bad years in a million stays visible."""
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(1, len(samples), figsize=(8.0, 3.2), squeeze=False)
+    for axes, colour, (label, values) in zip(panels[0], COLOURS, samples.items(), strict=False):
         hit = values[values > 0]
-        share = 100.0 * hit.size / max(values.size, 1)
-        axes.hist(
-            np.maximum(hit, 0.1),
-            bins=bins,
-            color=colour,
-            alpha=0.6,
-            label=f"{label}: {share:.3f} % of years have downtime",
-        )
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("clinical downtime in a year (minutes)")
-    axes.set_ylabel("simulated years")
-    axes.set_title("Availability: downtime per simulated year")
-    axes.legend(fontsize=7, frameon=False)
+        if hit.size:
+            top = float(hit.max())
+            edges = np.linspace(0.0, top * 1.0001 if top > 0 else 1.0, 11)
+            counts, _, bars = axes.hist(hit, bins=edges, color=colour)
+            axes.bar_label(bars, labels=[f"{c:,.0f}" if c else "" for c in counts], fontsize=7)
+        else:
+            axes.text(0.5, 0.5, "no year with downtime", ha="center", transform=axes.transAxes)
+        axes.set_title(f"{label}: {hit.size:,} of {values.size:,} years", fontsize=9)
+        axes.set_xlabel("clinical downtime in that year (minutes)")
+        axes.set_ylabel("simulated years")
+        _thousands(axes)
+        _thousands(axes, "x")
+    figure.suptitle("Simulated years with any clinical downtime (years without are not drawn)")
+    figure.tight_layout()
     return _png(figure)

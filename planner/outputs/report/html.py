@@ -1,14 +1,19 @@
-"""The self-contained HTML report: inline CSS, charts as data: URIs, no scripts, no network."""
+"""The self-contained HTML report: a Jinja2 template (autoescaped) with inline CSS, charts
+as data: URIs, no scripts, no network."""
 
 from __future__ import annotations
 
 import base64
 import math
-from html import escape
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
 from planner.outputs.plan import margin_key, margin_text, plan_digest
-from planner.outputs.report.data import ReportData
+from planner.outputs.report.data import ReportData, SiteReport
 from planner.outputs.report.text import ASSUMPTION_SOURCES, board_summary, executive_summary
 
 CSS = """
@@ -23,7 +28,7 @@ tr.total td { font-weight: bold; background: #f6f8fa; }
 .summary { background: #f3f8fc; border-left: 4px solid #1b6ca8; padding: 0.6em 1em; }
 .note { color: #555; font-size: 0.85em; } img { max-width: 100%; }
 h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
-figure, tr, .summary p, .keep { break-inside: avoid; page-break-inside: avoid; }
+figure, tr, .summary p, .keep, figcaption { break-inside: avoid; page-break-inside: avoid; }
 thead { display: table-header-group; } p { orphans: 3; widows: 3; }
 .wide { overflow-x: auto; }
 @media print { body { margin: 0; max-width: none; font-size: 10pt; } }
@@ -56,142 +61,189 @@ def report_date() -> str:
     return now.date().isoformat()
 
 
-def _table(
-    headers: list[str], rows: list[list[Any]], numeric: set[int], total: list[Any] | None = None
-) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = []
-    for row in [*rows, *([total] if total else [])]:
-        cells = "".join(
-            f'<td class="num">{escape(str(v))}</td>'
-            if i in numeric
-            else f"<td>{escape(str(v))}</td>"
-            for i, v in enumerate(row)
-        )
-        css = ' class="total"' if total is not None and row is total else ""
-        body.append(f"<tr{css}>{cells}</tr>")
-    return (
-        f'<div class="wide"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
+@dataclass(frozen=True)
+class Table:
+    headers: list[str]
+    rows: list[list[Any]]
+    numeric: frozenset[int]
+    total: list[Any] | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    png: str  # base64
+    alt: str
+    caption: str = ""
+
+
+def _chart(charts: dict[str, bytes], key: str, alt: str, caption: str = "") -> Chart | None:
+    if key not in charts:
+        return None
+    return Chart(base64.b64encode(charts[key]).decode("ascii"), alt, caption)
+
+
+def quantity(value: float, unit: str = "") -> str:
+    """A figure as people read it: whole numbers without decimals ("2 strings",
+    "15,100,000 IOPS"), others to one decimal, or three significant digits below 1."""
+    if value == int(value):
+        text = f"{int(value):,}"
+    elif abs(value) < 1:
+        text = f"{value:.3g}"
+    else:
+        text = f"{value:,.1f}"
+    return f"{text} {unit}".strip()
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("planner.outputs.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
 
 
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<figure><img alt="{escape(alt)}" src="data:image/png;base64,{data}"></figure>'
+def render_html(data: ReportData, charts: dict[str, bytes], tender: str = "") -> str:
+    """The report from its template (autoescaped); ``tender`` names the command that
+    writes the tender pack, linked from the summary when given."""
+    return _environment().get_template("report.html.j2").render(**_context(data, charts, tender))
 
 
-def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
+def _context(data: ReportData, charts: dict[str, bytes], tender: str) -> dict[str, Any]:
     plan, currency = data.plan, data.currency
     a = plan["assumptions"]
     digest = plan.get("digest") or plan_digest(plan)
     footer = f"plan {digest[:12]}, generated {report_date()}"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Sizing report: {escape(a['name'])}</title>",
-        f"<style>{CSS}{page_css(footer)}</style></head><body>",
-        f"<h1>Sizing report: {escape(a['name'])}</h1>",
-        f'<p class="note">Plan {escape(plan["inputs"]["profile"]["name"])} / '
-        f"{escape(plan['inputs']['spec']['name'])}, planner {escape(plan['planner_version'])}, "
-        f"profile {escape(plan['profile']['start_utc'])} to {escape(plan['profile']['end_utc'])}"
-        ". Prices marked as planning assumptions in the catalogue must be replaced by tender "
-        "prices.</p>",
-        '<h2 id="board">For the board</h2><div class="summary board">',
-        *[f"<p>{escape(line)}</p>" for line in board_summary(data)],
-        "</div>",
-        *(
-            [_img(charts["incident"], "The incident as reported, replayed on both designs")]
-            if "incident" in charts
-            else []
-        ),
-        *(
-            [_img(charts["survival"], "Carrying clinical work through a grid outage")]
-            if "survival" in charts
-            else []
-        ),
-        '<h2 id="summary">Executive summary</h2><div class="summary">',
-        *[f"<p>{escape(line)}</p>" for line in executive_summary(data)],
-        "</div>",
-        '<h2 id="bom">Bill of materials</h2>',
-    ]
-    for site in data.sites:
-        rows = [
-            [
-                i.category,
-                i.sku,
-                i.note,
-                i.quantity,
-                f"{i.unit_price:,.0f}",
-                i.purchases,
-                f"{i.total:,.0f}",
-                data.sources.get(i.sku, ""),
-            ]
-            for i in site.items
-        ]
-        capex = sum(i.total for i in site.items)
-        parts.append(f"<h3>{escape(site.name.capitalize())}</h3>")
-        parts.append(
-            _table(
-                [
-                    "Item",
-                    "SKU",
-                    "What",
-                    "Qty",
-                    f"Unit price ({currency})",
-                    "Purchases",
-                    f"Line total ({currency})",
-                    "Source",
-                ],
-                rows,
-                {3, 4, 5, 6},
-                total=["Total", "", "", "", "", "", f"{capex:,.0f}", ""],
-            )
-        )
-        parts.append(
-            f'<p class="note">{site.rack_units} U of rack space; IT power '
-            f"{site.power_kw['mean']:.1f} kW on average, "
-            + ", ".join(
-                f"{v:.1f} kW at design load ({k})" for k, v in site.power_kw.items() if k != "mean"
-            )
-            + ".</p>"
-        )
-    parts.append('<h2 id="costs">Cost over the horizon</h2>')
-    cost_rows = [
-        [s.name, *[f"{s.costs[k]:,.0f}" for k in ("capex", "maintenance", "energy", "tco")]]
-        for s in data.sites
-    ]
-    parts.append(
-        _table(
-            ["Site", f"Purchase ({currency})", "Maintenance", "Energy", "TCO"],
-            cost_rows,
-            {1, 2, 3, 4},
-            total=[
-                "Both sites",
-                *[f"{plan['costs'][k]:,.0f}" for k in ("capex", "maintenance", "energy", "tco")],
-            ],
-        )
+    provenance = (
+        f"Plan {plan['inputs']['profile']['name']} / {plan['inputs']['spec']['name']}, planner "
+        f"{plan['planner_version']}, profile {plan['profile']['start_utc']} to "
+        f"{plan['profile']['end_utc']}. Prices marked as planning assumptions in the catalogue "
+        "must be replaced by tender prices."
     )
-    parts.append(_img(charts["costs"], "Cost breakdown per site"))
-    parts.append('<h2 id="envelopes">Demand against capacity</h2>')
-    for site in data.sites:
-        parts.append(_img(charts[f"envelope-{site.name}"], f"Demand envelope, {site.name}"))
-    battery_charts = [k for k in charts if k.startswith("battery-")]
-    if battery_charts:
-        parts.append('<h2 id="battery">UPS battery</h2>')
-        for site in data.sites:
-            b = site.battery
-            if b.get("status") != "sized":
-                continue
-            parts.append(
-                f"<p><b>{escape(site.name.capitalize())}</b>: "
-                f"{escape(b['required_runtime_reason'])}.</p>"
-            )
-            parts.append(_img(charts[f"battery-{site.name}"], f"Battery runtime, {site.name}"))
-    if "availability" in charts:
-        parts.append('<h2 id="availability">Availability</h2>')
-        rows = [
+    families = [
+        {
+            "key": f.key,
+            "title": f"{f.site.capitalize()}: {f.family}",
+            "chart": _chart(charts, f"family-{f.key}", f"{f.family}, {f.site}"),
+            "explanation": f.explanation,
+            "overload": f.overload,
+        }
+        for f in data.families
+    ]
+    contents = [
+        ("board", "For the board"),
+        ("summary", "Summary"),
+        ("bom", "Bill of materials"),
+        ("costs", "Costs"),
+        ("families", "Demand against capacity"),
+        *([("battery", "Battery")] if any(k.startswith("battery-") for k in charts) else []),
+        *([("availability", "Availability")] if "availability" in charts else []),
+        ("constraints", "What decided each quantity"),
+        ("assumptions", "Assumptions"),
+    ]
+    return {
+        "name": a["name"],
+        "css": _style(CSS + page_css(footer)),
+        "provenance": provenance,
+        "contents": contents,
+        "board": board_summary(data),
+        "executive": executive_summary(data),
+        "tender": tender,
+        "charts": {
+            "incident": _chart(
+                charts, "incident", "The incident as reported, replayed on both designs"
+            ),
+            "survival": _chart(charts, "survival", "Carrying clinical work through a grid outage"),
+            "costs": _chart(charts, "costs", "Cost breakdown per site"),
+            "availability": _chart(
+                charts, "availability", "Simulated years with clinical downtime per design"
+            ),
+        },
+        "bom": [_bom(site, data, currency) for site in data.sites],
+        "costs": _costs(data, currency),
+        "families": families,
+        "batteries": [
+            {
+                "title": site.name.capitalize(),
+                "reason": site.battery["required_runtime_reason"],
+                "chart": _chart(charts, f"battery-{site.name}", f"Battery runtime, {site.name}"),
+            }
+            for site in data.sites
+            if site.battery.get("status") == "sized" and f"battery-{site.name}" in charts
+        ],
+        "availability": _availability(data) if "availability" in charts else None,
+        "constraints": _constraints(plan),
+        "assumptions": _assumptions(a, currency),
+    }
+
+
+def _style(css: str) -> Markup:
+    """Our own style sheet, kept verbatim inside <style> (escaping would break its quotes);
+    it holds no markup, and nothing from a plan but the digest and a date."""
+    if "<" in css:
+        raise ValueError("a style sheet must not contain '<'")
+    return Markup(css)
+
+
+def _bom(site: SiteReport, data: ReportData, currency: str) -> dict[str, Any]:
+    rows = [
+        [
+            i.category,
+            i.sku,
+            i.note,
+            quantity(i.quantity),
+            f"{i.unit_price:,.0f}",
+            quantity(i.purchases),
+            f"{i.total:,.0f}",
+            data.sources.get(i.sku, ""),
+        ]
+        for i in site.items
+    ]
+    capex = sum(i.total for i in site.items)
+    design = ", ".join(
+        f"{v:.1f} kW at design load ({k})" for k, v in site.power_kw.items() if k != "mean"
+    )
+    return {
+        "title": site.name.capitalize(),
+        "table": Table(
+            [
+                "Item",
+                "SKU",
+                "What",
+                "Qty",
+                f"Unit price ({currency})",
+                "Purchases",
+                f"Line total ({currency})",
+                "Source",
+            ],
+            rows,
+            frozenset({3, 4, 5, 6}),
+            ["Total", "", "", "", "", "", f"{capex:,.0f}", ""],
+        ),
+        "note": f"{site.rack_units} U of rack space; IT power {site.power_kw['mean']:.1f} kW on "
+        f"average, {design}.",
+    }
+
+
+def _costs(data: ReportData, currency: str) -> Table:
+    keys = ("capex", "maintenance", "energy", "tco")
+    return Table(
+        ["Site", f"Purchase ({currency})", "Maintenance", "Energy", "TCO"],
+        [[s.name, *[f"{s.costs[k]:,.0f}" for k in keys]] for s in data.sites],
+        frozenset({1, 2, 3, 4}),
+        ["Both sites", *[f"{data.plan['costs'][k]:,.0f}" for k in keys]],
+    )
+
+
+def _availability(data: ReportData) -> dict[str, Any]:
+    rows = []
+    first: dict[str, float] = {}
+    for label, s in data.availability_summary.items():
+        first = first or s
+        rows.append(
             [
                 label,
                 f"{s['mean_downtime_min']:.4f}",
@@ -202,44 +254,51 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
                 f"(99 % bound {s['p_downtime_year_upper99']:.1e})",
                 f"{s['p_outage_over_hour']:.2e}",
             ]
-            for label, s in data.availability_summary.items()
-        ]
-        parts.append(
-            _table(
-                [
-                    "Design",
-                    "Downtime (min/year)",
-                    "99 % CI",
-                    "Nines",
-                    "Years with downtime",
-                    "P(outage > 1 h in a year)",
-                ],
-                rows,
-                {1, 3, 5},
-            )
         )
-        parts.append(_img(charts["availability"], "Distribution of downtime per year"))
-    parts.append('<h2 id="constraints">What decided each quantity</h2>')
-    ranked = sorted(plan["constraints"], key=margin_key)
+    run = (
+        f"Simulated over {first.get('years', 0):,.0f} years with seed "
+        f"{first.get('seed', 0):.0f}: the same run as `planner simulate availability "
+        f"--years {first.get('years', 0):.0f} --seed {first.get('seed', 0):.0f}`."
+    )
+    return {
+        "run": run,
+        "table": Table(
+            [
+                "Design",
+                "Downtime (min/year)",
+                "99 % CI",
+                "Nines",
+                "Years with downtime",
+                "P(outage > 1 h in a year)",
+            ],
+            rows,
+            frozenset({1, 3, 5}),
+        ),
+    }
+
+
+def _constraints(plan: dict[str, Any]) -> Table:
     rows = [
         [
             c["name"],
             c["site"],
             c["scenario"] or "-",
-            f"{c['capacity']:,.1f} {c['unit']}",
-            f"{c['demand']:,.1f} {c['unit']}",
+            quantity(c["capacity"], c["unit"]),
+            quantity(c["demand"], c["unit"]),
             margin_text(c),
-            "binding" if c["binding"] else "",
+            "decides" if c["binding"] else "",
         ]
-        for c in ranked
+        for c in sorted(plan["constraints"], key=margin_key)
     ]
-    parts.append(
-        _table(
-            ["Constraint", "Site", "Scenario", "Capacity", "Demand", "Margin", ""], rows, {3, 4, 5}
-        )
+    return Table(
+        ["Constraint", "Site", "Scenario", "Capacity", "Demand", "Margin", "Decides"],
+        rows,
+        frozenset({3, 4, 5}),
     )
-    parts.append('<h2 id="assumptions">Assumptions and sources</h2>')
-    assumptions: list[list[Any]] = [
+
+
+def _assumptions(a: dict[str, Any], currency: str) -> Table:
+    rows: list[list[Any]] = [
         ["Horizon", f"{a['horizon_years']:g} years", "planning spec"],
         [
             "Growth per year",
@@ -264,23 +323,4 @@ def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
         ],
         *[[k, "", v] for k, v in ASSUMPTION_SOURCES.items() if " " in k],
     ]
-    parts.append(_table(["Assumption", "Value", "Source"], assumptions, set()))
-    parts.append("</body></html>")
-    return "\n".join(_keep_headings_with_content(parts)) + "\n"
-
-
-def _keep_headings_with_content(parts: list[str]) -> list[str]:
-    """Each heading that stands alone, together with what follows it, in a block that a
-    printed page never splits: no heading ends a page with its content on the next."""
-    out: list[str] = []
-    i = 0
-    while i < len(parts):
-        part = parts[i]
-        alone = part.startswith(("<h2", "<h3")) and part.endswith(("</h2>", "</h3>"))
-        if alone and i + 1 < len(parts):
-            out.append(f'<div class="keep">{part}{parts[i + 1]}</div>')
-            i += 2
-            continue
-        out.append(part)
-        i += 1
-    return out
+    return Table(["Assumption", "Value", "Source"], rows, frozenset())

@@ -55,6 +55,6 @@ def render_markdown(data: ReportData) -> str:
         where = f"{check['site']}/{check['scenario']}" if check["scenario"] else check["site"]
         lines.append(
             f"- {check['name']} at {where}: margin {margin_text(check)}"
-            + (" (binding)" if check["binding"] else "")
+            + (" (decides: one unit less breaks it)" if check["binding"] else "")
         )
     return "\n".join(lines) + "\n"
