@@ -10,7 +10,9 @@ from tests.test_example import bundled_result
 
 def charts_by_key() -> dict[str, object]:
     result = bundled_result()
-    return {c.key: c for c in family_charts(result.profile, result.spec, result.catalog, result.plan)}
+    return {
+        c.key: c for c in family_charts(result.profile, result.spec, result.catalog, result.plan)
+    }
 
 
 def constraint(name: str, site: str, scenario: str = "") -> dict[str, object]:
@@ -48,7 +50,8 @@ def test_storage_chart_ends_at_the_checked_demand(site: str) -> None:
     chart = charts_by_key()[f"stored_tib-{site}"]
     check = constraint("flash usable capacity after losing 1 server(s)", site)
     (stored,) = chart.demand.values()
-    assert chart.x[0] == 0 and chart.x[-1] == bundled_result().spec.horizon_years
+    assert chart.x[0] == 0
+    assert chart.x[-1] == bundled_result().spec.horizon_years
     assert float(stored[-1]) == pytest.approx(check["demand"], rel=1e-9)
     assert list(stored) == sorted(stored)  # the example's data only grows
     assert chart.ceiling == pytest.approx(check["capacity"])

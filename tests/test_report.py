@@ -106,7 +106,8 @@ def test_html_report_in_a_headless_browser() -> None:
         for family in families:
             assert any(a.startswith(family) and a.endswith(site.name) for a in alts), family
     assert len(images) == 3 + len(families) * len(data.sites) + len(data.sites) + 1
-    assert "ceiling" in family_text and "physical capacity" in family_text
+    assert "ceiling" in family_text
+    assert "physical capacity" in family_text
     assert images[0][0] == "The incident as reported, replayed on both designs"
     assert all(loaded for _, loaded in images), images
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
