@@ -331,7 +331,9 @@ def report_complete(out: Path) -> bool:
     marker = json.loads((out / MARKER).read_text())
     names = sorted(p.name for p in out.iterdir() if p.name != MARKER)
     return (
-        names == marker["entries"] == ["bill-of-materials.xlsx", "report.html", "summary.md"]
+        names
+        == marker["entries"]
+        == ["bill-of-materials.xlsx", "report.html", "summary.md", "tender.md", "tender.xlsx"]
         and (out / "report.html").read_text().rstrip().endswith("</html>")
         and zipfile.is_zipfile(out / "bill-of-materials.xlsx")
         and (out / "summary.md").stat().st_size > 0

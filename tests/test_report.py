@@ -35,8 +35,11 @@ def test_report_files_are_written() -> None:
         "bill-of-materials.xlsx",
         "report.html",
         "summary.md",
+        "tender.md",
+        "tender.xlsx",
     ]
     html = (out / "report.html").read_text()
+    assert '<a href="tender.md">' in html
     for forbidden in ("http://", "https://", "<script"):
         assert forbidden not in html
     summary = (out / "summary.md").read_text()

@@ -16,6 +16,7 @@ from planner.cli.render import render
 from planner.cli.report import report
 from planner.cli.simulate import simulate
 from planner.cli.size import size
+from planner.cli.tender import tender
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,3 +35,4 @@ main.add_command(diff)
 main.add_command(drill)
 main.add_command(preview)
 main.add_command(profile)
+main.add_command(tender)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from planner.errors import InputError
 from planner.inputs.units import TIB_PER_TB
@@ -28,6 +28,10 @@ class ServerSku:
     full_w: float
     price: float
     source: str
+    #: SPECrate2017_int_base of the server as configured, and the result it comes from
+    #: (spec.org result id); None where the catalogue has no published result
+    spec_int_rate: float | None = None
+    spec_int_rate_result: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,12 @@ def default_catalog_path() -> Path:
 
 def read_catalog(path: Path) -> Catalog:
     """Read and validate a hardware catalogue YAML file."""
-    root = Node(str(path), load_yaml_mapping(path))
+    return catalog_from_mapping(load_yaml_mapping(path), str(path))
+
+
+def catalog_from_mapping(data: dict[str, Any], source: str) -> Catalog:
+    """Validate a hardware catalogue already loaded (``source`` names it in errors)."""
+    root = Node(source, data)
     root.reject_unknown({"version", "currency", "servers", "drives", "batteries", "ups_frames"})
     version = root.integer("version", minimum=1)
     if version != 1:
@@ -269,10 +278,18 @@ def _read_server(node: Node) -> ServerSku:
             "drive_bays",
             "rack_units",
             "power_w",
+            "spec_cpu2017",
             "price",
             "source",
         }
     )
+    rate: float | None = None
+    result = ""
+    if node.has("spec_cpu2017"):
+        spec_cpu = node.child("spec_cpu2017")
+        spec_cpu.reject_unknown({"int_rate_base", "result"})
+        rate = spec_cpu.number("int_rate_base", exclusive_minimum=0)
+        result = spec_cpu.string("result")
     power = node.child("power_w")
     power.reject_unknown({"idle", "half", "full"})
     idle = power.number("idle", minimum=0)
@@ -294,6 +311,8 @@ def _read_server(node: Node) -> ServerSku:
         full_w=full,
         price=node.number("price", minimum=0),
         source=node.string("source"),
+        spec_int_rate=rate,
+        spec_int_rate_result=result,
     )
 
 

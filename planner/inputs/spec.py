@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from planner.errors import InputError
 from planner.inputs.units import METRICS
@@ -268,7 +269,12 @@ TOP_KEYS = {
 
 def read_spec(path: Path) -> Spec:
     """Read and validate a planning spec YAML file."""
-    root = Node(str(path), load_yaml_mapping(path))
+    return spec_from_mapping(load_yaml_mapping(path), str(path))
+
+
+def spec_from_mapping(data: dict[str, Any], source: str) -> Spec:
+    """Validate a planning spec already loaded (``source`` names it in errors)."""
+    root = Node(source, data)
     root.reject_unknown(TOP_KEYS)
     version = root.integer("version", minimum=1)
     if version != 1:

@@ -11,7 +11,8 @@ from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.outputs.report.data import ReportData, site_reports
-from planner.outputs.report.families import family_charts
+from planner.outputs.report.families import family_charts, stored_by_year
+from planner.outputs.tender.requirements import build_tender
 from planner.simulate import SEED, YEARS
 
 
@@ -30,6 +31,8 @@ def gather(
         sites=site_reports(plan),
         families=family_charts(profile, spec, catalog, plan),
     )
+    _, stored = stored_by_year(profile, spec)
+    data.tender = build_tender(plan, catalog, {site: list(stored) for site in spec.site_names})
     data.sources = {
         **{s.sku: s.source for s in catalog.servers},
         **{d.sku: d.source for d in catalog.drives},
@@ -98,11 +101,14 @@ def write_report(
     progress: Callable[[str], None] = lambda _: None,
     inputs: tuple[Path, ...] = (),
 ) -> list[Path]:
-    """Write report.html, bill-of-materials.xlsx and summary.md into ``out_dir`` atomically."""
+    """Write report.html, bill-of-materials.xlsx and summary.md (and the tender pack,
+    tender.md and tender.xlsx, linked from the report) into ``out_dir`` atomically."""
     from planner.outputs.report import figures
     from planner.outputs.report.html import render_html
     from planner.outputs.report.markdown import render_markdown
     from planner.outputs.report.xlsx import write_xlsx
+    from planner.outputs.tender.write import render_markdown as tender_markdown
+    from planner.outputs.tender.write import write_xlsx as tender_xlsx
 
     progress("drawing charts")
     charts: dict[str, bytes] = {}
@@ -122,4 +128,9 @@ def write_report(
         (staging / "report.html").write_text(render_html(data, charts), encoding="utf-8")
         write_xlsx(data, staging / "bill-of-materials.xlsx")
         (staging / "summary.md").write_text(render_markdown(data), encoding="utf-8")
-    return [out_dir / "report.html", out_dir / "bill-of-materials.xlsx", out_dir / "summary.md"]
+        written = ["report.html", "bill-of-materials.xlsx", "summary.md"]
+        if data.tender is not None:
+            (staging / "tender.md").write_text(tender_markdown(data.tender), encoding="utf-8")
+            tender_xlsx(data.tender, staging / "tender.xlsx")
+            written += ["tender.md", "tender.xlsx"]
+    return [out_dir / name for name in written]

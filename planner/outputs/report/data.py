@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.outputs.report.families import FamilyChart
+from planner.outputs.tender.requirements import Tender
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class ReportData:
     sources: dict[str, str] = field(default_factory=dict)  # SKU -> catalogue source
     #: the incident as reported, replayed on both designs (None without a power section)
     incident: dict[str, Any] | None = None
+    #: the tender pack derived from the same plan, written beside the report
+    tender: Tender | None = None
 
 
 def site_reports(plan: dict[str, Any]) -> tuple[SiteReport, ...]:

@@ -19,6 +19,7 @@ from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.inputs.units import growth_factors
+from planner.outputs.plan import margin_text
 from planner.sizing.envelope import scenarios_for, workload_series
 
 #: metric -> (family title, unit, constraint name prefix in the plan, ceiling key)
@@ -135,17 +136,26 @@ def series_charts(
     return out
 
 
+def stored_by_year(
+    profile: Profile, spec: Spec
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Years 0, 1, ..., H and the stored data [TiB] each site holds in that year: the
+    largest time-aligned sum over the profile of both sites' data, grown to that year."""
+    both = profile.values["stored_tib"].sum(axis=0)  # (W, T): each site holds both sites' data
+    rates = spec.growth_rates("stored_tib")
+    years = np.arange(0, int(np.ceil(spec.horizon_years)) + 1, dtype=np.float64)
+    years[-1] = spec.horizon_years
+    stored = np.array(
+        [float((both * growth_factors(y, rates)[:, None]).sum(axis=0).max()) for y in years]
+    )
+    return years, stored
+
+
 def storage_chart(profile: Profile, spec: Spec, plan: dict[str, Any], site: str) -> FamilyChart:
     """Stored data year by year (its largest value in the profile, grown) against usable
     flash after losing r servers, at the fill ceiling and physically."""
     a = plan["assumptions"]
-    both = profile.values["stored_tib"].sum(axis=0)  # (W, T): each site holds both sites' data
-    rates = spec.growth_rates("stored_tib")
-    years = np.arange(0, int(np.ceil(a["horizon_years"])) + 1, dtype=np.float64)
-    years[-1] = a["horizon_years"]
-    stored = np.array(
-        [float((both * growth_factors(y, rates)[:, None]).sum(axis=0).max()) for y in years]
-    )
+    years, stored = stored_by_year(profile, spec)
     checks = {c["name"]: c for c in plan["constraints"] if c["site"] == site}
     r = a["redundancy_servers_lost"]
     after = (
@@ -153,7 +163,6 @@ def storage_chart(profile: Profile, spec: Spec, plan: dict[str, Any], site: str)
         or checks["flash usable capacity"]
     )
     fill = float(a["fill_ceiling"])
-    margin = after["capacity"] - after["demand"]
     return FamilyChart(
         key=f"stored_tib-{site}",
         family="Stored data",
@@ -169,8 +178,7 @@ def storage_chart(profile: Profile, spec: Spec, plan: dict[str, Any], site: str)
         explanation=WHY_CEILING["fill"].format(pct=_pct(fill)),
         overload=(
             f"At the horizon's end {after['demand']:,.1f} TiB against {after['capacity']:,.1f} "
-            f"TiB: {margin:,.1f} TiB ({after['margin_pct']:.1f} %) to spare, the tightest "
-            "constraint in the plan if it is the smallest margin below.",
+            f"TiB usable: margin {margin_text(after)}.",
         ),
     )
 
@@ -223,7 +231,7 @@ def power_chart(
         ),
         overload=(
             f"The worst step's load times the margin is {check['demand']:,.1f} kW against "
-            f"{surviving:,.1f} kW ({check['margin_pct']:.1f} % to spare).",
+            f"{surviving:,.1f} kW: margin {margin_text(check)}.",
         ),
     )
 

@@ -106,13 +106,12 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(data: ReportData, charts: dict[str, bytes], tender: str = "") -> str:
-    """The report from its template (autoescaped); ``tender`` names the command that
-    writes the tender pack, linked from the summary when given."""
-    return _environment().get_template("report.html.j2").render(**_context(data, charts, tender))
+def render_html(data: ReportData, charts: dict[str, bytes]) -> str:
+    """The report from its template (autoescaped)."""
+    return _environment().get_template("report.html.j2").render(**_context(data, charts))
 
 
-def _context(data: ReportData, charts: dict[str, bytes], tender: str) -> dict[str, Any]:
+def _context(data: ReportData, charts: dict[str, bytes]) -> dict[str, Any]:
     plan, currency = data.plan, data.currency
     a = plan["assumptions"]
     digest = plan.get("digest") or plan_digest(plan)
@@ -151,7 +150,7 @@ def _context(data: ReportData, charts: dict[str, bytes], tender: str) -> dict[st
         "contents": contents,
         "board": board_summary(data),
         "executive": executive_summary(data),
-        "tender": tender,
+        "tender": data.tender is not None,
         "charts": {
             "incident": _chart(
                 charts, "incident", "The incident as reported, replayed on both designs"

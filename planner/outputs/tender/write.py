@@ -1,0 +1,186 @@
+"""Write the tender pack: tender.md for the documents, tender.xlsx for the bid form and
+the evaluation (tendered figures in, TCO out, as live formulas)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from planner.fsutil import staged_directory
+from planner.outputs.tender.requirements import AT_LEAST, OR_EQUIVALENT, Lot, Tender
+
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # cells the tenderer fills in
+BOLD = Font(bold=True)
+
+
+def render_markdown(tender: Tender) -> str:
+    lines = [f"# {tender.title}", ""]
+    digest = tender.plan_digest.split(":")[-1][:12]
+    lines += [
+        f"Derived from plan {digest}. Quantities, requirements and the "
+        "evaluation follow from the plan's figures; each requirement names them in the "
+        "bid form (tender.xlsx, sheet Requirements).",
+        "",
+        "## Equivalence",
+        "",
+        OR_EQUIVALENT,
+        "",
+    ]
+    for lot in tender.lots:
+        lines += _lot_markdown(lot)
+    lines += ["## Support and warranty", ""]
+    lines += [f"- {line}" for line in tender.support]
+    lines += ["", "## Evaluation", ""]
+    e = tender.evaluation
+    lines += [
+        f"Award to {e['rule']}.",
+        "",
+        f"{e['formula']}.",
+        "",
+        f"- PUE {e['pue']:g}; energy price {e['energy_price_per_kwh']:g} {tender.currency}/kWh; "
+        f"horizon {e['horizon_years']:g} years.",
+        *[
+            f"- Mean utilisation at {site}: {100 * u:.1f} % of the cores."
+            for site, u in e["mean_utilisation"].items()
+        ],
+        f"- Prices: {e['vat']}; {e['price_date']}.",
+        "",
+        "## Out of scope",
+        "",
+        *[f"- {line}" for line in tender.out_of_scope],
+        "",
+        "## Assumptions in these terms",
+        "",
+        *[f"- {line}" for line in tender.assumptions],
+        "",
+    ]
+    if tender.open_items:
+        lines += ["## Open before publishing", "", *[f"- {x}" for x in tender.open_items], ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _lot_markdown(lot: Lot) -> list[str]:
+    lines = [f"## Lot {lot.number}: {lot.title}", "", "### Functional requirements", ""]
+    item = ""
+    for r in lot.requirements:
+        if r.item != item:
+            item = r.item
+            lines += ["", f"**{item}**", ""]
+        proof = f" Proof: {r.verified_by}." if r.verified_by else ""
+        lines.append(f"- {r.text()}. Why: {r.basis}.{proof}")
+    lines += ["", "### Also required", "", *[f"- {c}" for c in lot.conditions], ""]
+    lines += [
+        "### Quantities",
+        "",
+        "| Site | Item | Firm | Options (year: quantity) | Firm and options | Spares |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+    for q in lot.quantities:
+        options = ", ".join(f"year {y}: {n}" for y, n in q.options) or "-"
+        spares = f"{q.spares} {q.spares_of}" if q.spares else "-"
+        lines.append(f"| {q.site} | {q.item} | {q.firm} | {options} | {q.total} | {spares} |")
+    lines += ["", "### Reference configuration (for orientation only; not a requirement)", ""]
+    lines += [f"- {line}" for line in lot.references]
+    lines.append("")
+    return lines
+
+
+def _header(sheet: Worksheet, names: list[str]) -> None:
+    sheet.append(names)
+    for cell in sheet[1]:
+        cell.font = BOLD
+    for i, name in enumerate(names, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = max(12, min(60, len(name) + 4))
+
+
+def write_xlsx(tender: Tender, path: Path) -> None:
+    """Requirements (with the tenderer's offered value and compliance), quantities, and an
+    evaluation sheet whose TCO is a formula of the tendered prices and power figures."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Requirements"
+    _header(sheet, ["Lot", "Item", "Requirement", "Bound", "Value", "Unit", "Offered",
+                    "Complies", "Proof", "Why", "Plan figures"])  # fmt: skip
+    for lot in tender.lots:
+        for r in lot.requirements:
+            row = sheet.max_row + 1
+            sheet.append([lot.number, r.item, r.what, "at least" if r.bound == AT_LEAST else
+                          "at most", r.value, r.unit, None, None, r.verified_by, r.basis,
+                          "; ".join(r.sources)])  # fmt: skip
+            op = ">=" if r.bound == AT_LEAST else "<="
+            sheet.cell(row, 7).fill = INPUT_FILL
+            sheet.cell(row, 8).value = f'=IF(ISBLANK(G{row}),"",IF(G{row}{op}E{row},"yes","no"))'
+    quantities = book.create_sheet("Quantities")
+    _header(quantities, ["Lot", "Site", "Item", "Firm", "Options", "Firm and options", "Spares",
+                         "Spares of"])  # fmt: skip
+    for lot in tender.lots:
+        for q in lot.quantities:
+            row = quantities.max_row + 1
+            options = ", ".join(f"year {y}: {n}" for y, n in q.options)
+            quantities.append([lot.number, q.site, q.item, q.firm, options, None, q.spares,
+                               q.spares_of])  # fmt: skip
+            quantities.cell(row, 6).value = f"=D{row}+{sum(n for _, n in q.options)}"
+    _evaluation(book, tender)
+    book.save(path)
+
+
+def _evaluation(book: Workbook, tender: Tender) -> None:
+    """Inputs at the top (B2:B4), one row per server type and site with the tendered wall
+    power at idle, 50 % and 100 %, and the TCO of each row and in all."""
+    sheet = book.create_sheet("Evaluation")
+    e = tender.evaluation
+    sheet.append(["Input", "Value"])
+    sheet.append(["PUE", e["pue"]])
+    sheet.append([f"Energy price ({tender.currency}/kWh)", e["energy_price_per_kwh"]])
+    sheet.append(["Horizon (years)", e["horizon_years"]])
+    sheet.append([])
+    head = ["Site", "Item", "Quantity", "Mean utilisation", "Idle W", "50 % W", "100 % W",
+            "Drive W", "Price per unit", "Support for the horizon per unit", "Power at u (W)",
+            f"Energy ({tender.currency})", f"TCO ({tender.currency})"]  # fmt: skip
+    sheet.append(head)
+    for cell in sheet[6]:
+        cell.font = BOLD
+    first = sheet.max_row + 1
+    lot = tender.lots[0]
+    for q in lot.quantities:
+        row = sheet.max_row + 1
+        u = e["mean_utilisation"].get(q.site, 0.0)
+        is_server = q.item.startswith("Server")
+        sheet.append([q.site, q.item, q.total, u if is_server else None])
+        for col in (5, 6, 7) if is_server else (8,):
+            sheet.cell(row, col).fill = INPUT_FILL
+        for col in (9, 10):
+            sheet.cell(row, col).fill = INPUT_FILL
+        power = (
+            f"=IF(D{row}<=0.5,E{row}+(F{row}-E{row})*D{row}/0.5,F{row}+(G{row}-F{row})*(D{row}-0.5)/0.5)"
+            if is_server
+            else f"=H{row}"
+        )
+        sheet.cell(row, 11).value = power
+        sheet.cell(row, 12).value = f"=C{row}*K{row}/1000*8760*$B$4*$B$2*$B$3"
+        sheet.cell(row, 13).value = f"=C{row}*(I{row}+J{row})+L{row}"
+    last = sheet.max_row
+    sheet.append(["Total", "", "", "", "", "", "", "", "", "", "", f"=SUM(L{first}:L{last})",
+                  f"=SUM(M{first}:M{last})"])  # fmt: skip
+    for i, name in enumerate(head, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = max(12, len(name) + 2)
+
+
+def write_tender(
+    tender: Tender,
+    out_dir: Path,
+    inputs: tuple[Path, ...] = (),
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Path]:
+    """tender.md and tender.xlsx into ``out_dir``, atomically (the report's rules)."""
+    with staged_directory(out_dir, "tender", inputs) as staging:
+        progress("writing Markdown and XLSX")
+        (staging / "tender.md").write_text(render_markdown(tender), encoding="utf-8")
+        write_xlsx(tender, staging / "tender.xlsx")
+    return [out_dir / "tender.md", out_dir / "tender.xlsx"]
