@@ -414,7 +414,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument(
-        "--only", choices=("sizing", "reduction", "availability", "commands"), action="append"
+        "--only",
+        choices=("sizing", "reduction", "availability", "commands", "sweep"),
+        action="append",
     )
     parser.add_argument("--make-profile", nargs=3, metavar=("DAYS", "STEP", "FOLDER"))
     args = parser.parse_args()
@@ -424,7 +426,7 @@ def main() -> None:
         print(profile, spec)
         return
     runs = 1 if args.smoke else args.runs
-    groups = args.only or ["sizing", "reduction", "availability", "commands"]
+    groups = args.only or ["sizing", "reduction", "availability", "commands", "sweep"]
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -439,6 +441,10 @@ def main() -> None:
             figures += availability(runs, args.smoke, folder)
         if "reduction" in groups:
             figures += reduction(args.smoke)
+        if "sweep" in groups:
+            from sweep import sweep
+
+            figures += sweep(args.smoke)
     print_table(figures)
     info = machine()
     print(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}")

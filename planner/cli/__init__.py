@@ -16,6 +16,7 @@ from planner.cli.render import render
 from planner.cli.report import report
 from planner.cli.simulate import simulate
 from planner.cli.size import size
+from planner.cli.sweep import sweep
 from planner.cli.tender import tender
 
 
@@ -36,3 +37,4 @@ main.add_command(drill)
 main.add_command(preview)
 main.add_command(profile)
 main.add_command(tender)
+main.add_command(sweep)

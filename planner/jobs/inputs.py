@@ -50,27 +50,7 @@ def load_inputs(
     does not read it) the profile, each validated, with their references."""
     spec = read_spec(inputs.spec)
     catalog = read_catalog(inputs.catalog)
-    if catalog.currency != spec.currency:
-        raise InputError(
-            str(inputs.catalog),
-            "key 'currency'",
-            f"expected the spec's currency '{spec.currency}', got '{catalog.currency}'",
-        )
-    catalog = filter_catalog(catalog, spec.allowed_servers, spec.allowed_drives, str(inputs.spec))
-    if spec.power is not None:
-        if not any(b.chemistry == spec.power.chemistry for b in catalog.batteries):
-            raise InputError(
-                str(inputs.catalog),
-                "key 'batteries'",
-                f"no battery module of chemistry '{spec.power.chemistry}' (the spec's power "
-                "section asks for it)",
-            )
-        if not catalog.ups_frames:
-            raise InputError(
-                str(inputs.catalog),
-                "key 'ups_frames'",
-                "no UPS frame (the spec's power section needs one)",
-            )
+    catalog = usable_catalog(spec, catalog, str(inputs.spec), str(inputs.catalog))
     refs = (
         InputRef("spec", inputs.spec.name, file_sha256(inputs.spec)),
         InputRef("catalog", inputs.catalog.name, file_sha256(inputs.catalog)),
@@ -93,6 +73,33 @@ def load_inputs(
         profile,
         (InputRef("profile", profile_name, profile.content_hash()), *refs),
     )
+
+
+def usable_catalog(spec: Spec, catalog: Catalog, spec_source: str, catalog_source: str) -> Catalog:
+    """The catalogue as the spec may use it: same currency, the spec's SKU filter, and a
+    battery of the spec's chemistry and a UPS frame where the spec has a power section."""
+    if catalog.currency != spec.currency:
+        raise InputError(
+            catalog_source,
+            "key 'currency'",
+            f"expected the spec's currency '{spec.currency}', got '{catalog.currency}'",
+        )
+    catalog = filter_catalog(catalog, spec.allowed_servers, spec.allowed_drives, spec_source)
+    if spec.power is not None:
+        if not any(b.chemistry == spec.power.chemistry for b in catalog.batteries):
+            raise InputError(
+                catalog_source,
+                "key 'batteries'",
+                f"no battery module of chemistry '{spec.power.chemistry}' (the spec's power "
+                "section asks for it)",
+            )
+        if not catalog.ups_frames:
+            raise InputError(
+                catalog_source,
+                "key 'ups_frames'",
+                "no UPS frame (the spec's power section needs one)",
+            )
+    return catalog
 
 
 def stack_inputs(root: Path, stack: str) -> SizeInputs:
