@@ -23,10 +23,18 @@ from planner.simulate import YEARS
     default=Path("out/report"),
     show_default=True,
 )
+@click.option(
+    "--sweep",
+    "sweep_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A folder `planner sweep` wrote: adds the tornado chart and the alternatives.",
+)
 @years_option(YEARS)
 @seed_option
 @planner_errors
-def report(plan: Path, out_dir: Path, years: int, seed: int, **given: Any) -> None:
+def report(
+    plan: Path, out_dir: Path, sweep_dir: Path | None, years: int, seed: int, **given: Any
+) -> None:
     """Write report.html (self-contained), bill-of-materials.xlsx and summary.md for PLAN.
 
     The inputs (default: the bundled example) must be the ones the plan was made from:
@@ -37,7 +45,7 @@ def report(plan: Path, out_dir: Path, years: int, seed: int, **given: Any) -> No
     from planner.fsutil import check_output_folder
     from planner.outputs.report.build import gather, write_report
 
-    check_output_folder(out_dir, "report", (plan,))
+    check_output_folder(out_dir, "report", (plan, *([sweep_dir] if sweep_dir else [])))
     with stages("writing the report", 4) as advance:
         advance("loading the plan and its inputs")
         plan_doc, spec_obj, catalog_obj, profile_obj, _ = load_checked(
@@ -45,6 +53,12 @@ def report(plan: Path, out_dir: Path, years: int, seed: int, **given: Any) -> No
         )
         advance("simulating availability")
         data = gather(plan_doc, spec_obj, catalog_obj, profile_obj, years=years, seed=seed)
+        if sweep_dir is not None:
+            from planner.outputs.report.whatif import read_sweep, what_if
+
+            data.what_if = what_if(
+                read_sweep(sweep_dir), plan_doc["costs"]["tco"], tuple(spec_obj.site_names)
+            )
         written = write_report(data, out_dir, progress=advance, inputs=(plan,))
     for path in written:
         click.echo(f"wrote {path}")

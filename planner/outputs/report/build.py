@@ -123,6 +123,8 @@ def write_report(
             charts[f"battery-{site.name}"] = figures.battery_chart(site.name, site.battery)
     if data.availability:
         charts["availability"] = figures.availability_chart(data.availability)
+    if data.what_if is not None and data.what_if.tco:
+        charts["tornado"] = figures.tornado_chart(data.what_if, data.currency)
     with staged_directory(out_dir, "report", inputs) as staging:
         progress("writing HTML, XLSX and Markdown")
         (staging / "report.html").write_text(render_html(data, charts), encoding="utf-8")

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.outputs.report.families import FamilyChart
+from planner.outputs.report.whatif import WhatIf
 from planner.outputs.tender.requirements import Tender
 
 
@@ -54,6 +55,8 @@ class ReportData:
     incident: dict[str, Any] | None = None
     #: the tender pack derived from the same plan, written beside the report
     tender: Tender | None = None
+    #: the what-if section, from a sweep's table (planner report --sweep DIR)
+    what_if: WhatIf | None = None
 
 
 def site_reports(plan: dict[str, Any]) -> tuple[SiteReport, ...]:

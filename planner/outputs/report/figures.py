@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from planner.outputs.report.data import ReportData
 from planner.outputs.report.families import FamilyChart
+from planner.outputs.report.whatif import WhatIf
 
 COLOURS = ("#1b6ca8", "#d1495b", "#66a182", "#edae49", "#8d96a3", "#00798c")
 
@@ -197,5 +198,50 @@ def availability_chart(samples: dict[str, npt.NDArray[np.float64]]) -> bytes:
         _thousands(axes)
         _thousands(axes, "x")
     figure.suptitle("Simulated years with any clinical downtime (years without are not drawn)")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def tornado_chart(what_if: WhatIf, currency: str) -> bytes:
+    """Each varied input's range of median TCO (left) and of expected downtime (right)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import StrMethodFormatter
+
+    panels = [("TCO", what_if.tco, 1e6, f"million {currency}")]
+    if any(e.high > e.low for e in what_if.downtime):
+        panels.append(("expected clinical downtime", what_if.downtime, 1.0, "minutes a year"))
+    rows = max(len(p[1]) for p in panels)
+    figure, axes_row = plt.subplots(1, len(panels), figsize=(8.0, 1.2 + 0.45 * rows), squeeze=False)
+    for axes, (title, effects, scale, unit) in zip(axes_row[0], panels, strict=True):
+        ordered = list(reversed(effects))
+        for y, e in enumerate(ordered):
+            axes.barh(y, (e.high - e.low) / scale, left=e.low / scale, color=COLOURS[0])
+            axes.annotate(
+                e.low_at,
+                (e.low / scale, y),
+                xytext=(-3, 0),
+                textcoords="offset points",
+                ha="right",
+                va="center",
+                fontsize=7,
+            )
+            axes.annotate(
+                e.high_at,
+                (e.high / scale, y),
+                xytext=(3, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=7,
+            )
+        axes.set_yticks(range(len(ordered)), [e.key for e in ordered], fontsize=7)
+        lo = min(e.low for e in ordered) / scale
+        hi = max(e.high for e in ordered) / scale
+        pad = 0.35 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
+        axes.set_xlim(lo - pad, hi + pad)
+        axes.set_xlabel(unit)
+        axes.set_title(title, fontsize=9)
+        axes.xaxis.set_major_formatter(StrMethodFormatter("{x:,.2f}"))
+    figure.suptitle(f"What moves the answer: median over {what_if.scenarios} sized scenarios")
     figure.tight_layout()
     return _png(figure)

@@ -140,6 +140,7 @@ def _context(data: ReportData, charts: dict[str, bytes]) -> dict[str, Any]:
         ("families", "Demand against capacity"),
         *([("battery", "Battery")] if any(k.startswith("battery-") for k in charts) else []),
         *([("availability", "Availability")] if "availability" in charts else []),
+        *([("whatif", "What if")] if data.what_if is not None else []),
         ("constraints", "What decided each quantity"),
         ("assumptions", "Assumptions"),
     ]
@@ -160,6 +161,7 @@ def _context(data: ReportData, charts: dict[str, bytes]) -> dict[str, Any]:
             "availability": _chart(
                 charts, "availability", "Simulated years with clinical downtime per design"
             ),
+            "tornado": _chart(charts, "tornado", "What moves the answer: the varied inputs"),
         },
         "bom": [_bom(site, data, currency) for site in data.sites],
         "costs": _costs(data, currency),
@@ -175,6 +177,7 @@ def _context(data: ReportData, charts: dict[str, bytes]) -> dict[str, Any]:
         ],
         "availability": _availability(data) if "availability" in charts else None,
         "constraints": _constraints(plan),
+        "what_if": _what_if(data) if data.what_if is not None else None,
         "assumptions": _assumptions(a, currency),
     }
 
@@ -274,6 +277,31 @@ def _availability(data: ReportData) -> dict[str, Any]:
             frozenset({1, 3, 5}),
         ),
     }
+
+
+def _what_if(data: ReportData) -> dict[str, Any]:
+    w = data.what_if
+    assert w is not None
+    chosen = data.plan["costs"]["tco"]
+
+    def money(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    rows = [
+        [a.key, a.value, a.scenarios, money(a.tco),
+         "-" if a.difference is None else f"{a.difference:+,.0f}", a.fleet]
+        for a in w.alternatives
+    ]  # fmt: skip
+    return {
+        "intro": f"{w.scenarios} scenarios sized ({w.failed} infeasible or failed); the plan "
+        f"above costs {chosen:,.0f} {data.currency} over the horizon.",
+        "table": Table(
+            ["Input", "Value", "Feasible scenarios", f"Cheapest TCO ({data.currency})",
+             "Against this plan", "Its fleet"],
+            rows,
+            frozenset({2, 3, 4}),
+        ),
+    }  # fmt: skip
 
 
 def _constraints(plan: dict[str, Any]) -> Table:
