@@ -150,12 +150,22 @@ def print_notes(notes: tuple[str, ...]) -> None:
     metavar="PLAN",
     help="Write nothing; exit 1 if PLAN no longer matches what these inputs give.",
 )
+@click.option(
+    "--robust",
+    "robust",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="SWEEP",
+    help="The least-cost fleet feasible in every scenario of the sweep in this folder "
+    "(made by `planner sweep` from the same spec and catalogue), verified in each.",
+)
 @planner_errors
-def size(out: Path, check: Path | None, **given: Any) -> None:
+def size(out: Path, check: Path | None, robust: Path | None, **given: Any) -> None:
     """Size servers and flash for both sites at least cost; write the plan."""
     from planner.jobs.size import run_size
     from planner.outputs.plan import dumps_plan, read_plan, write_plan
 
+    if check is not None and robust is not None:
+        raise click.UsageError("--check compares with a plain sizing; leave out --robust")
     if check is not None:
         committed = read_plan(check, verify_digest=False)
         inputs = resolve_inputs(given, committed.get("profile", {}).get("loader"))
@@ -168,11 +178,24 @@ def size(out: Path, check: Path | None, **given: Any) -> None:
             return
         raise Stale(stale_message(check, committed, result.plan, given.get("stack")))
     inputs = resolve_inputs(given)
-    with stages("sizing", 4) as advance:
-        result = run_size(inputs, stage=advance)
+    if robust is not None:
+        from planner.jobs.robust import run_robust
+
+        with stages("sizing for every scenario of the sweep", 1) as advance:
+            advance("one MILP over all scenarios, then each verified")
+            result = run_robust(inputs, robust)
+    else:
+        with stages("sizing", 4) as advance:
+            result = run_size(inputs, stage=advance)
     print_notes(result.profile.notes)
     write_plan(result.plan, out, inputs=inputs.paths())
     click.echo(render_summary(result))
+    if "robust" in result.plan:
+        r = result.plan["robust"]
+        click.echo(
+            f"\nRobust over {r['scenarios']} scenarios ({r['distinct_reductions']} distinct "
+            f"loads), verified in each; smallest capacity margin {r['smallest_margin_pct']:.1f} %"
+        )
     click.echo(f"\nPlan written to {out}")
     click.echo(
         f"MILP: {result.solution.variables} variables, {result.solution.constraints} "

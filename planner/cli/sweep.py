@@ -84,6 +84,7 @@ def sweep(
         parse_vary,
         run_sweep,
         scenarios,
+        sweep_document,
         table,
     )
 
@@ -108,13 +109,16 @@ def sweep(
     with staged_directory(out_dir, "sweep", inputs.paths()) as staging:
         frame.to_parquet(staging / "sweep.parquet", index=False)
         frame.to_csv(staging / "sweep.csv", index=False, lineterminator="\n")
+        (staging / "sweep.json").write_text(
+            sweep_document(inputs, variations, assignments), encoding="utf-8"
+        )
     failed = int((frame["status"] != "ok").sum())
     click.echo(
         f"{len(tasks)} scenarios ({failed} failed) in {elapsed:.1f} s, "
         f"{elapsed / len(tasks):.2f} s each; the profile reduced {result.reductions} time(s)",
         err=True,
     )
-    for name in ("sweep.parquet", "sweep.csv"):
+    for name in ("sweep.parquet", "sweep.csv", "sweep.json"):
         click.echo(f"wrote {out_dir / name}")
 
 

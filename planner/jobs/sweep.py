@@ -420,3 +420,21 @@ def table(result: SweepResult) -> Any:
     first = ["scenario", *[c for c in columns if c.startswith("in:")], "status"]
     rest = sorted(c for c in columns if c not in first)
     return pd.DataFrame(result.rows, columns=[*first, *rest])
+
+
+def sweep_document(
+    inputs: Any, variations: tuple[Variation, ...], assignments: list[dict[str, Any]]
+) -> str:
+    """sweep.json: the base inputs (names and hashes), the variations and every scenario's
+    values, so that `planner size --robust` rebuilds exactly these scenarios."""
+    import json
+
+    from planner.outputs.plan import file_sha256
+
+    doc = {
+        "spec": {"name": inputs.spec.name, "sha256": file_sha256(inputs.spec)},
+        "catalog": {"name": inputs.catalog.name, "sha256": file_sha256(inputs.catalog)},
+        "variations": [{"key": v.key, "values": list(v.values)} for v in variations],
+        "scenarios": assignments,
+    }
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"

@@ -123,15 +123,20 @@ def build_model(
     sizings: tuple[WorkloadSizing, ...],
     options: ModelOptions,
     cuts: dict[str, list[dict[str, int]]] | None = None,
+    extra_sizings: tuple[tuple[WorkloadSizing, ...], ...] = (),
 ) -> Model:
+    """The MILP; ``extra_sizings`` are more scenarios' pods (a robust plan) that must be
+    placeable and fit after a loss as well."""
     model = Model()
     for site_envelope in envelope.sites:
         site = site_envelope.site
         define_site_variables(model, spec, catalog, site)
         for resource in ("cpu_cores", "memory_gib"):
             define_compute_redundancy(model, spec, catalog, site_envelope, resource)
-        define_pod_placement(model, spec, catalog, site, [z for z in sizings if z.site == site])
-        define_pod_requests(model, spec, catalog, site, site_pod_sets(sizings, spec, site))
+        for i, pods in enumerate((sizings, *extra_sizings)):
+            define_pod_placement(model, spec, catalog, site, [z for z in pods if z.site == site])
+            prefix = f"s{i}:" if i else ""
+            define_pod_requests(model, spec, catalog, site, site_pod_sets(pods, spec, site), prefix)
         define_dominance_cuts(model, catalog, site, (cuts or {}).get(site, []))
         define_drive_layout(model, spec, catalog, site_envelope)
         define_flash_endurance(model, spec, catalog, site_envelope)
@@ -222,6 +227,7 @@ def define_pod_requests(
     catalog: Catalog,
     site: str,
     pod_sets: dict[str, tuple[PodGroup, ...]],
+    prefix: str = "",
 ) -> None:
     """The pods' requests fit the allocatable resources after losing any r servers, per
     scenario (a necessary condition of placement, in the N+r form of
@@ -233,8 +239,8 @@ def define_pod_requests(
     for scenario, groups in pod_sets.items():
         cpu, memory = requests(groups)
         r = spec.servers_lost
-        _n_plus_r(model, site, f"requested_cpu,{scenario}", cpu_caps, cpu, r)
-        _n_plus_r(model, site, f"requested_memory,{scenario}", mem_caps, memory, r)
+        _n_plus_r(model, site, f"requested_cpu,{prefix}{scenario}", cpu_caps, cpu, r)
+        _n_plus_r(model, site, f"requested_memory,{prefix}{scenario}", mem_caps, memory, r)
 
 
 def define_dominance_cuts(
@@ -626,16 +632,21 @@ def optimise(
     envelope: Envelope,
     sizings: tuple[WorkloadSizing, ...],
     options: ModelOptions | None = None,
+    extra_sizings: tuple[tuple[WorkloadSizing, ...], ...] = (),
 ) -> Solution:
-    """Build, solve and write back the least-TCO fleet; explain infeasibility."""
+    """Build, solve and write back the least-TCO fleet; explain infeasibility.
+    ``extra_sizings``: more scenarios' pods the fleet must place too (a robust plan)."""
     options = options or ModelOptions()
-    reasons = explain_pod_fit(spec, catalog, sizings)
+    reasons = [
+        r for pods in (sizings, *extra_sizings) for r in explain_pod_fit(spec, catalog, pods)
+    ]
+    reasons = list(dict.fromkeys(reasons))
     if reasons:
         raise InfeasibleError(reasons)
     cuts: dict[str, list[dict[str, int]]] = {site: [] for site in spec.site_names}
     started = time.perf_counter()
     for candidate in range(1, MAX_CANDIDATES + 1):
-        model = build_model(spec, catalog, envelope, sizings, options, cuts)
+        model = build_model(spec, catalog, envelope, sizings, options, cuts, extra_sizings)
         solved = solve(model, options)
         if solved is None:
             raise InfeasibleError(explain_infeasible(spec, catalog, envelope, sizings, options))
@@ -643,7 +654,7 @@ def optimise(
         fleets = extract_fleets(model, x, spec, catalog)
         rejected = False
         for fleet in fleets:
-            failed = survival_cut(fleet, spec, catalog, envelope, sizings)
+            failed = survival_cut(fleet, spec, catalog, envelope, sizings, extra_sizings)
             if failed is not None:
                 cuts[fleet.site].append(failed)
                 rejected = True
@@ -669,14 +680,16 @@ def survival_cut(
     catalog: Catalog,
     envelope: Envelope,
     sizings: tuple[WorkloadSizing, ...],
+    extra_sizings: tuple[tuple[WorkloadSizing, ...], ...] = (),
 ) -> dict[str, int] | None:
     """None when the fleet places every scenario's pods and keeps its data after losing
     any r servers; else the counts to cut off (servers only for a placement failure,
     servers and drives for a storage failure, marked "d:*")."""
     servers = {f"n:{k}": v for k, v in fleet.servers.items()}
-    pods = site_pod_sets(sizings, spec, fleet.site)
-    if packing_failures(fleet.servers, catalog, spec, pods):
-        return servers
+    for each in (sizings, *extra_sizings):
+        pods = site_pod_sets(each, spec, fleet.site)
+        if packing_failures(fleet.servers, catalog, spec, pods):
+            return servers
     env = envelope.site(fleet.site)
     placement = place_drives(fleet.servers, fleet.drives, catalog)
     if storage_failures(

@@ -1,0 +1,91 @@
+"""`planner size --robust`: one MILP over every scenario of a sweep, verified in each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.errors import InputError
+from planner.jobs.inputs import SizeInputs
+from planner.jobs.robust import run_robust
+from planner.jobs.size import run_size
+from planner.jobs.sweep import parse_vary, scenarios, sweep_document
+from planner.sizing.envelope import robust_envelope
+from planner.sizing.model import optimise
+from tests.conftest import base_spec, catalog, drive, envelope, server
+
+
+def test_robust_fleet_by_hand() -> None:
+    """N+1; big: 100 cores, 100 GiB at 200; small: 40 cores, 1000 GiB at 150.
+
+    Scenario A needs 130 cores: two big and one small (550 a site). Scenario B needs
+    1500 GiB: three small (450). Both at once: 5 small keep 160 cores and 4000 GiB after a
+    loss (750); 4 small + 1 big (800) and 3 small + 2 big (850) cost more; 4 small keep
+    only 120 cores and 3 small + 1 big only 120 after losing the big one. Two sites: 1500.
+    """
+    spec = base_spec()
+    cat = catalog(
+        [server("big", 100, 100, 200.0), server("small", 40, 1000, 150.0)], [drive("d1", 1.0)]
+    )
+    a, b = envelope(cpu_cores=130), envelope(memory_gib=1500)
+    assert optimise(spec, cat, a, ()).objective == pytest.approx(1100.0)
+    assert optimise(spec, cat, b, ()).objective == pytest.approx(900.0)
+    both = optimise(spec, cat, robust_envelope(a, [b]), ())
+    assert both.objective == pytest.approx(1500.0)
+    assert [f.servers for f in both.fleets] == [{"small": 5}, {"small": 5}]
+
+
+def write_sweep(folder: Path, *vary: str) -> Path:
+    inputs = SizeInputs.bundled()
+    variations = tuple(parse_vary(v) for v in vary)
+    folder.mkdir()
+    (folder / "sweep.json").write_text(
+        sweep_document(inputs, variations, scenarios(variations)), encoding="utf-8"
+    )
+    return folder
+
+
+def test_robust_plan_covers_and_is_verified_in_every_scenario(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path / "s", "growth_per_year.cpu_cores=0.06,0.12")
+    robust = run_robust(SizeInputs.bundled(), sweep)
+    assert robust.plan["robust"]["scenarios"] == 2
+    assert robust.plan["robust"]["verified"] == 2
+    # the higher growth dominates every design value, so its fleet is the robust one
+    import dataclasses
+
+    from planner.inputs.yaml_loader import load_yaml_mapping
+    from planner.jobs.sweep import apply_spec
+
+    inputs = SizeInputs.bundled()
+    high = tmp_path / "high.yaml"
+    import yaml
+
+    high.write_text(
+        yaml.safe_dump(
+            apply_spec(load_yaml_mapping(inputs.spec), {"growth_per_year.cpu_cores": 0.12}, "s")
+        )
+    )
+    alone = run_size(dataclasses.replace(inputs, spec=high))
+    servers = [{s["sku"]: s["count"] for s in site["servers"]} for site in robust.plan["sites"]]
+    assert servers == [
+        {s["sku"]: s["count"] for s in site["servers"]} for site in alone.plan["sites"]
+    ]
+    base = run_size(inputs)
+    assert robust.plan["costs"]["capex"] >= base.plan["costs"]["capex"]
+
+
+def test_robust_refuses_a_structural_variation(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path / "s", "redundancy.servers=1,2")
+    with pytest.raises(InputError, match="changes the model itself"):
+        run_robust(SizeInputs.bundled(), sweep)
+
+
+def test_robust_refuses_a_sweep_of_another_spec(tmp_path: Path) -> None:
+    sweep = write_sweep(tmp_path / "s", "growth_per_year.cpu_cores=0.06,0.12")
+    other = tmp_path / "spec.yaml"
+    other.write_text(SizeInputs.bundled().spec.read_text() + "\n# edited\n")
+    import dataclasses
+
+    with pytest.raises(InputError, match="another spec"):
+        run_robust(dataclasses.replace(SizeInputs.bundled(), spec=other), sweep)
