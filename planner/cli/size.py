@@ -158,14 +158,24 @@ def print_notes(notes: tuple[str, ...]) -> None:
     help="The least-cost fleet feasible in every scenario of the sweep in this folder "
     "(made by `planner sweep` from the same spec and catalogue), verified in each.",
 )
+@click.option(
+    "--phases",
+    metavar="YEARS",
+    help="Buy in these years (e.g. 0,2,4): each purchase carries the load to the next; "
+    "prices fall and costs are discounted as the spec's costs section says.",
+)
 @planner_errors
-def size(out: Path, check: Path | None, robust: Path | None, **given: Any) -> None:
+def size(
+    out: Path, check: Path | None, robust: Path | None, phases: str | None, **given: Any
+) -> None:
     """Size servers and flash for both sites at least cost; write the plan."""
     from planner.jobs.size import run_size
     from planner.outputs.plan import dumps_plan, read_plan, write_plan
 
-    if check is not None and robust is not None:
-        raise click.UsageError("--check compares with a plain sizing; leave out --robust")
+    if check is not None and (robust is not None or phases is not None):
+        raise click.UsageError("--check compares with a plain sizing; leave out --robust/--phases")
+    if robust is not None and phases is not None:
+        raise click.UsageError("--robust and --phases do not combine yet: use one")
     if check is not None:
         committed = read_plan(check, verify_digest=False)
         inputs = resolve_inputs(given, committed.get("profile", {}).get("loader"))
@@ -178,7 +188,14 @@ def size(out: Path, check: Path | None, robust: Path | None, **given: Any) -> No
             return
         raise Stale(stale_message(check, committed, result.plan, given.get("stack")))
     inputs = resolve_inputs(given)
-    if robust is not None:
+    if phases is not None:
+        from planner.jobs.phased import run_phased
+
+        years = _years_list(phases)
+        with stages("sizing a purchase schedule", 1) as advance:
+            advance("one MILP over every purchase period, then each verified")
+            result = run_phased(inputs, years)
+    elif robust is not None:
         from planner.jobs.robust import run_robust
 
         with stages("sizing for every scenario of the sweep", 1) as advance:
@@ -196,12 +213,43 @@ def size(out: Path, check: Path | None, robust: Path | None, **given: Any) -> No
             f"\nRobust over {r['scenarios']} scenarios ({r['distinct_reductions']} distinct "
             f"loads), verified in each; smallest capacity margin {r['smallest_margin_pct']:.1f} %"
         )
+    if "purchases" in result.plan:
+        click.echo(render_purchases(result.plan))
     click.echo(f"\nPlan written to {out}")
     click.echo(
         f"MILP: {result.solution.variables} variables, {result.solution.constraints} "
         f"constraints, solved in {result.solution.solve_time_s:.3f} s",
         err=True,
     )
+
+
+def _years_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected years like 0,2,4, got '{text}'", param_hint="--phases"
+        ) from None
+
+
+def render_purchases(plan: dict[str, Any]) -> str:
+    """The purchase schedule and its present value against buying all at the start."""
+    p = plan["purchases"]
+    currency = plan["assumptions"]["currency"]
+    lines = ["", "Purchase schedule (each purchase carries the load to the next):"]
+    for step in p["schedule"]:
+        bought = "; ".join(
+            f"{site}: " + (", ".join(f"{n} x {sku}" for sku, n in counts.items()) or "nothing")
+            for site, counts in step["sites"].items()
+        )
+        lines.append(f"  year {step['year']:g} (to year {step['carries_to_year']:g}): {bought}")
+    lines.append(
+        f"Present value {_money(p['present_value'])} {currency} against "
+        f"{_money(p['present_value_all_at_start'])} {currency} buying everything at the start "
+        f"(saves {_money(p['saving'])} {currency}; discount rate "
+        f"{100 * p['discount_rate_per_year']:g} %)"
+    )
+    return "\n".join(lines)
 
 
 def render_summary(result: SizeResult) -> str:

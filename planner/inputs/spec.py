@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +225,12 @@ class Spec:
     witness_votes: int = 1
     overload: OverloadBounds = OverloadBounds()
     link: LinkSpec | None = None
+    #: costs in later years are divided by (1 + r)^t (0: undiscounted, the plan's TCO)
+    discount_rate_per_year: float = 0.0
+    #: yearly fall of purchase prices per SKU class (servers, drives, batteries,
+    #: ups_frames) for phased purchasing, and where the rates come from
+    price_decline_per_year: dict[str, float] = field(default_factory=dict)
+    price_decline_source: str = ""
 
     @property
     def site_names(self) -> tuple[str, str]:
@@ -244,6 +250,9 @@ class Spec:
                 return workload
         raise KeyError(name)
 
+
+#: SKU classes whose prices may fall year by year (costs.price_decline_per_year)
+PRICE_CLASSES = ("servers", "drives", "batteries", "ups_frames")
 
 TOP_KEYS = {
     "version",
@@ -305,7 +314,22 @@ def spec_from_mapping(data: dict[str, Any], source: str) -> Spec:
         {"protection", "fill_ceiling", "write_amplification", "service_life_years"}
     )
     costs = root.child("costs")
-    costs.reject_unknown({"pue", "energy_price_per_kwh", "maintenance_rate_per_year"})
+    costs.reject_unknown(
+        {
+            "pue",
+            "energy_price_per_kwh",
+            "maintenance_rate_per_year",
+            "discount_rate_per_year",
+            "price_decline_per_year",
+        }
+    )
+    decline: dict[str, float] = {}
+    decline_source = ""
+    if costs.has("price_decline_per_year"):
+        node = costs.child("price_decline_per_year")
+        node.reject_unknown({*PRICE_CLASSES, "source"})
+        decline = {c: node.number(c, minimum=0, maximum=0.9) for c in PRICE_CLASSES if node.has(c)}
+        decline_source = node.string("source")
 
     return Spec(
         name=root.string("name"),
@@ -328,6 +352,11 @@ def spec_from_mapping(data: dict[str, Any], source: str) -> Spec:
         pue=costs.number("pue", minimum=1, maximum=5),
         energy_price_per_kwh=costs.number("energy_price_per_kwh", minimum=0),
         maintenance_rate_per_year=costs.number("maintenance_rate_per_year", minimum=0, maximum=1),
+        discount_rate_per_year=costs.number(
+            "discount_rate_per_year", default=0.0, minimum=0, maximum=0.5
+        ),
+        price_decline_per_year=decline,
+        price_decline_source=decline_source,
         derived_metrics=_read_derived(root),
         allowed_servers=_read_filter(root, "servers"),
         allowed_drives=_read_filter(root, "drives"),

@@ -15,6 +15,7 @@ and IOPS, the maximum for stored data. The solver only ever sees these numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,6 +137,25 @@ def bounded_design_value(
     return value
 
 
+def period_mean_busy_cores(
+    profile: Profile, spec: Spec, site: str, start: float, end: float
+) -> float:
+    """The site's normal CPU use averaged over years [start, end) of growth [cores]:
+    sum_w mean_w x ((1 + g_w)^end - (1 + g_w)^start) / ((end - start) ln(1 + g_w))."""
+    cpu_means = profile.values["cpu_cores"][profile.sites.index(site)].mean(axis=1)
+    total = 0.0
+    for mean, g in zip(cpu_means, spec.growth_rates("cpu_cores"), strict=True):
+        if start == 0.0:
+            factor = mean_growth_factor(end, g)
+        elif g == 0 or end <= start:
+            factor = (1.0 + g) ** start
+        else:
+            log = math.log1p(g)
+            factor = ((1.0 + g) ** end - (1.0 + g) ** start) / ((end - start) * log)
+        total += float(mean) * factor
+    return total
+
+
 def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
     """The design envelope of both sites (vectorised over time)."""
     sites = []
@@ -154,15 +174,8 @@ def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
                 )
                 for metric in DESIGN_METRICS
             }
-        index = profile.sites.index(site)
         life = spec.service_life_years
-        cpu_means = profile.values["cpu_cores"][index].mean(axis=1)  # per workload
-        busy = float(
-            sum(
-                mean * mean_growth_factor(spec.horizon_years, g)
-                for mean, g in zip(cpu_means, spec.growth_rates("cpu_cores"), strict=True)
-            )
-        )
+        busy = period_mean_busy_cores(profile, spec, site, 0.0, spec.horizon_years)
         write_means = profile.values["write_mib_s"].sum(axis=0).mean(axis=1)  # per workload
         write_mib_s = sum(
             mean * mean_growth_factor(life, g)
