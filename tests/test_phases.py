@@ -89,3 +89,27 @@ def test_size_with_phases_writes_the_schedule(tmp_path: Path) -> None:
     assert "first purchase year must be 0" in bad.stderr
     assert not (tmp_path / "q.json").exists()
     assert json.loads((tmp_path / "p.json").read_text())["purchases"]["saving"] >= 0
+
+
+def test_report_and_tender_show_the_schedule(tmp_path: Path) -> None:
+    from planner.jobs.phased import run_phased
+    from planner.outputs.report.build import gather, write_report
+
+    result = run_phased(SizeInputs.bundled(), (0.0, 2.0, 4.0))
+    data = gather(result.plan, result.spec, result.catalog, result.profile, years=200)
+    write_report(data, tmp_path / "r")
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert 'id="purchases"' in html
+    assert f"{result.plan['purchases']['present_value']:,.0f}" in html
+    assert data.tender is not None
+    schedule = result.plan["purchases"]["schedule"]
+    plan = result.plan
+    servers = sorted({s["sku"] for site in plan["sites"] for s in site["servers"]})
+    drives = sorted({d["sku"] for site in plan["sites"] for d in site["drives"]})
+    names = {f"Server type {chr(65 + i)}": sku for i, sku in enumerate(servers)}
+    names |= {f"Flash drive type {chr(65 + i)}": sku for i, sku in enumerate(drives)}
+    for q in data.tender.lots[0].quantities:
+        sku = names[q.item]
+        assert q.firm == schedule[0]["sites"][q.site].get(sku, 0)
+        later = [(round(s["year"]), s["sites"][q.site].get(sku, 0)) for s in schedule[1:]]
+        assert q.options == tuple((y, n) for y, n in later if n)

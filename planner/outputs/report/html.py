@@ -136,6 +136,7 @@ def _context(data: ReportData, charts: dict[str, bytes]) -> dict[str, Any]:
         ("board", "For the board"),
         ("summary", "Summary"),
         ("bom", "Bill of materials"),
+        *([("purchases", "Purchase schedule")] if "purchases" in plan else []),
         ("costs", "Costs"),
         ("families", "Demand against capacity"),
         *([("battery", "Battery")] if any(k.startswith("battery-") for k in charts) else []),
@@ -178,6 +179,7 @@ def _context(data: ReportData, charts: dict[str, bytes]) -> dict[str, Any]:
         "availability": _availability(data) if "availability" in charts else None,
         "constraints": _constraints(plan),
         "what_if": _what_if(data) if data.what_if is not None else None,
+        "purchases": _purchases(plan) if "purchases" in plan else None,
         "assumptions": _assumptions(a, currency),
     }
 
@@ -276,6 +278,29 @@ def _availability(data: ReportData) -> dict[str, Any]:
             rows,
             frozenset({1, 3, 5}),
         ),
+    }
+
+
+def _purchases(plan: dict[str, Any]) -> dict[str, Any]:
+    p = plan["purchases"]
+    currency = plan["assumptions"]["currency"]
+    rows = [
+        [f"{step['year']:g}", f"{step['carries_to_year']:g}", site,
+         ", ".join(f"{n} x {sku}" for sku, n in counts.items()) or "nothing"]
+        for step in p["schedule"]
+        for site, counts in step["sites"].items()
+    ]  # fmt: skip
+    decline = ", ".join(f"{k} {100 * v:g} %" for k, v in p["price_decline_per_year"].items())
+    return {
+        "intro": f"Bought in years {', '.join(f'{y:g}' for y in p['years'])}; each purchase "
+        f"carries the load to the next. Present value {p['present_value']:,.0f} {currency} "
+        f"against {p['present_value_all_at_start']:,.0f} {currency} buying everything at the "
+        f"start: {p['saving']:,.0f} {currency} less. Discount rate "
+        f"{100 * p['discount_rate_per_year']:g} % a year; prices falling "
+        f"{decline or 'not at all'} a year"
+        + (f" ({p['price_decline_source']})" if p["price_decline_source"] else "")
+        + ". The bill of materials below is the fleet at the horizon's end.",
+        "table": Table(["Year", "Carries to year", "Site", "Bought"], rows, frozenset()),
     }
 
 

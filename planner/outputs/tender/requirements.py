@@ -261,13 +261,21 @@ def _server_lot(
         ]  # fmt: skip
         refs.append(f"Reference configuration for {item}: {sku} ({drive.source}).")
     quantities: list[Quantity] = []
+    schedule = plan.get("purchases", {}).get("schedule")
     for site in plan["sites"]:
         for s in site["servers"]:
-            quantities.append(Quantity(site["name"], names[s["sku"]], int(s["count"])))
+            if schedule:
+                firm, calls = scheduled(schedule, site["name"], s["sku"])
+            else:
+                firm, calls = int(s["count"]), ()
+            quantities.append(Quantity(site["name"], names[s["sku"]], firm, calls))
         for d in site["drives"]:
             by_year = drive_years.get(site["name"], [])
             count = int(d["count"])
-            firm, calls = phase(count, by_year)
+            if schedule:
+                firm, calls = scheduled(schedule, site["name"], d["sku"])
+            else:
+                firm, calls = phase(count, by_year)
             spares = max(math.ceil(count * options.spare_drive_share), options.min_spare_drives)
             quantities.append(
                 Quantity(site["name"], names[d["sku"]], firm, calls, spares, "drives")
@@ -360,6 +368,16 @@ def _power_lot(plan: dict[str, Any], catalog: Catalog, options: TenderOptions) -
     return Lot(2, "UPS and batteries", tuple(reqs), conditions, tuple(quantities), tuple(refs))
 
 
+def scheduled(
+    schedule: list[dict[str, Any]], site: str, sku: str
+) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """Firm quantity and options from a phased plan's purchase schedule: the first
+    purchase is firm, the later ones are options in their year."""
+    counts = [(float(step["year"]), int(step["sites"][site].get(sku, 0))) for step in schedule]
+    firm = counts[0][1]
+    return firm, tuple((round(year), n) for year, n in counts[1:] if n)
+
+
 def phase(count: int, stored_by_year: list[float]) -> tuple[int, tuple[tuple[int, int], ...]]:
     """Firm quantity and yearly options for ``count`` drives sized for the horizon's end:
     each call-off carries the data to the next one. ``stored_by_year`` is the stored data
@@ -450,7 +468,10 @@ def build_tender(
             f"least {options.min_spare_drives} (ASSUMPTION: tender default).",
             f"Spare battery modules: {options.spare_battery_modules} per site (ASSUMPTION: "
             "tender default).",
-            "Drive options: each call-off carries the stored data, grown as the plan assumes, "
-            "to the next year; the plan itself prices buying everything at the start.",
+            "Options follow the plan's purchase schedule (planner size --phases): each "
+            "purchase carries the load to the next."
+            if plan.get("purchases")
+            else "Drive options: each call-off carries the stored data, grown as the plan "
+            "assumes, to the next year; the plan itself prices buying everything at the start.",
         ),
     )
