@@ -121,6 +121,7 @@ def build_plan(
             "pue": spec.pue,
             "energy_price_per_kwh": spec.energy_price_per_kwh,
             "maintenance_rate_per_year": spec.maintenance_rate_per_year,
+            "discount_rate_per_year": spec.discount_rate_per_year,
         },
         "sites": site_docs,
         "costs": totals_doc,

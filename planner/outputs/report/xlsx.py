@@ -207,7 +207,11 @@ def _inputs_sheet(wb: Workbook, data: ReportData) -> dict[str, str]:
         ("Maintenance, share of purchase per year", _maintenance_rate(data), "spec"),
         ("PUE", a["pue"], "spec"),
         (f"Energy price ({data.currency}/kWh)", a["energy_price_per_kwh"], "spec"),
-        ("Discount rate per year", a.get("discount_rate", 0.0), "0 reproduces the plan's TCO"),
+        (
+            "Discount rate per year",
+            float(a.get("discount_rate_per_year", 0.0)),
+            "the spec's; 0 reproduces the plan's TCO",
+        ),
         ("Horizon (years)", a["horizon_years"], "spec"),
         ("Price date", "planning prices (catalogue); replace with tendered prices", ""),
         ("VAT basis", "all prices exclude VAT", ""),
