@@ -200,3 +200,15 @@ def stages(label: str, steps: int) -> Iterator[Callable[[str], None]]:
 
         yield advance
         bar.update(steps - bar.pos)
+
+
+def out_folder_option(default: str, what: str = "Folder to write into.") -> Callable[[F], F]:
+    """``--out DIR`` for a command that writes a folder of outputs (as ``out_dir``)."""
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path(default),
+        show_default=True,
+        help=what,
+    )

@@ -7,18 +7,11 @@ from pathlib import Path
 
 import click
 
-from planner.cli._shell import FiniteFloat, planner_errors
+from planner.cli._shell import FiniteFloat, out_folder_option, planner_errors
 
 
 @click.command(short_help="Write the synthetic example's input files.")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("out/example"),
-    show_default=True,
-    help="Folder to write into.",
-)
+@out_folder_option("out/example")
 @click.option("--days", type=click.IntRange(1, 365), default=365, show_default=True)
 @click.option(
     "--scale",

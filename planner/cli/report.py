@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from planner.cli._shell import planner_errors, stages
+from planner.cli._shell import out_folder_option, planner_errors, stages
 from planner.cli.simulate import seed_option, years_option
 from planner.cli.size import input_options, plan_argument
 from planner.simulate import YEARS
@@ -16,13 +16,7 @@ from planner.simulate import YEARS
 @click.command(short_help="Procurement report: HTML, XLSX and Markdown.")
 @plan_argument
 @input_options
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("out/report"),
-    show_default=True,
-)
+@out_folder_option("out/report")
 @click.option(
     "--sweep",
     "sweep_dir",

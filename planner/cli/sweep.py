@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from planner.cli._shell import interactive, planner_errors
+from planner.cli._shell import interactive, out_folder_option, planner_errors
 from planner.cli.simulate import seed_option, years_option
 from planner.cli.size import input_options, resolve_inputs
 
@@ -50,13 +50,7 @@ from planner.cli.size import input_options, resolve_inputs
 )
 @years_option(20_000)
 @seed_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("out/sweep"),
-    show_default=True,
-)
+@out_folder_option("out/sweep")
 @planner_errors
 def sweep(
     vary: tuple[str, ...],

@@ -7,20 +7,14 @@ from typing import Any
 
 import click
 
-from planner.cli._shell import planner_errors, stages
+from planner.cli._shell import out_folder_option, planner_errors, stages
 from planner.cli.size import input_options, plan_argument
 
 
 @click.command(short_help="Tender pack: vendor-neutral requirements per lot.")
 @plan_argument
 @input_options
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("out/tender"),
-    show_default=True,
-)
+@out_folder_option("out/tender")
 @planner_errors
 def tender(plan: Path, out_dir: Path, **given: Any) -> None:
     """Write tender.md and tender.xlsx for PLAN: per lot (servers and flash; UPS and

@@ -13,13 +13,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from planner.errors import InputError, VerificationError
+from planner.errors import InputError
 from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.jobs.inputs import SizeInputs, load_inputs
 from planner.jobs.size import SizeResult
-from planner.outputs.plan import build_plan
+from planner.outputs.plan import build_plan, milp_solver
 from planner.sizing.envelope import Envelope, compute_envelope, period_mean_busy_cores
 from planner.sizing.link import size_link
 from planner.sizing.model import ModelOptions, Solution
@@ -30,7 +30,7 @@ from planner.sizing.phases import (
     period_spec,
     periods,
 )
-from planner.sizing.verify import verify_plan
+from planner.sizing.verify import verified
 from planner.sizing.workloads import size_workloads
 
 
@@ -80,9 +80,7 @@ def run_phased(
     _, at_start = solve_phases(profile, spec, catalog, (0.0,), options)
     reports = []
     for item, fleets in zip(periods_in, phased.installed, strict=True):
-        report = verify_plan(profile, item.spec, catalog, fleets, item.sizings)
-        if not report.ok:
-            raise VerificationError([c.describe() for c in report.failures()])
+        report = verified(profile, item.spec, catalog, fleets, item.sizings)
         reports.append(report)
     envelope = compute_envelope(profile, spec)
     sizings = size_workloads(profile, spec)
@@ -96,12 +94,7 @@ def run_phased(
         fleets=final,
         sizings=sizings,
         report=reports[-1],
-        solver={
-            "name": "HiGHS via scipy.optimize.milp",
-            "status": "optimal",
-            "variables": phased.variables,
-            "constraints": phased.constraints,
-        },
+        solver=milp_solver(phased.variables, phased.constraints),
         loader=inputs.profile_options.describe(),
         link=size_link(profile, spec),
     )

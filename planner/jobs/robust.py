@@ -17,16 +17,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from planner.errors import InputError, VerificationError
+from planner.errors import InputError
 from planner.inputs.spec import OverloadBounds, Spec, spec_from_mapping
 from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.jobs.inputs import SizeInputs, load_inputs
 from planner.jobs.size import SizeResult
 from planner.jobs.sweep import apply_spec, reduce_profile, reduction_key
-from planner.outputs.plan import build_plan, file_sha256
+from planner.outputs.plan import build_plan, file_sha256, milp_solver
 from planner.sizing.envelope import robust_envelope
 from planner.sizing.model import ModelOptions, optimise
-from planner.sizing.verify import verify_plan
+from planner.sizing.verify import verified
 
 #: Spec fields a robust plan may vary: the profile's reduction and nothing else.
 DEMAND_FIELDS = ("growth_per_year", "percentile", "overload")
@@ -101,10 +101,7 @@ def run_robust(
     )
     checks = []
     for key, reduction in reductions.items():
-        report = verify_plan(profile, scenario_specs[key], catalog, solution.fleets,
-                             reduction.sizings)  # fmt: skip
-        if not report.ok:
-            raise VerificationError([c.describe() for c in report.failures()])
+        report = verified(profile, scenario_specs[key], catalog, solution.fleets, reduction.sizings)
         checks.append(report)
     plan = build_plan(
         inputs=refs,
@@ -115,12 +112,7 @@ def run_robust(
         fleets=solution.fleets,
         sizings=base.sizings,
         report=checks[0],
-        solver={
-            "name": "HiGHS via scipy.optimize.milp",
-            "status": "optimal",
-            "variables": solution.variables,
-            "constraints": solution.constraints,
-        },
+        solver=milp_solver(solution.variables, solution.constraints),
         loader=inputs.profile_options.describe(),
         link=base.link,
     )

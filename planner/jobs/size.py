@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from planner.errors import InfeasibleError, VerificationError
+from planner.errors import InfeasibleError
 from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
@@ -17,11 +17,11 @@ from planner.jobs.inputs import (  # re-exported: the names commands and tests u
     stack_inputs,
     stale_inputs,
 )
-from planner.outputs.plan import build_plan
+from planner.outputs.plan import build_plan, milp_solver
 from planner.sizing.envelope import Envelope, compute_envelope
 from planner.sizing.link import size_link
 from planner.sizing.model import ModelOptions, Solution, optimise
-from planner.sizing.verify import Report, verify_plan
+from planner.sizing.verify import Report, verified
 from planner.sizing.workloads import WorkloadSizing, size_workloads
 
 
@@ -65,9 +65,7 @@ def run_size(
     stage("solving the sizing MILP")
     solution = optimise(spec, catalog, envelope, sizings, options)
     stage("verifying every timestep of every scenario")
-    report = verify_plan(profile, spec, catalog, solution.fleets, sizings)
-    if not report.ok:
-        raise VerificationError([c.describe() for c in report.failures()])
+    report = verified(profile, spec, catalog, solution.fleets, sizings)
     plan = build_plan(
         inputs=refs,
         profile=profile,
@@ -77,12 +75,7 @@ def run_size(
         fleets=solution.fleets,
         sizings=sizings,
         report=report,
-        solver={
-            "name": "HiGHS via scipy.optimize.milp",
-            "status": "optimal",
-            "variables": solution.variables,
-            "constraints": solution.constraints,
-        },
+        solver=milp_solver(solution.variables, solution.constraints),
         loader=inputs.profile_options.describe(),
         link=link,
     )

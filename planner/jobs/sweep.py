@@ -256,19 +256,17 @@ def _input_columns(assignment: dict[str, Any]) -> dict[str, Any]:
 def _size(
     spec: Spec, catalog: Catalog, profile: Profile, reduction: Reduction, options: SweepOptions
 ) -> dict[str, Any]:
-    from planner.errors import InfeasibleError, VerificationError
-    from planner.outputs.plan import build_plan
+    from planner.errors import InfeasibleError
+    from planner.outputs.plan import build_plan, milp_solver
     from planner.simulate.runs import run_availability
     from planner.sizing.model import optimise
-    from planner.sizing.verify import verify_plan
+    from planner.sizing.verify import verified
 
     link = reduction.link
     if link is not None and not link.latency_ok:
         raise InfeasibleError(["inter-site link: commit latency over budget"])
     solution = optimise(spec, catalog, reduction.envelope, reduction.sizings)
-    report = verify_plan(profile, spec, catalog, solution.fleets, reduction.sizings)
-    if not report.ok:
-        raise VerificationError([c.describe() for c in report.failures()])
+    report = verified(profile, spec, catalog, solution.fleets, reduction.sizings)
     plan = build_plan(
         inputs=(),
         profile=profile,
@@ -278,7 +276,7 @@ def _size(
         fleets=solution.fleets,
         sizings=reduction.sizings,
         report=report,
-        solver={"name": "HiGHS via scipy.optimize.milp", "status": "optimal"},
+        solver=milp_solver(),
         link=link,
     )
     out: dict[str, Any] = {

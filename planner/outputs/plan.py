@@ -49,6 +49,14 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def milp_solver(variables: int = 0, constraints: int = 0) -> dict[str, Any]:
+    """The plan's ``solver`` entry for a proven optimum of the sizing MILP."""
+    doc: dict[str, Any] = {"name": "HiGHS via scipy.optimize.milp", "status": "optimal"}
+    if variables:
+        doc |= {"variables": variables, "constraints": constraints}
+    return doc
+
+
 def build_plan(
     *,
     inputs: tuple[InputRef, ...],

@@ -95,6 +95,22 @@ class Report:
         return ranked[:count]
 
 
+def verified(
+    profile: Profile,
+    spec: Spec,
+    catalog: Catalog,
+    fleets: tuple[SiteFleet, ...],
+    sizings: tuple[WorkloadSizing, ...],
+) -> Report:
+    """:func:`verify_plan`, raising VerificationError with every failure when one fails."""
+    from planner.errors import VerificationError
+
+    report = verify_plan(profile, spec, catalog, fleets, sizings)
+    if not report.ok:
+        raise VerificationError([c.describe() for c in report.failures()])
+    return report
+
+
 def verify_plan(
     profile: Profile,
     spec: Spec,
