@@ -81,6 +81,10 @@ def test_html_report_in_a_headless_browser() -> None:
         page.wait_for_load_state("networkidle")
         summary = page.inner_text("#summary + .summary")
         family_text = page.inner_text("#families + p")
+        availability_rows = page.eval_on_selector_all(
+            "#availability ~ div table tbody tr",
+            "els => els.map(e => Array.from(e.cells).map(c => c.innerText))",
+        )
         board = page.inner_text("#board + .summary")
         images = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.alt, e.complete && e.naturalWidth > 0])"
@@ -109,6 +113,16 @@ def test_html_report_in_a_headless_browser() -> None:
         for family in families:
             assert any(a.startswith(family) and a.endswith(site.name) for a in alts), family
     assert len(images) == 3 + len(families) * len(data.sites) + len(data.sites) + 1
+    # the availability figure is the one `simulate availability` gives with the same
+    # plan, years and seed (the same run: planner.simulate.runs)
+    from planner.simulate import SEED
+    from planner.simulate.runs import run_availability
+    from tests.test_example import bundled_result
+
+    result = bundled_result()
+    same = run_availability(result.spec, result.plan, 20_000, SEED)["sized"].result
+    shown = {row[0]: row[1] for row in availability_rows}
+    assert shown["sized design"] == f"{same.mean_downtime_min:.4f}"
     assert "ceiling" in family_text
     assert "physical capacity" in family_text
     assert images[0][0] == "The incident as reported, replayed on both designs"
