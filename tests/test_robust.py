@@ -10,9 +10,9 @@ from planner.errors import InputError
 from planner.jobs.inputs import SizeInputs
 from planner.jobs.robust import run_robust
 from planner.jobs.size import run_size
-from planner.jobs.sweep import parse_vary, scenarios, sweep_document
-from planner.sizing.envelope import robust_envelope
+from planner.jobs.sweep import parse_catalog_vary, parse_vary, scenarios, sweep_document
 from planner.sizing.model import optimise
+from planner.sizing.robust import Scenario, optimise_robust
 from tests.conftest import base_spec, catalog, drive, envelope, server
 
 
@@ -31,9 +31,25 @@ def test_robust_fleet_by_hand() -> None:
     a, b = envelope(cpu_cores=130), envelope(memory_gib=1500)
     assert optimise(spec, cat, a, ()).objective == pytest.approx(1100.0)
     assert optimise(spec, cat, b, ()).objective == pytest.approx(900.0)
-    both = optimise(spec, cat, robust_envelope(a, [b]), ())
+    both = optimise_robust((Scenario(spec, a, ()), Scenario(spec, b, ())), cat)
     assert both.objective == pytest.approx(1500.0)
     assert [f.servers for f in both.fleets] == [{"small": 5}, {"small": 5}]
+
+
+def test_robust_over_redundancy_by_hand() -> None:
+    """130 cores with N+1 (scenario A: 2 big + 1 small, 550 a site) or N+2 (scenario B).
+    N+2 after losing the two largest: 3 big + 1 small keep 140 (750); 4 big (800),
+    6 small (900), 1 big + 5 small (950) cost more; 2 big + 3 small keep only 120.
+    The robust fleet is B's: 750 a site, and it holds A's N+1 too."""
+    cat = catalog(
+        [server("big", 100, 1000, 200.0), server("small", 40, 1000, 150.0)], [drive("d1", 1.0)]
+    )
+    need = envelope(cpu_cores=130)
+    n1, n2 = base_spec(), base_spec(servers_lost=2)
+    assert optimise(n2, cat, need, ()).objective == pytest.approx(1500.0)
+    both = optimise_robust((Scenario(n1, need, ()), Scenario(n2, need, ())), cat)
+    assert both.objective == pytest.approx(1500.0)
+    assert [f.servers for f in both.fleets] == [{"big": 3, "small": 1}] * 2
 
 
 def write_sweep(folder: Path, *vary: str) -> Path:
@@ -75,10 +91,24 @@ def test_robust_plan_covers_and_is_verified_in_every_scenario(tmp_path: Path) ->
     assert robust.plan["costs"]["capex"] >= base.plan["costs"]["capex"]
 
 
-def test_robust_refuses_a_structural_variation(tmp_path: Path) -> None:
+def test_robust_over_redundancy_on_the_example(tmp_path: Path) -> None:
     sweep = write_sweep(tmp_path / "s", "redundancy.servers=1,2")
-    with pytest.raises(InputError, match="changes the model itself"):
-        run_robust(SizeInputs.bundled(), sweep)
+    robust = run_robust(SizeInputs.bundled(), sweep)
+    assert robust.plan["robust"]["distinct_specs"] == 2
+    assert robust.plan["robust"]["verified"] == 2
+    assert robust.plan["costs"]["capex"] > run_size(SizeInputs.bundled()).plan["costs"]["capex"]
+
+
+def test_robust_refuses_other_hardware(tmp_path: Path) -> None:
+    inputs = SizeInputs.bundled()
+    variations = (parse_catalog_vary("pm9a3-7t68.capacity_tb=7.68,3.84"),)
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "sweep.json").write_text(
+        sweep_document(inputs, variations, scenarios(variations)), encoding="utf-8"
+    )
+    with pytest.raises(InputError, match="not a different SKU"):
+        run_robust(inputs, folder)
 
 
 def test_robust_refuses_a_sweep_of_another_spec(tmp_path: Path) -> None:

@@ -192,30 +192,3 @@ def compute_envelope(profile: Profile, spec: Spec) -> Envelope:
             )
         )
     return Envelope(sites=tuple(sites))
-
-
-def robust_envelope(base: Envelope, others: list[Envelope]) -> Envelope:
-    """The envelope every one of ``base`` and ``others`` fits under: each site's, each
-    scenario's, each metric's design value the largest of them (capacity rows are
-    monotone in demand, so one MILP over this envelope is the MILP over all of theirs);
-    the mean load that prices energy stays the base's."""
-    sites = []
-    for env in base.sites:
-        mine = [o.site(env.site) for o in others]
-        demand = {
-            scenario: {
-                metric: max([value, *(o.demand[scenario][metric] for o in mine)])
-                for metric, value in values.items()
-            }
-            for scenario, values in env.demand.items()
-        }
-        sites.append(
-            SiteEnvelope(
-                site=env.site,
-                demand=demand,
-                mean_busy_cores=env.mean_busy_cores,
-                written_tib_life=max([env.written_tib_life, *(o.written_tib_life for o in mine)]),
-                peak_busy_cores=max([env.peak_busy_cores, *(o.peak_busy_cores for o in mine)]),
-            )
-        )
-    return Envelope(sites=tuple(sites))

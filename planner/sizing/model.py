@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +82,34 @@ class Model:
         self.row_names.append(name)
 
 
+def add_part(
+    joint: Model,
+    part: Model,
+    suffix: str,
+    shared: Callable[[str], bool],
+    cost: Callable[[int, str], float],
+) -> None:
+    """Copy ``part``'s variables and rows into ``joint``: a variable for which ``shared``
+    holds keeps its name and is one variable for every part; the others are renamed
+    ``name + suffix``. ``cost(j, name)`` prices variable j of the part in the joint model.
+    Rows are copied as they are, renamed with the suffix."""
+    mapping = {}
+    for j, name in enumerate(part.names):
+        if shared(name):
+            if name not in joint.index:
+                joint.var(name, integer=bool(part.integer[j]), cost=cost(j, name),
+                          upper=part.upper[j])  # fmt: skip
+            mapping[j] = joint.index[name]
+            continue
+        mapping[j] = joint.var(
+            f"{name}{suffix}", integer=bool(part.integer[j]), cost=cost(j, name),
+            upper=part.upper[j],
+        )  # fmt: skip
+    for coeffs, lb, ub, row in zip(part.rows, part.row_lb, part.row_ub, part.row_names,
+                                   strict=True):  # fmt: skip
+        joint.row(f"{row}{suffix}", {mapping[k]: c for k, c in coeffs.items()}, lb, ub)
+
+
 @dataclass(frozen=True)
 class Solution:
     fleets: tuple[SiteFleet, ...]
@@ -123,20 +152,15 @@ def build_model(
     sizings: tuple[WorkloadSizing, ...],
     options: ModelOptions,
     cuts: dict[str, list[dict[str, int]]] | None = None,
-    extra_sizings: tuple[tuple[WorkloadSizing, ...], ...] = (),
 ) -> Model:
-    """The MILP; ``extra_sizings`` are more scenarios' pods (a robust plan) that must be
-    placeable and fit after a loss as well."""
     model = Model()
     for site_envelope in envelope.sites:
         site = site_envelope.site
         define_site_variables(model, spec, catalog, site)
         for resource in ("cpu_cores", "memory_gib"):
             define_compute_redundancy(model, spec, catalog, site_envelope, resource)
-        for i, pods in enumerate((sizings, *extra_sizings)):
-            define_pod_placement(model, spec, catalog, site, [z for z in pods if z.site == site])
-            prefix = f"s{i}:" if i else ""
-            define_pod_requests(model, spec, catalog, site, site_pod_sets(pods, spec, site), prefix)
+        define_pod_placement(model, spec, catalog, site, [z for z in sizings if z.site == site])
+        define_pod_requests(model, spec, catalog, site, site_pod_sets(sizings, spec, site))
         define_dominance_cuts(model, catalog, site, (cuts or {}).get(site, []))
         define_drive_layout(model, spec, catalog, site_envelope)
         define_flash_endurance(model, spec, catalog, site_envelope)
@@ -227,7 +251,6 @@ def define_pod_requests(
     catalog: Catalog,
     site: str,
     pod_sets: dict[str, tuple[PodGroup, ...]],
-    prefix: str = "",
 ) -> None:
     """The pods' requests fit the allocatable resources after losing any r servers, per
     scenario (a necessary condition of placement, in the N+r form of
@@ -239,8 +262,8 @@ def define_pod_requests(
     for scenario, groups in pod_sets.items():
         cpu, memory = requests(groups)
         r = spec.servers_lost
-        _n_plus_r(model, site, f"requested_cpu,{prefix}{scenario}", cpu_caps, cpu, r)
-        _n_plus_r(model, site, f"requested_memory,{prefix}{scenario}", mem_caps, memory, r)
+        _n_plus_r(model, site, f"requested_cpu,{scenario}", cpu_caps, cpu, r)
+        _n_plus_r(model, site, f"requested_memory,{scenario}", mem_caps, memory, r)
 
 
 def define_dominance_cuts(
@@ -646,7 +669,7 @@ def optimise(
     cuts: dict[str, list[dict[str, int]]] = {site: [] for site in spec.site_names}
     started = time.perf_counter()
     for candidate in range(1, MAX_CANDIDATES + 1):
-        model = build_model(spec, catalog, envelope, sizings, options, cuts, extra_sizings)
+        model = build_model(spec, catalog, envelope, sizings, options, cuts)
         solved = solve(model, options)
         if solved is None:
             raise InfeasibleError(explain_infeasible(spec, catalog, envelope, sizings, options))
@@ -654,7 +677,7 @@ def optimise(
         fleets = extract_fleets(model, x, spec, catalog)
         rejected = False
         for fleet in fleets:
-            failed = survival_cut(fleet, spec, catalog, envelope, sizings, extra_sizings)
+            failed = survival_cut(fleet, spec, catalog, envelope, sizings)
             if failed is not None:
                 cuts[fleet.site].append(failed)
                 rejected = True
@@ -680,16 +703,14 @@ def survival_cut(
     catalog: Catalog,
     envelope: Envelope,
     sizings: tuple[WorkloadSizing, ...],
-    extra_sizings: tuple[tuple[WorkloadSizing, ...], ...] = (),
 ) -> dict[str, int] | None:
     """None when the fleet places every scenario's pods and keeps its data after losing
     any r servers; else the counts to cut off (servers only for a placement failure,
     servers and drives for a storage failure, marked "d:*")."""
     servers = {f"n:{k}": v for k, v in fleet.servers.items()}
-    for each in (sizings, *extra_sizings):
-        pods = site_pod_sets(each, spec, fleet.site)
-        if packing_failures(fleet.servers, catalog, spec, pods):
-            return servers
+    pods = site_pod_sets(sizings, spec, fleet.site)
+    if packing_failures(fleet.servers, catalog, spec, pods):
+        return servers
     env = envelope.site(fleet.site)
     placement = place_drives(fleet.servers, fleet.drives, catalog)
     if storage_failures(

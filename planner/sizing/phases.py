@@ -45,6 +45,7 @@ from planner.sizing.model import (
     MAX_CANDIDATES,
     Model,
     ModelOptions,
+    add_part,
     build_model,
     explain_pod_fit,
     extract_fleets,
@@ -167,22 +168,18 @@ def build_phased_model(
     for item in inputs:
         i, period = item.period.index, item.period
         part = build_model(item.spec, catalog, item.envelope, item.sizings, options, cuts[i])
-        mapping = {}
-        for j, name in enumerate(part.names):
-            cost = 0.0
+        energy_years = discount_sum(period.start, period.end, r)
+
+        def cost(j: int, name: str, part: Model = part, years: float = energy_years) -> float:
             if name.startswith("a["):  # dynamic energy over this period
                 sku, q = name[2:-1].split(",")[1:]
                 slope = segments(catalog.server(sku))[int(q)][1]
-                cost = slope * per_watt * discount_sum(period.start, period.end, r)
-            elif name.startswith(("f[", "z[", "cool[")) and part.cost[j]:  # power, bought at 0
-                cost = part.cost[j] * _power_scale(spec, catalog, name)
-            mapping[j] = joint.var(
-                f"{name}@{i}", integer=bool(part.integer[j]), cost=cost, upper=part.upper[j]
-            )
-        for coeffs, lb, ub, row in zip(
-            part.rows, part.row_lb, part.row_ub, part.row_names, strict=True
-        ):
-            joint.row(f"{row}@{i}", {mapping[k]: c for k, c in coeffs.items()}, lb, ub)
+                return slope * per_watt * years
+            if name.startswith(("f[", "z[", "cool[")) and part.cost[j]:  # power, bought at 0
+                return part.cost[j] * _power_scale(spec, catalog, name)
+            return 0.0
+
+        add_part(joint, part, f"@{i}", lambda _name: False, cost)
     for item in inputs:
         i, year = item.period.index, item.period.start
         for site in spec.site_names:
