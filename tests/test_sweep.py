@@ -195,3 +195,22 @@ def test_sweep_on_a_loopback_dask_cluster_equals_the_local_cluster_and_serial(
     parquet = pd.read_parquet(tmp_path / "remote" / "sweep.parquet")
     pd.testing.assert_frame_equal(parquet, serial, check_dtype=False)
     assert "4 scenarios (0 failed)" in remote.stderr
+
+
+def test_structural_alternatives_as_a_yaml_list() -> None:
+    """Erasure coding or three copies: values that are mappings, as one YAML flow list."""
+    variation = parse_vary(
+        "storage.protection=[{scheme: erasure, data: 4, parity: 2}, {scheme: replicas, copies: 3}]"
+    )
+    assert variation.values == (
+        {"scheme": "erasure", "data": 4, "parity": 2},
+        {"scheme": "replicas", "copies": 3},
+    )
+    _, _, profile = bundled()
+    rows = run_serial(tasks(variation), profile, SweepOptions(years=100)).rows
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert rows[0]["in:storage.protection"] == '{"data":4,"parity":2,"scheme":"erasure"}'
+    # three copies store 3 bytes per byte against 1.5: more drives
+    assert rows[1]["holstebro:drives"] > rows[0]["holstebro:drives"]
+    with pytest.raises(InputError, match="YAML list"):
+        parse_vary("storage.protection=[{scheme: replicas")

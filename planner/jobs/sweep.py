@@ -78,13 +78,27 @@ def _scalar(text: str, option: str) -> Any:
     return value
 
 
+def _values(text: str, option: str) -> tuple[Any, ...]:
+    """``V1,V2,...`` as YAML scalars (or ``+10%``), or one YAML flow list ``[...]`` for
+    values that are themselves mappings: ``[{scheme: replicas, copies: 3}, ...]``."""
+    if text.strip().startswith("["):
+        try:
+            parsed = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise InputError(option, text, f"expected a YAML list ({error})") from None
+        if not isinstance(parsed, list) or not parsed:
+            raise InputError(option, text, "expected a non-empty YAML list")
+        return tuple(parsed)
+    return tuple(_scalar(v, option) for v in text.split(","))
+
+
 def parse_vary(option: str) -> Variation:
-    """``growth_per_year.cpu_cores=0.06,0.10`` (values as YAML scalars, or ``+10%``)."""
+    """``growth_per_year.cpu_cores=0.06,0.10`` (values as YAML scalars, or ``+10%``, or a
+    YAML flow list of mappings)."""
     key, sep, values = option.partition("=")
     if not sep or not key.strip() or not values.strip():
         raise InputError("--vary", repr(option), "expected KEY=V1,V2,... (a dotted spec key)")
-    parsed = tuple(_scalar(v, f"--vary {key}") for v in values.split(","))
-    return Variation(key.strip(), parsed)
+    return Variation(key.strip(), _values(values, f"--vary {key}"))
 
 
 def parse_catalog_vary(option: str) -> Variation:
@@ -93,8 +107,7 @@ def parse_catalog_vary(option: str) -> Variation:
     sku, dot, name = key.strip().rpartition(".")
     if not sep or not dot or not sku or not name:
         raise InputError("--catalog-vary", repr(option), "expected SKU.FIELD=V1,V2,...")
-    parsed = tuple(_scalar(v, f"--catalog-vary {key}") for v in values.split(","))
-    return Variation(f"catalog:{sku}.{name}", parsed)
+    return Variation(f"catalog:{sku}.{name}", _values(values, f"--catalog-vary {key}"))
 
 
 def scenarios(
@@ -250,7 +263,13 @@ def size_scenario(
 
 
 def _input_columns(assignment: dict[str, Any]) -> dict[str, Any]:
-    return {f"in:{k}": str(v) for k, v in assignment.items()}
+    """The scenario's values as text (a mapping as compact JSON, keys sorted)."""
+    import json
+
+    return {
+        f"in:{k}": v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(",", ":"))
+        for k, v in assignment.items()
+    }
 
 
 def _size(
