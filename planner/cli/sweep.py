@@ -136,8 +136,10 @@ class DaskClient:
             try:
                 self.client = Client(self.address, timeout="20s")  # type: ignore[no-untyped-call]
             except OSError as error:
-                raise click.ClickException(
-                    f"--scheduler {self.address}: cannot reach the Dask scheduler ({error})"
+                from planner.errors import InputError
+
+                raise InputError(
+                    "--scheduler", self.address, f"cannot reach a Dask scheduler there ({error})"
                 ) from None
             return self.client
         self.cluster = LocalCluster(  # type: ignore[no-untyped-call]
