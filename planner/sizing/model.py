@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -649,51 +649,90 @@ def extract_fleets(
     return tuple(fleets)
 
 
+#: One constraint set a fleet must meet and be placeable in: (spec, envelope, pods).
+Part = tuple[Spec, Envelope, tuple[WorkloadSizing, ...]]
+Cuts = dict[str, list[dict[str, int]]]
+
+
+@dataclass(frozen=True)
+class Searched:
+    """The first optimum whose fleets place their pods and keep their data in every part."""
+
+    model: Model
+    x: np.ndarray
+    objective: float
+    gap: float
+    fleets: tuple[tuple[SiteFleet, ...], ...]  # per part
+    candidates: int
+    solve_time_s: float
+
+
+def search_placeable(
+    parts: Sequence[Part],
+    catalog: Catalog,
+    options: ModelOptions,
+    build: Callable[[list[Cuts]], Model],
+    fleets_of: Callable[[Model, np.ndarray], tuple[tuple[SiteFleet, ...], ...]],
+    infeasible: Callable[[], list[str]],
+    give_up: str,
+) -> Searched:
+    """Solve the model ``build`` makes from the cuts so far; a part's fleet that cannot
+    place its pods or keep its data after a loss (:func:`survival_cut`) is cut off in that
+    part and the model solved again, up to MAX_CANDIDATES times. ``fleets_of`` reads each
+    part's fleets from a solution; ``infeasible`` explains a proven infeasibility."""
+    reasons = [r for spec, _, pods in parts for r in explain_pod_fit(spec, catalog, pods)]
+    if reasons:
+        raise InfeasibleError(list(dict.fromkeys(reasons)))
+    cuts: list[Cuts] = [{site: [] for site in spec.site_names} for spec, _, _ in parts]
+    started = time.perf_counter()
+    for candidate in range(1, MAX_CANDIDATES + 1):
+        model = build(cuts)
+        solved = solve(model, options)
+        if solved is None:
+            raise InfeasibleError(infeasible())
+        x, objective, gap = solved
+        fleets = fleets_of(model, x)
+        rejected = False
+        for (spec, envelope, pods), part_fleets, part_cuts in zip(parts, fleets, cuts, strict=True):
+            for fleet in part_fleets:
+                failed = survival_cut(fleet, spec, catalog, envelope, pods)
+                if failed is not None:
+                    part_cuts[fleet.site].append(failed)
+                    rejected = True
+        if not rejected:
+            return Searched(
+                model, x, objective, gap, fleets, candidate, time.perf_counter() - started
+            )
+    raise SolverError(give_up)
+
+
 def optimise(
     spec: Spec,
     catalog: Catalog,
     envelope: Envelope,
     sizings: tuple[WorkloadSizing, ...],
     options: ModelOptions | None = None,
-    extra_sizings: tuple[tuple[WorkloadSizing, ...], ...] = (),
 ) -> Solution:
-    """Build, solve and write back the least-TCO fleet; explain infeasibility.
-    ``extra_sizings``: more scenarios' pods the fleet must place too (a robust plan)."""
+    """Build, solve and write back the least-TCO fleet; explain infeasibility."""
     options = options or ModelOptions()
-    reasons = [
-        r for pods in (sizings, *extra_sizings) for r in explain_pod_fit(spec, catalog, pods)
-    ]
-    reasons = list(dict.fromkeys(reasons))
-    if reasons:
-        raise InfeasibleError(reasons)
-    cuts: dict[str, list[dict[str, int]]] = {site: [] for site in spec.site_names}
-    started = time.perf_counter()
-    for candidate in range(1, MAX_CANDIDATES + 1):
-        model = build_model(spec, catalog, envelope, sizings, options, cuts)
-        solved = solve(model, options)
-        if solved is None:
-            raise InfeasibleError(explain_infeasible(spec, catalog, envelope, sizings, options))
-        x, objective, gap = solved
-        fleets = extract_fleets(model, x, spec, catalog)
-        rejected = False
-        for fleet in fleets:
-            failed = survival_cut(fleet, spec, catalog, envelope, sizings)
-            if failed is not None:
-                cuts[fleet.site].append(failed)
-                rejected = True
-        if not rejected:
-            return Solution(
-                fleets=fleets,
-                objective=objective,
-                solve_time_s=time.perf_counter() - started,
-                mip_gap=gap,
-                variables=len(model.names),
-                constraints=len(model.rows),
-                candidates=candidate,
-            )
-    raise SolverError(
+    found = search_placeable(
+        [(spec, envelope, sizings)],
+        catalog,
+        options,
+        lambda cuts: build_model(spec, catalog, envelope, sizings, options, cuts[0]),
+        lambda model, x: (extract_fleets(model, x, spec, catalog),),
+        lambda: explain_infeasible(spec, catalog, envelope, sizings, options),
         f"no fleet both optimal and placeable after {MAX_CANDIDATES} candidates; "
-        "the pod sizes or the storage layout need a look"
+        "the pod sizes or the storage layout need a look",
+    )
+    return Solution(
+        fleets=found.fleets[0],
+        objective=found.objective,
+        solve_time_s=found.solve_time_s,
+        mip_gap=found.gap,
+        variables=len(found.model.names),
+        constraints=len(found.model.rows),
+        candidates=found.candidates,
     )
 
 

@@ -28,14 +28,12 @@ these are exactly the single-purchase model's costs.
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from planner.errors import InfeasibleError, SolverError
 from planner.inputs.catalog import Catalog
 from planner.inputs.spec import Spec
 from planner.power.ups import purchases_over
@@ -43,14 +41,13 @@ from planner.sizing.envelope import Envelope
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.model import (
     MAX_CANDIDATES,
+    Cuts,
     Model,
     ModelOptions,
     add_part,
     build_model,
-    explain_pod_fit,
     extract_fleets,
-    solve,
-    survival_cut,
+    search_placeable,
 )
 from planner.sizing.server_power import segments
 from planner.sizing.workloads import WorkloadSizing
@@ -158,7 +155,7 @@ def build_phased_model(
     catalog: Catalog,
     inputs: tuple[PeriodInputs, ...],
     options: ModelOptions,
-    cuts: list[dict[str, list[dict[str, int]]]],
+    cuts: list[Cuts],
 ) -> Model:
     """The joint model: each period's own constraint set (renamed ``name@i``, its costs
     replaced), buy variables with their present-value costs, and N_i = N_(i-1) + buy_i."""
@@ -220,57 +217,42 @@ def optimise_phased(
     data after a loss is cut off in that period (as :func:`optimise` does) and the joint
     model solved again."""
     options = options or ModelOptions()
-    reasons = [r for item in inputs for r in explain_pod_fit(item.spec, catalog, item.sizings)]
-    if reasons:
-        raise InfeasibleError(list(dict.fromkeys(reasons)))
-    cuts: list[dict[str, list[dict[str, int]]]] = [
-        {site: [] for site in spec.site_names} for _ in inputs
-    ]
-    started = time.perf_counter()
-    for _ in range(MAX_CANDIDATES):
-        joint = build_phased_model(spec, catalog, inputs, options, cuts)
-        solved = solve(joint, options)
-        if solved is None:
-            raise InfeasibleError(
-                ["no purchase schedule meets every period; try without --phases to see why"]
-            )
-        x, objective, _ = solved
-        installed = tuple(
+    found = search_placeable(
+        [(item.spec, item.envelope, item.sizings) for item in inputs],
+        catalog,
+        options,
+        lambda cuts: build_phased_model(spec, catalog, inputs, options, cuts),
+        lambda joint, x: tuple(
             _fleets_of(joint, x, item.period.index, item.spec, catalog) for item in inputs
-        )
-        rejected = False
-        for item, fleets in zip(inputs, installed, strict=True):
-            for fleet in fleets:
-                failed = survival_cut(fleet, item.spec, catalog, item.envelope, item.sizings)
-                if failed is not None:
-                    cuts[item.period.index][fleet.site].append(failed)
-                    rejected = True
-        if not rejected:
-            bought = []
-            for item in inputs:
-                i = item.period.index
-                per_site: dict[str, dict[str, int]] = {}
-                for site in spec.site_names:
-                    counts = {}
-                    for prefix, skus in (
-                        ("n", [s.sku for s in catalog.servers]),
-                        ("d", [d.sku for d in catalog.drives]),
-                    ):
-                        for sku in skus:
-                            value = round(x[joint.index[f"buy_{prefix}[{site},{sku}]@{i}"]])
-                            if value:
-                                counts[sku] = int(value)
-                    per_site[site] = counts
-                bought.append(per_site)
-            return PhasedSolution(
-                installed=installed,
-                bought=tuple(bought),
-                objective=objective,
-                solve_time_s=time.perf_counter() - started,
-                variables=len(joint.names),
-                constraints=len(joint.rows),
-            )
-    raise SolverError(f"no purchase schedule placeable after {MAX_CANDIDATES} candidates")
+        ),
+        lambda: ["no purchase schedule meets every period; try without --phases to see why"],
+        f"no purchase schedule placeable after {MAX_CANDIDATES} candidates",
+    )
+    joint, x = found.model, found.x
+    bought = []
+    for item in inputs:
+        i = item.period.index
+        per_site: dict[str, dict[str, int]] = {}
+        for site in spec.site_names:
+            counts = {}
+            for prefix, skus in (
+                ("n", [s.sku for s in catalog.servers]),
+                ("d", [d.sku for d in catalog.drives]),
+            ):
+                for sku in skus:
+                    value = round(x[joint.index[f"buy_{prefix}[{site},{sku}]@{i}"]])
+                    if value:
+                        counts[sku] = int(value)
+            per_site[site] = counts
+        bought.append(per_site)
+    return PhasedSolution(
+        installed=found.fleets,
+        bought=tuple(bought),
+        objective=found.objective,
+        solve_time_s=found.solve_time_s,
+        variables=len(joint.names),
+        constraints=len(joint.rows),
+    )
 
 
 def period_spec(spec: Spec, period: Period, last: bool) -> Spec:

@@ -11,25 +11,22 @@ keep its data with after a loss is cut off in that scenario, as :func:`optimise`
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from planner.errors import InfeasibleError, SolverError
 from planner.inputs.catalog import Catalog
 from planner.inputs.spec import Spec
 from planner.power.ups import string_options
 from planner.sizing.envelope import Envelope
 from planner.sizing.model import (
     MAX_CANDIDATES,
+    Cuts,
     Model,
     ModelOptions,
     Solution,
     add_part,
     build_model,
-    explain_pod_fit,
     extract_fleets,
-    solve,
-    survival_cut,
+    search_placeable,
 )
 from planner.sizing.workloads import WorkloadSizing
 
@@ -63,7 +60,7 @@ def build_robust_model(
     scenarios: tuple[Scenario, ...],
     catalog: Catalog,
     options: ModelOptions,
-    cuts: list[dict[str, list[dict[str, int]]]],
+    cuts: list[Cuts],
 ) -> Model:
     joint = Model()
     shared = purchase_names(scenarios, catalog)
@@ -84,40 +81,22 @@ def optimise_robust(
 ) -> Solution:
     """The least-cost fleet (at the base scenario's costs) feasible in every scenario."""
     options = options or ModelOptions()
-    reasons = [r for s in scenarios for r in explain_pod_fit(s.spec, catalog, s.sizings)]
-    if reasons:
-        raise InfeasibleError(list(dict.fromkeys(reasons)))
     base = scenarios[0]
-    cuts: list[dict[str, list[dict[str, int]]]] = [
-        {site: [] for site in s.spec.site_names} for s in scenarios
-    ]
-    started = time.perf_counter()
-    for candidate in range(1, MAX_CANDIDATES + 1):
-        joint = build_robust_model(scenarios, catalog, options, cuts)
-        solved = solve(joint, options)
-        if solved is None:
-            raise InfeasibleError(
-                ["no fleet meets every scenario at once; size them one by one to see which"]
-            )
-        x, objective, gap = solved
-        fleets = extract_fleets(joint, x, base.spec, catalog)
-        rejected = False
-        for k, scenario in enumerate(scenarios):
-            for fleet in fleets:
-                failed = survival_cut(
-                    fleet, scenario.spec, catalog, scenario.envelope, scenario.sizings
-                )
-                if failed is not None:
-                    cuts[k][fleet.site].append(failed)
-                    rejected = True
-        if not rejected:
-            return Solution(
-                fleets=fleets,
-                objective=objective,
-                solve_time_s=time.perf_counter() - started,
-                mip_gap=gap,
-                variables=len(joint.names),
-                constraints=len(joint.rows),
-                candidates=candidate,
-            )
-    raise SolverError(f"no fleet placeable in every scenario after {MAX_CANDIDATES} candidates")
+    found = search_placeable(
+        [(s.spec, s.envelope, s.sizings) for s in scenarios],
+        catalog,
+        options,
+        lambda cuts: build_robust_model(scenarios, catalog, options, cuts),
+        lambda model, x: (extract_fleets(model, x, base.spec, catalog),) * len(scenarios),
+        lambda: ["no fleet meets every scenario at once; size them one by one to see which"],
+        f"no fleet placeable in every scenario after {MAX_CANDIDATES} candidates",
+    )
+    return Solution(
+        fleets=found.fleets[0],
+        objective=found.objective,
+        solve_time_s=found.solve_time_s,
+        mip_gap=found.gap,
+        variables=len(found.model.names),
+        constraints=len(found.model.rows),
+        candidates=found.candidates,
+    )
