@@ -220,7 +220,7 @@ def test_a_published_spec_cpu_result_becomes_a_requirement_and_closes_the_open_i
         ),
     )
     _, stored = stored_by_year(result.profile, result.spec)
-    pack = build_tender(result.plan, catalog, {s: list(stored) for s in result.spec.site_names})
+    pack = build_tender(result.plan, catalog, list(stored))
     rates = [r for lot in pack.lots for r in lot.requirements if r.what == "SPECrate2017_int_base"]
     assert [r.value for r in rates] == [124.0, 124.0]  # rounded up, never below the result
     assert all("CPU2017-test-1" in r.basis for r in rates)

@@ -38,7 +38,7 @@ def tender(plan: Path, out_dir: Path, **given: Any) -> None:
         plan_doc, spec, catalog, profile, _ = load_checked(plan, given, need_power=False)
         advance("deriving the requirements")
         _, stored = stored_by_year(profile, spec)
-        pack = build_tender(plan_doc, catalog, {site: list(stored) for site in spec.site_names})
+        pack = build_tender(plan_doc, catalog, list(stored))
         written = write_tender(pack, out_dir, inputs=(plan,), progress=advance)
     for item in pack.open_items:
         click.echo(f"open before publishing: {item}", err=True)

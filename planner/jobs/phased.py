@@ -21,7 +21,7 @@ from planner.jobs.inputs import SizeInputs, load_inputs
 from planner.jobs.size import SizeResult
 from planner.outputs.plan import build_plan, milp_solver
 from planner.sizing.envelope import Envelope, compute_envelope, period_mean_busy_cores
-from planner.sizing.link import size_link
+from planner.sizing.link import check_link, size_link
 from planner.sizing.model import ModelOptions, Solution
 from planner.sizing.phases import (
     PeriodInputs,
@@ -76,14 +76,18 @@ def run_phased(
 ) -> SizeResult:
     spec, catalog, profile, refs = load_inputs(inputs)
     assert profile is not None
+    link = size_link(profile, spec)
+    check_link(link)
     periods_in, phased = solve_phases(profile, spec, catalog, phases, options)
-    _, at_start = solve_phases(profile, spec, catalog, (0.0,), options)
-    reports = []
-    for item, fleets in zip(periods_in, phased.installed, strict=True):
-        report = verified(profile, item.spec, catalog, fleets, item.sizings)
-        reports.append(report)
-    envelope = compute_envelope(profile, spec)
-    sizings = size_workloads(profile, spec)
+    # buying everything at the start: one period over the whole horizon, which is the
+    # plain sizing's own envelope and pods, so the plan reuses them
+    whole = period_inputs(profile, spec, (0.0,))
+    at_start = optimise_phased(spec, catalog, whole, options)
+    envelope, sizings = whole[0].envelope, whole[0].sizings
+    reports = [
+        verified(profile, item.spec, catalog, fleets, item.sizings)
+        for item, fleets in zip(periods_in, phased.installed, strict=True)
+    ]
     final = phased.installed[-1]
     plan = build_plan(
         inputs=refs,
@@ -96,7 +100,7 @@ def run_phased(
         report=reports[-1],
         solver=milp_solver(phased.variables, phased.constraints),
         loader=inputs.profile_options.describe(),
-        link=size_link(profile, spec),
+        link=link,
     )
     plan["purchases"] = purchase_schedule(spec, periods_in, phased, at_start)
     solution = Solution(

@@ -14,13 +14,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from planner.errors import InfeasibleError, InputError
+from planner.errors import InputError
 from planner.inputs.spec import spec_from_mapping
 from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.jobs.inputs import SizeInputs, load_inputs
-from planner.jobs.size import SizeResult
-from planner.jobs.sweep import PRICE_FIELDS, Reduction, apply_spec, reduce_profile, reduction_key
+from planner.jobs.size import Reduction, SizeResult, reduce_profile
+from planner.jobs.sweep import PRICE_FIELDS, apply_spec, reduction_key
 from planner.outputs.plan import build_plan, file_sha256, milp_solver
+from planner.sizing.link import check_link
 from planner.sizing.model import ModelOptions
 from planner.sizing.robust import Scenario, optimise_robust
 from planner.sizing.verify import verified
@@ -79,12 +80,7 @@ def run_robust(
         reduction = reductions[key]
         scenarios.append(Scenario(each, reduction.envelope, reduction.sizings))
     for reduction in reductions.values():
-        link = reduction.link
-        if link is not None and not link.latency_ok:
-            raise InfeasibleError(
-                [f"inter-site link: {link.added_commit_latency_ms:.2f} ms per commit in a "
-                 f"scenario, over the budget of {link.latency_budget_ms:g} ms"]
-            )  # fmt: skip
+        check_link(reduction.link)
     solution = optimise_robust(tuple(scenarios), catalog, options)
     checks = [verified(profile, s.spec, catalog, solution.fleets, s.sizings) for s in scenarios]
     base = reductions[reduction_key(spec)]

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from planner.errors import InfeasibleError
 from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
@@ -19,7 +18,7 @@ from planner.jobs.inputs import (  # re-exported: the names commands and tests u
 )
 from planner.outputs.plan import build_plan, milp_solver
 from planner.sizing.envelope import Envelope, compute_envelope
-from planner.sizing.link import size_link
+from planner.sizing.link import LinkSizing, check_link, size_link
 from planner.sizing.model import ModelOptions, Solution, optimise
 from planner.sizing.verify import Report, verified
 from planner.sizing.workloads import WorkloadSizing, size_workloads
@@ -37,6 +36,22 @@ class SizeResult:
     plan: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Reduction:
+    """The profile reduced for one spec: the design envelope, the workloads' pods and the
+    inter-site link."""
+
+    envelope: Envelope
+    sizings: tuple[WorkloadSizing, ...]
+    link: LinkSizing | None
+
+
+def reduce_profile(profile: Profile, spec: Spec) -> Reduction:
+    return Reduction(
+        compute_envelope(profile, spec), size_workloads(profile, spec), size_link(profile, spec)
+    )
+
+
 def run_size(
     inputs: SizeInputs,
     options: ModelOptions | None = None,
@@ -50,18 +65,9 @@ def run_size(
     spec, catalog, profile, refs = load_inputs(inputs)
     assert profile is not None
     stage("reducing the profile to the design envelope")
-    envelope = compute_envelope(profile, spec)
-    sizings = size_workloads(profile, spec)
-    link = size_link(profile, spec)
-    if link is not None and not link.latency_ok:
-        raise InfeasibleError(
-            [
-                f"inter-site link: synchronous replication over {link.distance_km:g} km adds "
-                f"{link.added_commit_latency_ms:.2f} ms per commit, the budget is "
-                f"{link.latency_budget_ms:g} ms (over by "
-                f"{link.added_commit_latency_ms - link.latency_budget_ms:.2f} ms)"
-            ]
-        )
+    reduction = reduce_profile(profile, spec)
+    envelope, sizings, link = reduction.envelope, reduction.sizings, reduction.link
+    check_link(link)
     stage("solving the sizing MILP")
     solution = optimise(spec, catalog, envelope, sizings, options)
     stage("verifying every timestep of every scenario")
@@ -84,9 +90,11 @@ def run_size(
 
 __all__ = [
     "BUNDLED",
+    "Reduction",
     "SizeInputs",
     "SizeResult",
     "load_inputs",
+    "reduce_profile",
     "run_size",
     "stack_inputs",
     "stale_inputs",

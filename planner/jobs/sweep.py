@@ -32,6 +32,7 @@ from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec, spec_from_mapping
 from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.jobs.inputs import usable_catalog
+from planner.jobs.size import Reduction, reduce_profile
 
 MAX_SCENARIOS = 100_000
 PRICE_FIELDS = ("price",)
@@ -226,23 +227,6 @@ def reduction_key(spec: Spec) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Reduction:
-    envelope: Any
-    sizings: Any
-    link: Any
-
-
-def reduce_profile(profile: Profile, spec: Spec) -> Reduction:
-    from planner.sizing.envelope import compute_envelope
-    from planner.sizing.link import size_link
-    from planner.sizing.workloads import size_workloads
-
-    return Reduction(
-        compute_envelope(profile, spec), size_workloads(profile, spec), size_link(profile, spec)
-    )
-
-
 def size_scenario(
     index: int,
     assignment: dict[str, Any],
@@ -275,15 +259,13 @@ def _input_columns(assignment: dict[str, Any]) -> dict[str, Any]:
 def _size(
     spec: Spec, catalog: Catalog, profile: Profile, reduction: Reduction, options: SweepOptions
 ) -> dict[str, Any]:
-    from planner.errors import InfeasibleError
     from planner.outputs.plan import build_plan, milp_solver
     from planner.simulate.runs import run_availability
+    from planner.sizing.link import check_link
     from planner.sizing.model import optimise
     from planner.sizing.verify import verified
 
-    link = reduction.link
-    if link is not None and not link.latency_ok:
-        raise InfeasibleError(["inter-site link: commit latency over budget"])
+    check_link(reduction.link)
     solution = optimise(spec, catalog, reduction.envelope, reduction.sizings)
     report = verified(profile, spec, catalog, solution.fleets, reduction.sizings)
     plan = build_plan(
@@ -296,7 +278,7 @@ def _size(
         sizings=reduction.sizings,
         report=report,
         solver=milp_solver(),
-        link=link,
+        link=reduction.link,
     )
     out: dict[str, Any] = {
         "capex": plan["costs"]["capex"],

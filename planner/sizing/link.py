@@ -64,3 +64,20 @@ def size_link(profile: Profile, spec: Spec) -> LinkSizing | None:
         added_commit_latency_ms=2 * link.distance_km * link.fibre_us_per_km / 1000.0,
         latency_budget_ms=link.latency_budget_ms,
     )
+
+
+def check_link(link: LinkSizing | None) -> None:
+    """Raise InfeasibleError when synchronous replication over the link adds more commit
+    latency than the spec's budget (no link section: nothing to check)."""
+    if link is None or link.latency_ok:
+        return
+    from planner.errors import InfeasibleError
+
+    raise InfeasibleError(
+        [
+            f"inter-site link: synchronous replication over {link.distance_km:g} km adds "
+            f"{link.added_commit_latency_ms:.2f} ms per commit, the budget is "
+            f"{link.latency_budget_ms:g} ms (over by "
+            f"{link.added_commit_latency_ms - link.latency_budget_ms:.2f} ms)"
+        ]
+    )

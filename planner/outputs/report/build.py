@@ -32,7 +32,7 @@ def gather(
         families=family_charts(profile, spec, catalog, plan),
     )
     _, stored = stored_by_year(profile, spec)
-    data.tender = build_tender(plan, catalog, {site: list(stored) for site in spec.site_names})
+    data.tender = build_tender(plan, catalog, list(stored))
     data.sources = {
         **{s.sku: s.source for s in catalog.servers},
         **{d.sku: d.source for d in catalog.drives},

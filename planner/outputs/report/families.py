@@ -151,11 +151,15 @@ def stored_by_year(
     return years, stored
 
 
-def storage_chart(profile: Profile, spec: Spec, plan: dict[str, Any], site: str) -> FamilyChart:
-    """Stored data year by year (its largest value in the profile, grown) against usable
-    flash after losing r servers, at the fill ceiling and physically."""
+def storage_chart(
+    plan: dict[str, Any],
+    site: str,
+    stored: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+) -> FamilyChart:
+    """Stored data year by year (``stored``: :func:`stored_by_year`) against usable flash
+    after losing r servers, at the fill ceiling and physically."""
     a = plan["assumptions"]
-    years, stored = stored_by_year(profile, spec)
+    years, data = stored
     checks = {c["name"]: c for c in plan["constraints"] if c["site"] == site}
     r = a["redundancy_servers_lost"]
     after = (
@@ -170,7 +174,7 @@ def storage_chart(profile: Profile, spec: Spec, plan: dict[str, Any], site: str)
         unit="TiB",
         x=years,
         x_label="year of the horizon",
-        demand={"stored data (both sites' data, held at each site)": stored},
+        demand={"stored data (both sites' data, held at each site)": data},
         ceiling=float(after["capacity"]),
         physical=float(after["capacity"]) / fill,
         ceiling_label=f"ceiling: {_pct(fill)} full, after losing {r} server(s)",
@@ -241,9 +245,10 @@ def family_charts(
 ) -> list[FamilyChart]:
     """Every family chart of every site, in a fixed order."""
     out: list[FamilyChart] = []
+    stored = stored_by_year(profile, spec)  # the same for each site
     for site in spec.site_names:
         out.extend(series_charts(profile, spec, plan, site))
-        out.append(storage_chart(profile, spec, plan, site))
+        out.append(storage_chart(plan, site, stored))
         chart = power_chart(profile, spec, catalog, plan, site)
         if chart is not None:
             out.append(chart)

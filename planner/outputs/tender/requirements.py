@@ -13,6 +13,7 @@ only as the "reference configuration".
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,7 +148,7 @@ def _type_names(skus: list[str]) -> dict[str, str]:
 def _server_lot(
     plan: dict[str, Any],
     catalog: Catalog,
-    drive_years: dict[str, list[float]],
+    stored_by_year: Sequence[float],
     options: TenderOptions,
 ) -> Lot:
     server_skus = sorted({s["sku"] for site in plan["sites"] for s in site["servers"]})
@@ -270,12 +271,11 @@ def _server_lot(
                 firm, calls = int(s["count"]), ()
             quantities.append(Quantity(site["name"], names[s["sku"]], firm, calls))
         for d in site["drives"]:
-            by_year = drive_years.get(site["name"], [])
             count = int(d["count"])
             if schedule:
                 firm, calls = scheduled(schedule, site["name"], d["sku"])
             else:
-                firm, calls = phase(count, by_year)
+                firm, calls = phase(count, stored_by_year)
             spares = max(math.ceil(count * options.spare_drive_share), options.min_spare_drives)
             quantities.append(
                 Quantity(site["name"], names[d["sku"]], firm, calls, spares, "drives")
@@ -378,7 +378,7 @@ def scheduled(
     return firm, tuple((round(year), n) for year, n in counts[1:] if n)
 
 
-def phase(count: int, stored_by_year: list[float]) -> tuple[int, tuple[tuple[int, int], ...]]:
+def phase(count: int, stored_by_year: Sequence[float]) -> tuple[int, tuple[tuple[int, int], ...]]:
     """Firm quantity and yearly options for ``count`` drives sized for the horizon's end:
     each call-off carries the data to the next one. ``stored_by_year`` is the stored data
     at years 0..H (any unit); the firm quantity carries year 1."""
@@ -402,14 +402,14 @@ def phase(count: int, stored_by_year: list[float]) -> tuple[int, tuple[tuple[int
 def build_tender(
     plan: dict[str, Any],
     catalog: Catalog,
-    stored_by_year: dict[str, list[float]],
+    stored_by_year: Sequence[float],
     options: TenderOptions | None = None,
 ) -> Tender:
-    """The tender pack for ``plan``; ``stored_by_year`` per site (years 0..H) phases the
-    drives."""
+    """The tender pack for ``plan``; ``stored_by_year`` (years 0..H, the data each site
+    holds: both sites', so the same for each) phases the drives."""
     options = options or TenderOptions()
     a = plan["assumptions"]
-    lots = [_server_lot(plan, catalog, {k: list(v) for k, v in stored_by_year.items()}, options)]
+    lots = [_server_lot(plan, catalog, stored_by_year, options)]
     power = _power_lot(plan, catalog, options)
     if power is not None:
         lots.append(power)
