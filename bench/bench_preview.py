@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, head_revision
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.invalid",
@@ -69,13 +70,7 @@ def main() -> None:
     parser.add_argument("--baseline", default="4240fb4")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    head = head_revision()
     with tempfile.TemporaryDirectory() as tmp:
         repos = {rev: prepare(rev, Path(tmp)) for rev in (args.baseline, head)}
         times: dict[str, list[float]] = {rev: [] for rev in repos}

@@ -89,6 +89,17 @@ def run_command(args: Sequence[str], cwd: Path = ROOT, env: dict[str, str] | Non
     return Run(wall, usage.ru_maxrss / 1024.0, stdout, stderr, process.returncode)
 
 
+def head_revision() -> str:
+    """The short hash of the checked-out commit."""
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def planner(*args: str) -> list[str]:
     return [sys.executable, "-m", "planner", *args]
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     ROOT,
     Figure,
+    head_revision,
     machine,
     planner,
     print_table,
@@ -395,13 +396,7 @@ def import_costs() -> list[Figure]:
 def preview(runs: int, folder: Path) -> Figure:
     import bench_preview
 
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    head = head_revision()
     repo = bench_preview.prepare(head, folder / "preview")
     figure = Figure("commands", "preview, one-key spec change (prod)", "s", target=15.0)
     for _ in range(runs):

@@ -201,18 +201,7 @@ def survival_curve(
 ) -> list[float]:
     """P(carrying clinical work through a grid outage of X hours) for the sized design:
     one site loses the grid, its ride-through is ``runtime_min``."""
-    late = failover_too_late(power, runtime_min)
-    return [
-        1.0
-        - outage_given_duration(
-            fail_to_start=power.generator_fail_to_start,
-            fail_to_run_per_hour=power.generator_fail_to_run_per_hour,
-            runtime_min=runtime_min,
-            too_late=late,
-            duration_min=60.0 * h,
-        )
-        for h in hours
-    ]
+    return _survival(power, runtime_min, failover_too_late(power, runtime_min), hours)
 
 
 def as_was_survival_curve(
@@ -223,13 +212,21 @@ def as_was_survival_curve(
     ups = power.as_was_ups_runtime_min
     p_sf = power.as_was_standby_failure_probability
     late = p_sf + (1.0 - p_sf) * (1.0 if power.as_was_standby_takeover_min > ups else 0.0)
+    return _survival(power, ups, late, hours)
+
+
+def _survival(
+    power: PowerSpec, runtime_min: float, too_late: float, hours: tuple[float, ...]
+) -> list[float]:
+    """1 - P(clinical outage | a grid outage of h hours) for each h: the generator's
+    failures against a ride-through of ``runtime_min``, rescued unless ``too_late``."""
     return [
         1.0
         - outage_given_duration(
             fail_to_start=power.generator_fail_to_start,
             fail_to_run_per_hour=power.generator_fail_to_run_per_hour,
-            runtime_min=ups,
-            too_late=late,
+            runtime_min=runtime_min,
+            too_late=too_late,
             duration_min=60.0 * h,
         )
         for h in hours
