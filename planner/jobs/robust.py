@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import InputError
-from planner.inputs.spec import spec_from_mapping
-from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.jobs.inputs import SizeInputs, load_inputs
 from planner.jobs.size import Reduction, SizeResult, reduce_profile
-from planner.jobs.sweep import PRICE_FIELDS, apply_spec, reduction_key
+from planner.jobs.sweep import PRICE_FIELDS, build_tasks, load_bases, reduction_key
 from planner.outputs.plan import build_plan, file_sha256, milp_solver
 from planner.sizing.link import check_link
 from planner.sizing.model import ModelOptions
@@ -54,21 +52,21 @@ def run_robust(
             )
     spec, catalog, profile, refs = load_inputs(inputs)
     assert profile is not None
-    base_map = load_yaml_mapping(inputs.spec)
-    specs = [spec]
+    where = str(sweep_dir / "sweep.json")
     for i, assignment in enumerate(doc["scenarios"]):
-        where = f"scenario {i} of {sweep_dir / 'sweep.json'}"
         for key in assignment:
-            field = key.rpartition(".")[2]
-            if key.startswith("catalog:") and field not in PRICE_FIELDS:
+            if key.startswith("catalog:") and key.rpartition(".")[2] not in PRICE_FIELDS:
                 raise InputError(
-                    where,
+                    f"scenario {i} of {where}",
                     key,
                     "a robust plan buys one catalogue's hardware; it covers price changes "
                     "but not a different SKU: compare those as alternatives",
                 )
-        spec_keys = {k: v for k, v in assignment.items() if not k.startswith("catalog:")}
-        other = spec_from_mapping(apply_spec(base_map, spec_keys, str(inputs.spec)), where)
+    spec_base, catalog_base = load_bases(inputs.spec, inputs.catalog)
+    specs = [spec]
+    for _, _, other, _ in build_tasks(
+        spec_base, catalog_base, doc["scenarios"], str(inputs.spec), str(inputs.catalog)
+    ):
         if other not in specs:
             specs.append(other)
     reductions: dict[str, Reduction] = {}

@@ -33,6 +33,7 @@ from planner.inputs.spec import Spec, spec_from_mapping
 from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.jobs.inputs import usable_catalog
 from planner.jobs.size import Reduction, reduce_profile
+from planner.outputs.report.whatif import INPUT_PREFIX
 
 MAX_SCENARIOS = 100_000
 PRICE_FIELDS = ("price",)
@@ -251,7 +252,9 @@ def _input_columns(assignment: dict[str, Any]) -> dict[str, Any]:
     import json
 
     return {
-        f"in:{k}": v if isinstance(v, str) else json.dumps(v, sort_keys=True, separators=(",", ":"))
+        f"{INPUT_PREFIX}{k}": v
+        if isinstance(v, str)
+        else json.dumps(v, sort_keys=True, separators=(",", ":"))
         for k, v in assignment.items()
     }
 
@@ -416,7 +419,7 @@ def table(result: SweepResult) -> Any:
         for key in row:
             if key not in columns:
                 columns.append(key)
-    first = ["scenario", *[c for c in columns if c.startswith("in:")], "status"]
+    first = ["scenario", *[c for c in columns if c.startswith(INPUT_PREFIX)], "status"]
     rest = sorted(c for c in columns if c not in first)
     return pd.DataFrame(result.rows, columns=[*first, *rest])
 

@@ -59,18 +59,23 @@ def read_sweep(folder: Path) -> Any:
     return frame
 
 
+def _inputs(frame: Any) -> list[str]:
+    """The table's varied-input columns."""
+    return [c for c in frame.columns if c.startswith(INPUT_PREFIX)]
+
+
 def _effects(frame: Any, metric: str) -> tuple[Effect, ...]:
     ok = frame[frame["status"] == "ok"]
     out = []
     if metric not in ok.columns:
         return ()
-    for column in [c for c in frame.columns if c.startswith(INPUT_PREFIX)]:
+    for column in _inputs(frame):
         medians = ok.groupby(column, sort=True)[metric].median().dropna()
         if len(medians) < 2:
             continue
         out.append(
             Effect(
-                column[len(INPUT_PREFIX) :],
+                column.removeprefix(INPUT_PREFIX),
                 float(medians.min()),
                 float(medians.max()),
                 str(medians.idxmin()),
@@ -83,11 +88,12 @@ def _effects(frame: Any, metric: str) -> tuple[Effect, ...]:
 def what_if(frame: Any, chosen_tco: float, sites: tuple[str, ...]) -> WhatIf:
     ok = frame[frame["status"] == "ok"]
     alternatives = []
-    for column in [c for c in frame.columns if c.startswith(INPUT_PREFIX)]:
+    for column in _inputs(frame):
+        key = column.removeprefix(INPUT_PREFIX)
         for value in sorted(frame[column].astype(str).unique()):
             rows = ok[ok[column].astype(str) == value]
             if rows.empty:
-                alternatives.append(Alternative(column[3:], value, 0, None, None, "infeasible"))
+                alternatives.append(Alternative(key, value, 0, None, None, "infeasible"))
                 continue
             best = rows.sort_values(["tco", "scenario"]).iloc[0]
             fleet = ", ".join(
@@ -97,7 +103,7 @@ def what_if(frame: Any, chosen_tco: float, sites: tuple[str, ...]) -> WhatIf:
             )
             alternatives.append(
                 Alternative(
-                    column[len(INPUT_PREFIX) :],
+                    key,
                     value,
                     len(rows),
                     float(best["tco"]),
