@@ -7,10 +7,16 @@ import hashlib
 import pulumi
 
 from infra.components import ClinicalSite, ClinicalSiteArgs, QuorumWitness, QuorumWitnessArgs
-from infra.settings import PROJECT, SettingsError, read_settings
-from planner.outputs.plan import planned_workloads, quorum_of, read_plan, witness_votes
+from infra.settings import PROJECT, SettingsError, check_site_stack, read_settings
+from planner.outputs.plan import (
+    planned_workloads,
+    quorum_of,
+    read_plan,
+    witness_votes,
+)
 
 settings = read_settings()
+check_site_stack(pulumi.get_stack(), settings)
 if not any(settings.deploys(location) for location in settings.locations()):
     raise SettingsError(
         f"{PROJECT}:deploy: this stack deploys no location: it is an environment definition; "
@@ -52,6 +58,7 @@ witness = (
             settings=settings,
             votes=witness_votes(plan),
             kubeconfig=kubeconfig(settings.witness.name),
+            database_ports=tuple(settings.port(name) for name in quorum_of(plan)),
         ),
     )
     if settings.witness is not None and settings.deploys(settings.witness.name)

@@ -172,7 +172,12 @@ class ClinicalWorkload(pulumi.ComponentResource):
             f"{name}-network-policy",
             **as_kwargs(
                 specs.network_policy(
-                    settings, site, workload, args.other_site_cidr, args.witness_cidr
+                    settings,
+                    site,
+                    workload,
+                    args.other_site_cidr,
+                    args.witness_cidr,
+                    int((args.quorum or {}).get("witness_votes", 1)),
                 )
             ),
             opts=child,
@@ -188,6 +193,7 @@ class QuorumWitnessArgs:
     settings: StackSettings
     votes: int
     kubeconfig: pulumi.Input[str] | None = None
+    database_ports: tuple[int, ...] = ()
 
 
 class QuorumWitness(pulumi.ComponentResource):
@@ -214,9 +220,10 @@ class QuorumWitness(pulumi.ComponentResource):
             "Service": k8s.core.v1.Service,
             "NetworkPolicy": k8s.networking.v1.NetworkPolicy,
             "PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
+            "StorageClass": k8s.storage.v1.StorageClass,
         }
         namespace = None
-        for kind, body in specs.witness_objects(settings, args.votes):
+        for kind, body in specs.witness_objects(settings, args.votes, args.database_ports):
             opts = (
                 pulumi.ResourceOptions.merge(child, durable())
                 if namespace is None
@@ -224,8 +231,10 @@ class QuorumWitness(pulumi.ComponentResource):
             )
             if kind == "StatefulSet":  # the votes live on its volumes
                 opts = pulumi.ResourceOptions.merge(opts, stateful())
-            created = constructors[kind](f"{name}-{kind.lower()}", **as_kwargs(body), opts=opts)
+            object_name = body["metadata"]["name"]
+            suffix = kind.lower() if object_name == specs.WITNESS else object_name
+            created = constructors[kind](f"{name}-{suffix}", **as_kwargs(body), opts=opts)
             if kind == "Namespace":
                 namespace = created
-        self.endpoint = specs.witness_address(settings)
+        self.endpoint = specs.witness_address(settings, args.votes)
         self.register_outputs({"endpoint": self.endpoint})

@@ -25,6 +25,7 @@ the drill; lower-priority pods beyond the failover set may be evicted (that is t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,7 @@ class DrillPod:
     anti_affinity: bool
     max_skew: int | None
     needed: bool  # within the plan's failover set
+    stateful: bool = False  # a StatefulSet's pod: replaced only once its old pod is gone
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class DrillReport:
     pending: list[str] = field(default_factory=list)
     evicted: Counter[str] = field(default_factory=Counter)
     blocked_drains: list[str] = field(default_factory=list)
+    runbook: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +83,7 @@ class DrillReport:
         out += [f"  quota: {x}" for x in self.quota_rejections]
         out += [f"  pending: {x}" for x in self.pending]
         out += [f"  drain blocked: {x}" for x in self.blocked_drains]
+        out += [f"  runbook: {x}" for x in self.runbook]
         if self.evicted:
             shown = ", ".join(f"{w} {n}" for w, n in sorted(self.evicted.items()))
             out.append(f"  evicted beyond the failover set (by design): {shown}")
@@ -116,7 +120,7 @@ def failover_pods(
             else:
                 want = int(spec.get("replicas", 1))
             pod = spec["template"]["spec"]
-            container = pod["containers"][0]["resources"]["requests"]
+            cpu, memory_gib = pod_requests(pod)
             anti = bool(
                 ((pod.get("affinity") or {}).get("podAntiAffinity") or {}).get(
                     "requiredDuringSchedulingIgnoredDuringExecution"
@@ -139,18 +143,71 @@ def failover_pods(
                         namespace=body["metadata"]["namespace"],
                         priority=priorities.get(pc, 0),
                         priority_class=pc,
-                        cpu=parse_cpu(container["cpu"]),
-                        memory_gib=parse_memory_gib(container["memory"]),
+                        cpu=cpu,
+                        memory_gib=memory_gib,
                         anti_affinity=anti,
                         max_skew=skew,
                         needed=i < needed,
+                        stateful=kind == "StatefulSet",
                     )
                 )
     return pods
 
 
-def quota_rejections(resources: list[Any], site: str, pods: list[DrillPod]) -> list[str]:
-    """Each quota against the requests of the pods in its namespace and scope."""
+def pod_requests(pod: Mapping[str, Any]) -> tuple[float, float]:
+    """(cores, GiB) a pod requests, as the scheduler and quota admission count them: the sum
+    over its containers, at least the largest init container's, plus the pod overhead."""
+
+    def requests(containers: Any) -> list[tuple[float, float]]:
+        out = []
+        for c in containers or []:
+            asked = (c.get("resources") or {}).get("requests") or {}
+            out.append((parse_cpu(asked.get("cpu", 0)), parse_memory_gib(asked.get("memory", 0))))
+        return out
+
+    main = requests(pod.get("containers"))
+    init = requests(pod.get("initContainers"))
+    cpu = max(sum(c for c, _ in main), max((c for c, _ in init), default=0.0))
+    mem = max(sum(m for _, m in main), max((m for _, m in init), default=0.0))
+    overhead = pod.get("overhead") or {}
+    return (
+        cpu + parse_cpu(overhead.get("cpu", 0)),
+        mem + parse_memory_gib(overhead.get("memory", 0)),
+    )
+
+
+def surge_of(strategy: Mapping[str, Any] | None, replicas: int) -> int:
+    """Pods a Deployment's rolling update adds (``maxSurge``: a count or a percentage of
+    the replicas, rounded up; Kubernetes' default 25 %)."""
+    strategy = strategy or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0
+    value = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    if isinstance(value, str) and value.endswith("%"):
+        return math.ceil(replicas * float(value[:-1]) / 100)
+    return int(value)
+
+
+def rollout_pods(resources: list[Any], site: str, pods: list[DrillPod]) -> list[DrillPod]:
+    """The extra pods a rollout of every Deployment at once adds to the failover set (as a
+    `pulumi up` that changes images does): each Deployment's surge, at its pods' requests."""
+    count = Counter(p.workload for p in pods)
+    first = {p.workload: p for p in reversed(pods)}
+    out = []
+    for body in _inputs_of(resources, site, "Deployment"):
+        name = body["metadata"]["name"]
+        if name not in first:
+            continue
+        surge = surge_of(body["spec"].get("strategy"), count[name])
+        out += [dataclasses.replace(first[name], needed=False) for _ in range(surge)]
+    return out
+
+
+def quota_rejections(
+    resources: list[Any], site: str, pods: list[DrillPod], during: str = ""
+) -> list[str]:
+    """Each quota against the requests of the pods in its namespace and scope; ``during``
+    names the moment in the messages (a rollout)."""
     out = []
     for quota in _inputs_of(resources, site, "ResourceQuota"):
         spec = quota.get("spec") or {}
@@ -184,8 +241,8 @@ def quota_rejections(resources: list[Any], site: str, pods: list[DrillPod]) -> l
         for resource, (need, limit) in demand.items():
             if need > limit + 1e-6:
                 out.append(
-                    f"ResourceQuota {quota['metadata']['name']}: {resource} {need:,.1f} needed, "
-                    f"hard {limit:,.1f}: the pods over it are refused"
+                    f"ResourceQuota {quota['metadata']['name']}: {resource} {need:,.1f} needed"
+                    f"{during}, hard {limit:,.1f}: the pods over it are refused"
                 )
     return out
 
@@ -234,18 +291,46 @@ def drill_site(
     site_lost: str,
     nodes: list[DrillNode],
     r: int,
+    runbook: bool = True,
 ) -> list[DrillReport]:
-    """The drill for one lost site, after each distinct loss of r of the survivor's servers."""
+    """The drill for one lost site, after each distinct loss of r of the survivor's servers.
+
+    The r servers die with their pods on them (placed first on every server). Kubernetes
+    replaces a Deployment's pods once they are marked for deletion, but a StatefulSet's
+    pod only once the old one is gone, which a dead kubelet never confirms: with
+    ``runbook`` the README's step (taint the dead server ``out-of-service``, which deletes
+    its pods) is taken and stated; without it, those pods stay Terminating and count as
+    Pending."""
     pods = failover_pods(resources, survivor, workloads)
-    quota = quota_rejections(resources, survivor, pods)
+    quota = quota_rejections(resources, survivor, pods) or quota_rejections(
+        resources,
+        survivor,
+        pods + rollout_pods(resources, survivor, pods),
+        " during a rollout of every Deployment",
+    )
     kinds: dict[tuple[str, ...], tuple[int, ...]] = {}
     for chosen in combinations(range(len(nodes)), min(r, len(nodes))):
         kinds.setdefault(tuple(sorted(nodes[i].name.rsplit("-", 1)[0] for i in chosen)), chosen)
     reports = []
+    _, before = schedule(nodes, pods)
     for names, chosen in sorted(kinds.items()):
         left = [n for i, n in enumerate(nodes) if i not in chosen]
-        pending, placed = schedule(left, pods)
+        stuck = [(nodes[i].name, p) for i in chosen for p in before[nodes[i].name] if p.stateful]
+        alive = list(pods)
+        if not runbook:
+            for _, pod in stuck:
+                alive.remove(pod)
+        pending, placed = schedule(left, alive)
         report = DrillReport(site_lost, survivor, ", ".join(names) or "nothing", list(quota))
+        for server, pod in stuck:
+            if runbook:
+                report.runbook.append(
+                    f"{server}: StatefulSet {pod.workload}'s pod stays Terminating on the dead "
+                    "server until `kubectl taint node "
+                    f"{server} node.kubernetes.io/out-of-service=nodeshutdown:NoExecute`"
+                )
+            else:
+                pending.append(pod)
         needed = Counter(
             f"{p.workload} ({p.priority_class}, {p.cpu:g} cores, {p.memory_gib:g} GiB each)"
             for p in pending
@@ -399,7 +484,9 @@ def check_quorum(
     return failures, stated
 
 
-def run_drill(stack: str, resources: list[Any] | None = None, root: Any = None) -> DrillResult:
+def run_drill(
+    stack: str, resources: list[Any] | None = None, root: Any = None, runbook: bool = True
+) -> DrillResult:
     """Render ``stack`` (unless given its resources) and drill it: both sites' loss, the
     replica rules, the quorum and the network flows."""
     from infra.render import check_reachability, project_root, read_stack_config, run_program
@@ -409,7 +496,7 @@ def run_drill(stack: str, resources: list[Any] | None = None, root: Any = None) 
     from planner.outputs.plan import planned_workloads, read_plan
 
     values, _ = read_stack_config(stack, root)
-    settings = settings_from_stack_config(values)
+    settings = settings_from_stack_config(values, project_root(root))
     plan = read_plan(settings.plan_file)
     spec = read_spec(stack_inputs(project_root(root), stack).spec)
     if resources is None:
@@ -427,7 +514,7 @@ def run_drill(stack: str, resources: list[Any] | None = None, root: Any = None) 
                 sites[survivor.name], spec.reserved_cpu_cores, spec.reserved_memory_gib
             )
             result.cases += drill_site(
-                resources, workloads, survivor.name, lost.name, nodes, spec.servers_lost
+                resources, workloads, survivor.name, lost.name, nodes, spec.servers_lost, runbook
             )
     result.quorum, result.quorum_stated = check_quorum(
         resources,

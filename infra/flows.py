@@ -95,6 +95,25 @@ def platform_flows(settings: StackSettings, workloads: Iterable[PlannedWorkload]
         dns = Pod(name, "kube-system", DNS_POD)
         for protocol in ("UDP", "TCP"):
             flows.append(Flow("witness -> DNS", witness, dns, specs.DNS_PORT, protocol))
+        port = specs.witness_port(settings)
+        flows.append(Flow("witness: voter -> voter", witness, witness, port))
+        for where in settings.sites:
+            for w in workloads:
+                if w.stateful and w.scaling == "vertical":
+                    database = Pod(
+                        where.name,
+                        settings.namespace_for(where.name),
+                        specs.labels(w.name, where.name, w.criticality),
+                        where.cidr,
+                    )
+                    flows.append(
+                        Flow(
+                            f"witness -> {where.name}: {w.name}",
+                            witness,
+                            database,
+                            settings.port(w.name),
+                        )
+                    )
     return flows
 
 

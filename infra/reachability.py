@@ -107,7 +107,12 @@ def _port_matches(ports: Iterable[Obj] | None, port: int, protocol: str) -> bool
     if not listed:
         return True
     return any(
-        p.get("protocol", "TCP") == protocol and (p.get("port") is None or p.get("port") == port)
+        p.get("protocol", "TCP") == protocol
+        and (
+            p.get("port") is None
+            or p.get("port") == port
+            or (p.get("endPort") is not None and int(p["port"]) <= port <= int(p["endPort"]))
+        )
         for p in listed
     )
 

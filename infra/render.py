@@ -20,7 +20,14 @@ from typing import Any
 import yaml
 
 import infra.settings
-from infra.settings import ALL, PROJECT, SettingsError, with_environment
+from infra.settings import (
+    ALL,
+    PROJECT,
+    SettingsError,
+    check_site_stack,
+    settings_from_stack_config,
+    with_environment,
+)
 from planner.fsutil import check_output_folder, staged_directory
 from planner.inputs.yaml_loader import load_yaml_mapping
 from planner.outputs.preview import SUMMARY  # the file name the preview reads
@@ -163,7 +170,13 @@ def read_stack_config(stack: str, root: Path | None = None) -> tuple[dict[str, A
         values[key] = clean
         if secret:
             secret_keys.append(key)
-    return _resolve_environment(values, root), secret_keys
+    resolved = _resolve_environment(values, root)
+    if resolved.get(f"{PROJECT}:environment"):
+        try:
+            check_site_stack(stack, settings_from_stack_config(resolved, project_root(root)))
+        except SettingsError as exc:
+            raise RenderError(f"{path}: {exc}") from None
+    return resolved, secret_keys
 
 
 def _resolve_environment(values: dict[str, Any], root: Path | None) -> dict[str, Any]:

@@ -75,11 +75,34 @@ class StackSettings:
         return self.ports.get(workload, 8080)
 
 
-def settings_from_stack_config(values: Mapping[str, Any]) -> StackSettings:
-    """Settings from a stack file's config, whose keys carry the project prefix."""
+def check_site_stack(stack: str, settings: StackSettings) -> None:
+    """A site stack (one with an ``environment``) deploys exactly the one location its name
+    gives, ``<environment>-<location>``: a stack never reaches a site it does not own, so
+    no single `pulumi up` touches both sites."""
+    if not settings.environment:
+        return
+    owned = [loc for loc in settings.locations() if stack == f"{settings.environment}-{loc}"]
+    if not owned:
+        raise SettingsError(
+            f"{PROJECT}:environment: stack {stack} names no location of environment "
+            f"{settings.environment}: a site stack is named <environment>-<location> "
+            f"(one of {', '.join(f'{settings.environment}-{x}' for x in settings.locations())})"
+        )
+    if list(settings.deploy) != owned:
+        raise SettingsError(
+            f"{PROJECT}:deploy: stack {stack} deploys {', '.join(settings.deploy) or 'nothing'}; "
+            f"it owns {owned[0]} alone (one site per `pulumi up`)"
+        )
+
+
+def settings_from_stack_config(
+    values: Mapping[str, Any], root: Path | None = None
+) -> StackSettings:
+    """Settings from a stack file's config, whose keys carry the project prefix; paths are
+    relative to the project folder ``root`` (default: this checkout)."""
     prefix = f"{PROJECT}:"
     return settings_from_mapping(
-        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}, root
     )
 
 
@@ -117,8 +140,9 @@ def with_environment(values: Mapping[str, Any], root: Path | None = None) -> dic
     return base
 
 
-def settings_from_mapping(values: dict[str, Any]) -> StackSettings:
-    """Build settings from config values keyed without the project prefix."""
+def settings_from_mapping(values: dict[str, Any], root: Path | None = None) -> StackSettings:
+    """Build settings from config values keyed without the project prefix; the plan file is
+    relative to the project folder ``root`` (default: this checkout)."""
 
     def need(key: str) -> Any:
         if key not in values or values[key] in (None, "", [], {}):
@@ -172,7 +196,7 @@ def settings_from_mapping(values: dict[str, Any]) -> StackSettings:
     return StackSettings(
         deploy=tuple(deploy),
         environment=str(values.get("environment") or ""),
-        plan_file=PROJECT_ROOT / str(need("planFile")),
+        plan_file=(root or PROJECT_ROOT) / str(need("planFile")),
         kubernetes_version=str(need("kubernetesVersion")),
         namespace=str(values.get("namespace") or "epr"),
         shared_cluster=shared,
@@ -210,8 +234,20 @@ CONFIG_KEYS = {
 }
 
 
+def program_root() -> Path:
+    """The project folder of the running program: where the engine found Pulumi.yaml, else
+    this checkout."""
+    import pulumi
+
+    root = pulumi.get_root_directory()
+    if root and (Path(root) / "Pulumi.yaml").is_file():
+        return Path(root)
+    return PROJECT_ROOT
+
+
 def read_settings() -> StackSettings:
-    """Read the stack's config through Pulumi (inside a running program)."""
+    """Read the stack's config through Pulumi (inside a running program); the environment's
+    stack file and the plan are read from the project folder the engine runs."""
     import pulumi
 
     config = pulumi.Config(PROJECT)
@@ -226,4 +262,5 @@ def read_settings() -> StackSettings:
             raw = config.get_object(key)
         if raw is not None:
             values[key] = raw
-    return settings_from_mapping(with_environment(values))
+    root = program_root()
+    return settings_from_mapping(with_environment(values, root), root)

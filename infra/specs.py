@@ -19,6 +19,11 @@ LABEL = "hospital-platform"
 RUN_AS_USER = 10001
 DNS_PORT = 53
 HTTP_PORT = 8080
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+#: Pods a Deployment's rolling update adds before it removes one (``maxSurge``; with
+#: ``maxUnavailable`` 0 the capacity never drops during a rollout). The quotas hold room for
+#: it: a `pulumi up` that changes an image rolls every Deployment at once.
+ROLLOUT_SURGE = 1
 
 Obj = dict[str, Any]
 
@@ -120,9 +125,11 @@ def resource_quotas(
 ) -> list[Obj]:
     """Quotas a failover can never hit: one per priority class, scoped to it
     (``scopeSelector`` PriorityClass In [class]), holding every workload of the class at
-    its most replicas (the HPA maximum); and one for storage, every volume at the most
-    replicas. Deferrable work filling its own quota can then never keep a critical pod out:
-    the scheduler preempts it instead.
+    its most replicas (the HPA maximum) plus the rollout surge of every Deployment
+    (:data:`ROLLOUT_SURGE` pods each, all rolling at once, as a `pulumi up` of new images
+    does); and one for storage, every volume at the most replicas. Deferrable work filling
+    its own quota can then never keep a critical pod out: the scheduler preempts it instead.
+    StatefulSets roll one pod at a time by replacing it, so they need no surge room.
     """
     ns = settings.namespace_for(site)
     meta = {"namespace": ns, "labels": {f"{LABEL}/site": site}}
@@ -134,9 +141,10 @@ def resource_quotas(
         members = classes.get(priority)
         if not members:
             continue
-        cpu = sum(w.sites[site].replicas_max * w.sites[site].cpu_request_cores for w in members)
-        mem = sum(w.sites[site].replicas_max * w.sites[site].memory_request_gib for w in members)
-        pods = sum(w.sites[site].replicas_max for w in members)
+        most = {w.name: w.sites[site].replicas_max + _surge(w) for w in members}
+        cpu = sum(most[w.name] * w.sites[site].cpu_request_cores for w in members)
+        mem = sum(most[w.name] * w.sites[site].memory_request_gib for w in members)
+        pods = sum(most.values())
         out.append(
             {
                 "metadata": {"name": f"plan-{priority}", **meta},
@@ -174,6 +182,11 @@ def resource_quotas(
         }
     )
     return out
+
+
+def _surge(workload: PlannedWorkload) -> int:
+    """Extra pods a rollout of ``workload`` runs: a Deployment's surge, none for a StatefulSet."""
+    return 0 if workload.stateful else ROLLOUT_SURGE
 
 
 def default_deny(settings: StackSettings, site: str) -> list[Obj]:
@@ -335,7 +348,7 @@ def workload_object(
     if not workload.stateful:
         spec["strategy"] = {
             "type": "RollingUpdate",
-            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": ROLLOUT_SURGE},
         }
         return "Deployment", {"metadata": metadata, "spec": spec}
     spec["serviceName"] = f"{workload.name}-headless"
@@ -435,9 +448,11 @@ def network_policy(
     workload: PlannedWorkload,
     other_site_cidr: str,
     witness_cidr: str | None,
+    witness_votes: int = 1,
 ) -> Obj:
     """Allow what the workload needs: callers in, callees out; database replication to the
-    other site and the quorum witness for vertical (clustered) stateful tiers."""
+    other site, and both ways with every voter of the quorum witness (voter i on the
+    witness port + i), for vertical (clustered) stateful tiers."""
     name = workload.name
     callers = sorted(w for w, targets in settings.connections.items() if name in targets)
     callees = sorted(settings.connections.get(name, ()))
@@ -486,10 +501,15 @@ def network_policy(
             }
         )
         if witness_cidr:
-            egress.append(
+            first = witness_port(settings)
+            voters: Obj = {"protocol": "TCP", "port": first}
+            if witness_votes > 1:
+                voters["endPort"] = first + witness_votes - 1
+            egress.append({"to": [{"ipBlock": {"cidr": witness_cidr}}], "ports": [voters]})
+            ingress.append(
                 {
-                    "to": [{"ipBlock": {"cidr": witness_cidr}}],
-                    "ports": [{"protocol": "TCP", "port": witness_port(settings)}],
+                    "from": [{"ipBlock": {"cidr": witness_cidr}}],
+                    "ports": [{"protocol": "TCP", "port": port}],
                 }
             )
         ingress.append(
@@ -521,17 +541,25 @@ WITNESS_PORT = 5432
 
 
 def witness_port(settings: StackSettings) -> int:
+    """The first voter's port; voter i listens on it and is reached at port + i."""
     assert settings.witness is not None
     return settings.witness.port or WITNESS_PORT
 
 
-def witness_address(settings: StackSettings) -> str:
-    """host:port both sites reach the witness by: the configured name, or (one shared
-    cluster) the witness Service's cluster-local name."""
+def witness_voter_addresses(settings: StackSettings, votes: int) -> list[str]:
+    """host:port of each voter, as both sites reach them: one address (the configured name,
+    or one shared cluster's per-voter DNS name) and one port per voter."""
     assert settings.witness is not None
     ns = settings.namespace_for(settings.witness.name)
-    host = settings.witness.address or f"{WITNESS}.{ns}.svc.cluster.local"
-    return f"{host}:{witness_port(settings)}"
+    port = witness_port(settings)
+    if settings.witness.address:
+        return [f"{settings.witness.address}:{port + i}" for i in range(votes)]
+    return [f"{WITNESS}-{i}.{WITNESS}-headless.{ns}.svc.cluster.local:{port}" for i in range(votes)]
+
+
+def witness_address(settings: StackSettings, votes: int = 1) -> str:
+    """The voters' addresses, comma-separated (what the databases' membership lists)."""
+    return ",".join(witness_voter_addresses(settings, votes))
 
 
 def peer_address(settings: StackSettings, site: str, workload: str) -> str:
@@ -559,7 +587,11 @@ def database_cluster_config(
         "CLUSTER_SITE": site,
         "CLUSTER_LOCAL_MEMBERS": ",".join(own),
         "CLUSTER_PEER_SITE": peer_address(settings, other, workload.name),
-        "CLUSTER_WITNESS": witness_address(settings) if settings.witness is not None else "",
+        "CLUSTER_WITNESS": (
+            witness_address(settings, int((quorum or {}).get("witness_votes", 1)))
+            if settings.witness is not None
+            else ""
+        ),
     }
     if quorum is not None:
         data["CLUSTER_VOTES_TOTAL"] = str(quorum["total"])
@@ -594,10 +626,16 @@ def replication_service(settings: StackSettings, site: str, workload: PlannedWor
     }
 
 
-def witness_objects(settings: StackSettings, votes: int) -> list[tuple[str, Obj]]:
+def witness_objects(
+    settings: StackSettings, votes: int, database_ports: tuple[int, ...] = ()
+) -> list[tuple[str, Obj]]:
     """The quorum arbiter at the third location: ``votes`` voters, one per server
-    (required anti-affinity), each keeping its vote on a volume across restarts, reachable
-    from both sites by the configured name and port."""
+    (required anti-affinity), each keeping its vote on a volume of the location's own
+    storage class, each addressable on its own: a headless Service gives every voter a DNS
+    name (the StatefulSet's ``serviceName``), and per voter a Service selects that one pod
+    (a LoadBalancer on port + i when the locations are separate clusters). The policy lets
+    both sites reach the voters, the voters reach each other and the databases
+    (``database_ports``), and DNS."""
     assert settings.witness is not None
     site = settings.witness.name
     ns = settings.namespace_for(site)
@@ -620,17 +658,12 @@ def witness_objects(settings: StackSettings, votes: int) -> list[tuple[str, Obj]
         ],
     }
     sites_cidrs = [s.cidr for s in settings.sites]
-    service_spec: Obj = {
-        "selector": selector(WITNESS),
-        "ports": [{"name": "service", "port": port, "targetPort": port, "protocol": "TCP"}],
-    }
-    if not settings.shared_cluster:
-        service_spec.update({"type": "LoadBalancer", "externalTrafficPolicy": "Local"})
+    headless = f"{WITNESS}-headless"
     statefulset = {
         "metadata": {"name": WITNESS, "namespace": ns, "labels": meta_labels},
         "spec": {
             "replicas": votes,
-            "serviceName": WITNESS,
+            "serviceName": headless,
             "podManagementPolicy": "Parallel",
             "persistentVolumeClaimRetentionPolicy": {
                 "whenDeleted": "Retain",
@@ -652,22 +685,74 @@ def witness_objects(settings: StackSettings, votes: int) -> list[tuple[str, Obj]
                     "metadata": {"name": "votes", "labels": meta_labels},
                     "spec": {
                         "accessModes": ["ReadWriteOnce"],
+                        "storageClassName": storage_class_name(settings, site),
                         "resources": {"requests": {"storage": "1Gi"}},
                     },
                 }
             ],
         },
     }
-    return [
-        ("Namespace", namespace(settings, site)),
-        ("StatefulSet", statefulset),
+    services: list[tuple[str, Obj]] = [
         (
             "Service",
             {
-                "metadata": {"name": WITNESS, "namespace": ns, "labels": meta_labels},
-                "spec": service_spec,
+                "metadata": {"name": headless, "namespace": ns, "labels": meta_labels},
+                "spec": {
+                    "clusterIP": "None",
+                    "publishNotReadyAddresses": True,
+                    "selector": selector(WITNESS),
+                    "ports": [
+                        {"name": "service", "port": port, "targetPort": port, "protocol": "TCP"}
+                    ],
+                },
             },
-        ),
+        )
+    ]
+    for i in range(votes if not settings.shared_cluster else 0):
+        services.append(
+            (
+                "Service",
+                {
+                    "metadata": {"name": f"{WITNESS}-{i}", "namespace": ns, "labels": meta_labels},
+                    "spec": {
+                        "type": "LoadBalancer",
+                        "externalTrafficPolicy": "Local",
+                        "selector": {"statefulset.kubernetes.io/pod-name": f"{WITNESS}-{i}"},
+                        "ports": [
+                            {
+                                "name": "service",
+                                "port": port + i,
+                                "targetPort": port,
+                                "protocol": "TCP",
+                            }
+                        ],
+                    },
+                },
+            )
+        )
+    voters = [{"podSelector": {"matchLabels": selector(WITNESS)}}]
+    egress: list[Obj] = [
+        {"to": voters, "ports": [{"protocol": "TCP", "port": port}]},
+        {
+            "to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: "kube-system"}}}],
+            "ports": [
+                {"protocol": "UDP", "port": DNS_PORT},
+                {"protocol": "TCP", "port": DNS_PORT},
+            ],
+        },
+    ]
+    if database_ports:
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": c}} for c in sites_cidrs],
+                "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(database_ports))],
+            }
+        )
+    return [
+        ("Namespace", namespace(settings, site)),
+        ("StorageClass", storage_class(settings, site)),
+        ("StatefulSet", statefulset),
+        *services,
         (
             "NetworkPolicy",
             {
@@ -679,25 +764,10 @@ def witness_objects(settings: StackSettings, votes: int) -> list[tuple[str, Obj]
                         {
                             "from": [{"ipBlock": {"cidr": c}} for c in sites_cidrs],
                             "ports": [{"protocol": "TCP", "port": port}],
-                        }
+                        },
+                        {"from": voters, "ports": [{"protocol": "TCP", "port": port}]},
                     ],
-                    "egress": [
-                        {
-                            "to": [
-                                {
-                                    "namespaceSelector": {
-                                        "matchLabels": {
-                                            "kubernetes.io/metadata.name": "kube-system"
-                                        }
-                                    }
-                                }
-                            ],
-                            "ports": [
-                                {"protocol": "UDP", "port": DNS_PORT},
-                                {"protocol": "TCP", "port": DNS_PORT},
-                            ],
-                        }
-                    ],
+                    "egress": egress,
                 },
             },
         ),

@@ -13,9 +13,11 @@ from infra.drill import (
     DrillNode,
     DrillPod,
     failover_pods,
+    pod_requests,
     quota_rejections,
     run_drill,
     schedule,
+    surge_of,
 )
 from infra.render import Recorded, run_program
 from planner.outputs.plan import PlannedSite, PlannedWorkload
@@ -251,3 +253,56 @@ def test_replicas_beside_an_hpa_and_a_cold_critical_hpa_fail(prod: list[Recorded
         "HorizontalPodAutoscaler epr-web: minReplicas 2 below the failover count" in x
         for x in result.problems()
     )
+
+
+def test_a_sidecar_counts_in_quota_admission(prod: list[Recorded]) -> None:
+    def sidecar(body: dict[str, Any]) -> None:  # 2 cores / 4 GiB more in every epr-app pod
+        body["spec"]["template"]["spec"]["containers"].append(
+            {"name": "proxy", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}
+        )
+
+    result = run_drill("prod", mutate(prod, "skejby", "Deployment", "epr-app", sidecar))
+    assert any(
+        "ResourceQuota plan-critical: requests.cpu" in line and "refused" in line
+        for line in result.problems()
+    )
+
+
+def test_pod_requests_sum_the_containers_and_respect_init_and_overhead() -> None:
+    def c(cpu: str, mem: str) -> dict[str, Any]:
+        return {"resources": {"requests": {"cpu": cpu, "memory": mem}}}
+
+    pod_spec = {
+        "containers": [c("1", "1Gi"), c("500m", "512Mi")],
+        "initContainers": [c("3", "1Gi")],
+        "overhead": {"cpu": "100m", "memory": "128Mi"},
+    }
+    assert pod_requests(pod_spec) == pytest.approx((3.1, 1.625))
+
+
+def test_the_quota_holds_room_for_every_deployment_to_surge(prod: list[Recorded]) -> None:
+    critical = [
+        r
+        for r in prod
+        if r.site == "skejby"
+        and r.kind == "Deployment"
+        and r.inputs["spec"]["template"]["spec"]["priorityClassName"] == "clinical-critical"
+    ]
+    assert critical
+
+    def no_room(body: dict[str, Any]) -> None:  # room for the failover set, none to roll
+        body["spec"]["hard"]["pods"] = str(int(body["spec"]["hard"]["pods"]) - len(critical))
+
+    assert run_drill("prod", prod).ok
+    result = run_drill("prod", mutate(prod, "skejby", "ResourceQuota", "plan-critical", no_room))
+    assert any(
+        "ResourceQuota plan-critical: pods" in line
+        and "during a rollout of every Deployment" in line
+        for line in result.problems()
+    )
+
+
+def test_surge_counts_and_percentages() -> None:
+    assert surge_of({"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}, 84) == 1
+    assert surge_of(None, 10) == 3  # Kubernetes' default 25 %, rounded up
+    assert surge_of({"type": "Recreate"}, 10) == 0

@@ -120,3 +120,31 @@ def test_required_cli_version_is_the_locked_sdk() -> None:
     assert PROJECT_FILE["requiredPulumiVersion"] == f">={sdk[1]}"
     workflow = (PROJECT_ROOT / ".github" / "workflows" / "preview.yml").read_text()
     assert f"pulumi-version: {sdk[1]}" in workflow
+
+
+@pytest.mark.parametrize(
+    ("stack", "deploy", "message"),
+    [
+        ("prod-skejby", ["holstebro", "skejby"], "deploys holstebro, skejby; it owns skejby"),
+        ("prod-skejby", ["holstebro"], "deploys holstebro; it owns skejby alone"),
+        ("prod-lisbon", ["skejby"], "stack prod-lisbon names no location of environment prod"),
+    ],
+)
+def test_a_site_stack_never_deploys_a_site_it_does_not_own(
+    tmp_path: Path, stack: str, deploy: list[str], message: str
+) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    env = PROJECT_ROOT / "stacks" / "Pulumi.prod.yaml"
+    (stacks / env.name).write_text(env.read_text())
+    (stacks / f"Pulumi.{stack}.yaml").write_text(
+        f"config:\n  {PREFIX}environment: prod\n  {PREFIX}deploy: {deploy}\n"
+    )
+    with pytest.raises(RenderError, match=re.escape(message)):
+        read_stack_config(stack, tmp_path)
+
+
+def test_the_committed_site_stacks_each_own_their_site() -> None:
+    for location in ("witness", "holstebro", "skejby"):
+        values, _ = read_stack_config(f"prod-{location}")
+        assert values[f"{PREFIX}deploy"] == [location]
