@@ -28,6 +28,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_SCRIPT = ROOT / "e2e" / "tools" / "build.sh"
 SERVICE_CIDR = "10.96.0.0/16"
+#: Pod addresses KWOK hands out (a /16: a site runs several hundred pods).
+POD_CIDR = "10.244.0.0/16"
 FAKE_NODE = "kwok.x-k8s.io/node"
 
 
@@ -262,6 +264,11 @@ class ControlPlane:
                         "manageAllNodes": False,
                         "manageNodesWithAnnotationSelector": f"{FAKE_NODE}=fake",
                         "nodeLeaseDurationSeconds": 40,
+                        "nodeLeaseParallelism": 4,
+                        "nodePlayStageParallelism": 4,
+                        "podPlayStageParallelism": 8,
+                        "podsOnNodeSyncParallelism": 4,
+                        "cidr": POD_CIDR,
                         "enableCRDs": [],
                     },
                 }

@@ -48,7 +48,7 @@ def provisioner_stage(provisioner: str, reclaim_policy: str = "Retain") -> Obj:
         f"    pv.kubernetes.io/provisioned-by: {provisioner}\n"
         "spec:\n"
         "  accessModes:\n"
-        "  {{ YAML .spec.accessModes 1 }}\n"
+        "  {{ YAML .spec.accessModes 2 }}\n"
         "  capacity:\n"
         "    storage: {{ .spec.resources.requests.storage | Quote }}\n"
         f"  persistentVolumeReclaimPolicy: {reclaim_policy}\n"
@@ -76,10 +76,13 @@ def provisioner_stage(provisioner: str, reclaim_policy: str = "Retain") -> Obj:
                         "cel": {
                             "expression": (
                                 "has(self.metadata.annotations) && "
+                                "'volume.kubernetes.io/selected-node' in "
+                                "self.metadata.annotations && "
+                                "'volume.kubernetes.io/storage-provisioner' in "
+                                "self.metadata.annotations && "
                                 "self.metadata.annotations["
                                 "'volume.kubernetes.io/storage-provisioner'] == "
-                                f"'{provisioner}' && "
-                                "'volume.kubernetes.io/selected-node' in self.metadata.annotations"
+                                f"'{provisioner}'"
                             )
                         }
                     },
@@ -105,7 +108,9 @@ def load_balancer_stage() -> Obj:
                     {"cel": {"expression": "self.spec.type == 'LoadBalancer'"}},
                     {
                         "cel": {
-                            "expression": "!has(self.status.loadBalancer.ingress) || "
+                            "expression": "!has(self.status) || "
+                            "!has(self.status.loadBalancer) || "
+                            "!has(self.status.loadBalancer.ingress) || "
                             "size(self.status.loadBalancer.ingress) == 0"
                         }
                     },

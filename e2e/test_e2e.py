@@ -203,3 +203,352 @@ def test_cli_is_reachable(world: World) -> None:
     out = engine(world).cli("stack", "ls", "--json").stdout
     names = {s["name"] for s in json.loads(out)}
     assert {f"{ENVIRONMENT}-{x}" for x in ("witness", "holstebro", "skejby")} <= names
+
+
+# --- a growth change: the real diff is what `planner preview` claims ----------------------
+
+
+def growth_repo(world: World) -> Path:
+    """A git repository of this checkout's tracked files (the base commit), then the spec's
+    CPU growth raised by half and the plan re-sized in the working tree (the change)."""
+    repo = world.folder / "growth-repo"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            target = repo / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@localhost"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    spec = yaml.safe_load((repo / "planner" / "data" / "example-spec.yaml").read_text())
+    spec["growth_per_year"]["cpu_cores"] *= 1.5
+    (repo / "stacks" / ENVIRONMENT / "spec.yaml").write_text(yaml.safe_dump(spec))
+    inputs = repo / "stacks" / ENVIRONMENT / "inputs.yaml"
+    doc = yaml.safe_load(inputs.read_text()) or {}
+    doc["spec"] = f"stacks/{ENVIRONMENT}/spec.yaml"
+    inputs.write_text(yaml.safe_dump(doc))
+    done = subprocess.run(
+        [sys.executable, "-m", "planner.cli", "size", "--stack", ENVIRONMENT,
+         "--out", f"stacks/{ENVIRONMENT}/plan.json"],
+        cwd=repo, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return repo
+
+
+def manifest_key(kind: str, namespace: str | None, name: str) -> str:
+    return f"{kind.lower()}--{namespace or '_cluster'}--{name}"
+
+
+def claimed(preview: Any, site: str) -> tuple[set[str], set[str]]:
+    """(changed, replaced) manifests `planner preview` claims for ``site``."""
+    from planner.outputs.replacements import kind_and_name
+
+    def key(manifest_file: str) -> str:
+        return manifest_file.split("-", 1)[1].rsplit(".yaml", 1)[0]
+
+    changed = {key(f) for f in preview.added.get(site, [])}
+    changed |= {key(f) for f in preview.removed.get(site, [])}
+    changed |= {key(f) for f in preview.changed.get(site, {})}
+    replaced = {
+        key(f)
+        for f in preview.changed.get(site, {})
+        if f"{kind_and_name(f)[0]} `{kind_and_name(f)[1]}` will be REPLACED"
+        in " ".join(preview.warnings)
+    }
+    return changed, replaced
+
+
+def real_diff(events: list[auto.EngineEvent]) -> tuple[set[str], set[str]]:
+    """(changed, replaced) Kubernetes objects from the engine's own step events."""
+    changed, replaced = set(), set()
+    for event in events:
+        pre = event.resource_pre_event
+        if pre is None:
+            continue
+        meta = pre.metadata
+        if not meta.type.startswith("kubernetes:") or meta.type.startswith("kubernetes:index"):
+            continue
+        op = meta.op.value if hasattr(meta.op, "value") else str(meta.op)
+        if op in ("same", "read", "refresh"):
+            continue
+        state = meta.new or meta.old
+        inputs = (state.inputs if state is not None else {}) or {}
+        metadata = inputs.get("metadata") or {}
+        key = manifest_key(meta.type.rsplit(":", 1)[1], metadata.get("namespace"), metadata["name"])
+        changed.add(key)
+        if op in ("replace", "create-replacement", "delete-replaced"):
+            replaced.add(key)
+    return changed, replaced
+
+
+def test_a_growth_change_diffs_as_planner_preview_claims(world: World) -> None:
+    from planner.jobs.preview import build_preview
+
+    repo = growth_repo(world)
+    _, previews = build_preview(repo, "HEAD", [ENVIRONMENT])
+    (preview,) = previews
+    e = engine(world)
+    plan = e.project / "stacks" / ENVIRONMENT / "plan.json"
+    kept = plan.read_bytes()
+    plan.write_bytes((repo / "stacks" / ENVIRONMENT / "plan.json").read_bytes())
+    try:
+        for site in ("holstebro", "skejby"):
+            events: list[auto.EngineEvent] = []
+            stack = e.stack(f"{ENVIRONMENT}-{site}")
+            stack.preview(diff=True, on_event=events.append, color="never")
+            want_changed, want_replaced = claimed(preview, site)
+            got_changed, got_replaced = real_diff(events)
+            assert got_changed, f"{site}: the growth change changes nothing in the engine"
+            assert got_changed == want_changed, (site, got_changed ^ want_changed)
+            assert got_replaced == want_replaced, (site, got_replaced ^ want_replaced)
+    finally:
+        plan.write_bytes(kept)
+    assert any("RACK FIRST" in w or "may follow" in w for w in preview.warnings), preview.warnings
+
+
+# --- the live drill, both directions, and the model beside it ------------------------------
+
+
+def live_drill(world: World, lost: str, timeout_s: int = 240) -> tuple[int, str]:
+    """`planner drill --live` as the platform team runs it; (exit code, output)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "planner.cli", "drill", "--stack", ENVIRONMENT,
+            "--live", str(world.kubeconfigs), "--lost", lost,
+            "--kubectl", str(world.tools.kubectl), "--timeout", str(timeout_s),
+        ],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    TIMINGS[f"live drill, {lost} lost"] = time.monotonic() - started
+    sys.stderr.write(done.stdout + done.stderr)
+    return done.returncode, done.stdout + done.stderr
+
+
+def model_case(lost: str, loss: str, resources: list[Any] | None = None) -> Any:
+    """The offline drill's case for the same site lost and the same kind of servers."""
+    from infra.drill import run_drill
+
+    result = run_drill(ENVIRONMENT, resources)
+    return next(c for c in result.cases if c.site_lost == lost and c.loss == loss)
+
+
+def loss_of(output: str) -> str:
+    """The kind of servers the live drill removed, from its first line."""
+    head = next(line for line in output.splitlines() if line.startswith("live: "))
+    return head.split(" after losing ", 1)[1].split(" (", 1)[0]
+
+
+def restore(world: World, location: str) -> None:
+    """Bring a location back as it was: its control plane running, its planned servers all
+    there (the drill deleted some) and schedulable."""
+    plane = world.planes[location]
+    if not plane.running:
+        plane.stop()
+        plane.start()
+    plane.apply(world.nodes(location))
+    plane.kubectl("uncordon", "--all", check=False)
+
+
+@pytest.mark.parametrize(("lost", "survivor"), [("holstebro", "skejby"), ("skejby", "holstebro")])
+def test_live_drill_and_model_agree(world: World, lost: str, survivor: str) -> None:
+    restore(world, survivor)
+    world.planes[lost].stop()
+    try:
+        code, output = live_drill(world, lost)
+        case = model_case(lost, loss_of(output))
+        assert case.ok, "\n".join(case.lines())
+        assert code == 0, output
+    finally:
+        restore(world, lost)
+
+
+# --- mutated manifests: the cluster and the model fail alike -------------------------------
+
+
+def mutated_model(lost: str, loss: str, site: str, kind: str, name: str, change: Any) -> Any:
+    """The model's case with one rendered object changed as the live cluster was."""
+    from infra.render import run_program
+
+    resources = []
+    for r in run_program(ENVIRONMENT):
+        if r.site == site and r.kind == kind and r.inputs.get("metadata", {}).get("name") == name:
+            inputs = json.loads(json.dumps(r.inputs))
+            change(inputs)
+            r = type(r)(r.type, r.name, r.provider, r.custom, inputs)
+        resources.append(r)
+    return model_case(lost, loss, resources)
+
+
+def patch(world: World, site: str, kind: str, name: str, body: dict[str, Any]) -> None:
+    namespace = world.settings.namespace_for(site)
+    world.planes[site].kubectl(
+        "patch", kind, name, "-n", namespace, "--type=merge", "-p", json.dumps(body)
+    )
+
+
+def quota_hard(world: World, site: str, name: str) -> dict[str, str]:
+    namespace = world.settings.namespace_for(site)
+    doc = json.loads(
+        world.planes[site].kubectl("get", "resourcequota", name, "-n", namespace, "-o", "json")
+    )
+    return dict(doc["spec"]["hard"])
+
+
+def test_a_critical_quota_10_percent_short_fails_live_and_in_the_model(world: World) -> None:
+    lost, survivor = "skejby", "holstebro"
+    restore(world, survivor)
+    hard = quota_hard(world, survivor, "plan-critical")
+    from infra.policy.rules import parse_cpu
+    from infra.specs import cpu_quantity
+
+    short = cpu_quantity(parse_cpu(hard["requests.cpu"]) * 0.9)
+    patch(
+        world,
+        survivor,
+        "resourcequota",
+        "plan-critical",
+        {"spec": {"hard": {"requests.cpu": short}}},
+    )
+    world.planes[lost].stop()
+    try:
+        code, output = live_drill(world, lost, timeout_s=90)
+        assert code == 1, output
+        assert "FailedCreate" in output, output
+        assert "exceeded quota: plan-critical" in output, output
+
+        def shrink(body: dict[str, Any]) -> None:
+            body["spec"]["hard"]["requests.cpu"] = short
+
+        case = mutated_model(
+            lost, loss_of(output), survivor, "ResourceQuota", "plan-critical", shrink
+        )
+        assert not case.ok
+        assert any("ResourceQuota plan-critical: requests.cpu" in x for x in case.quota_rejections)
+    finally:
+        patch(world, survivor, "resourcequota", "plan-critical", {"spec": {"hard": hard}})
+        restore(world, lost)
+
+
+def test_no_room_to_surge_stalls_rollouts_live_and_in_the_model(world: World) -> None:
+    lost, survivor = "skejby", "holstebro"
+    restore(world, survivor)
+    hard = quota_hard(world, survivor, "plan-critical")
+    namespace = world.settings.namespace_for(survivor)
+    deployments = json.loads(
+        world.planes[survivor].kubectl("get", "deployments", "-n", namespace, "-o", "json")
+    )["items"]
+    critical = [
+        d for d in deployments
+        if d["spec"]["template"]["spec"]["priorityClassName"] == "clinical-critical"
+    ]  # fmt: skip
+    tight = str(int(hard["pods"]) - len(critical))
+    patch(world, survivor, "resourcequota", "plan-critical", {"spec": {"hard": {"pods": tight}}})
+    world.planes[lost].stop()
+    try:
+        code, output = live_drill(world, lost, timeout_s=90)
+        assert code == 1, output
+        assert "rollout stalled" in output, output
+        assert "exceeded quota: plan-critical" in output, output
+
+        def no_room(body: dict[str, Any]) -> None:
+            body["spec"]["hard"]["pods"] = tight
+
+        case = mutated_model(
+            lost, loss_of(output), survivor, "ResourceQuota", "plan-critical", no_room
+        )
+        assert any("during a rollout" in x for x in case.quota_rejections)
+    finally:
+        patch(world, survivor, "resourcequota", "plan-critical", {"spec": {"hard": hard}})
+        restore(world, lost)
+
+
+def test_a_sidecar_is_counted_live_and_in_the_model(world: World) -> None:
+    lost, survivor = "skejby", "holstebro"
+    restore(world, survivor)
+    namespace = world.settings.namespace_for(survivor)
+    plane = world.planes[survivor]
+    before = json.loads(
+        plane.kubectl("get", "deployment", "epr-app", "-n", namespace, "-o", "json")
+    )
+    containers = before["spec"]["template"]["spec"]["containers"]
+    sidecar = json.loads(json.dumps(containers[0]))
+    sidecar.update(
+        name="proxy",
+        ports=[],
+        resources={
+            "requests": {"cpu": "2", "memory": "4Gi"},
+            "limits": {"cpu": "2", "memory": "4Gi"},
+        },
+    )
+    sidecar.pop("envFrom", None)
+    patch(world, survivor, "deployment", "epr-app",
+          {"spec": {"template": {"spec": {"containers": [*containers, sidecar]}}}})  # fmt: skip
+    world.planes[lost].stop()
+    try:
+        code, output = live_drill(world, lost, timeout_s=90)
+        assert code == 1, output
+        assert "exceeded quota: plan-critical" in output, output
+
+        def add(body: dict[str, Any]) -> None:
+            body["spec"]["template"]["spec"]["containers"].append(
+                {"name": "proxy", "resources": {"requests": {"cpu": "2", "memory": "4Gi"}}}
+            )
+
+        case = mutated_model(lost, loss_of(output), survivor, "Deployment", "epr-app", add)
+        assert any("ResourceQuota plan-critical" in x for x in case.quota_rejections)
+    finally:
+        patch(world, survivor, "deployment", "epr-app",
+              {"spec": {"template": {"spec": {"containers": containers}}}})  # fmt: skip
+        restore(world, lost)
+
+
+def test_a_statefulset_pod_on_a_dead_server_waits_for_the_runbook(world: World) -> None:
+    """A server dies with a database replica on it: Kubernetes does not replace the pod
+    until the server is tainted out-of-service (the README's runbook), and the model says
+    the same with and without that step."""
+    survivor = "holstebro"
+    restore(world, survivor)
+    plane = world.planes[survivor]
+    namespace = world.settings.namespace_for(survivor)
+    pod = json.loads(plane.kubectl("get", "pod", "epr-db-0", "-n", namespace, "-o", "json"))
+    server = pod["spec"]["nodeName"]
+    plane.kubectl("annotate", "node", server, "kwok.x-k8s.io/node-")  # the kubelet is gone
+
+    def ready_db() -> int:
+        pods = json.loads(
+            plane.kubectl("get", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=epr-db",
+                          "-o", "json"))["items"]  # fmt: skip
+        from infra.kube import ready
+
+        return sum(ready(p) for p in pods)
+
+    replicas = len(json.loads(plane.kubectl(
+        "get", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=epr-db", "-o", "json"
+    ))["items"])  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and ready_db() == replicas:
+        time.sleep(2)
+    time.sleep(30)  # long past the node monitor's grace period: nothing replaces it
+    assert ready_db() == replicas - 1
+    from infra.drill import run_drill
+
+    without = run_drill(ENVIRONMENT, runbook=False)
+    assert any("epr-db" in x and "pending" in x for x in without.problems())
+    with_runbook = run_drill(ENVIRONMENT)
+    assert any("out-of-service" in line for line in with_runbook.lines())
+    plane.kubectl(
+        "taint", "node", server, "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute"
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and ready_db() < replicas:
+        time.sleep(2)
+    assert ready_db() == replicas
+    plane.kubectl("delete", "node", server)
+    restore(world, survivor)

@@ -485,10 +485,15 @@ def check_quorum(
 
 
 def run_drill(
-    stack: str, resources: list[Any] | None = None, root: Any = None, runbook: bool = True
+    stack: str,
+    resources: list[Any] | None = None,
+    root: Any = None,
+    runbook: bool = True,
+    hardware: Mapping[str, Any] | None = None,
 ) -> DrillResult:
     """Render ``stack`` (unless given its resources) and drill it: both sites' loss, the
-    replica rules, the quorum and the network flows."""
+    replica rules, the quorum and the network flows. The servers are the plan's own, or
+    those of ``hardware`` (another plan: the servers installed today)."""
     from infra.render import check_reachability, project_root, read_stack_config, run_program
     from infra.settings import settings_from_stack_config
     from planner.inputs.spec import read_spec
@@ -502,7 +507,7 @@ def run_drill(
     if resources is None:
         resources = run_program(stack, root=root)
     workloads = planned_workloads(plan, str(settings.plan_file))
-    sites = {s["name"]: s for s in plan["sites"]}
+    sites = {s["name"]: s for s in (hardware or plan)["sites"]}
     result = DrillResult(cases=[])
     hot = bool(plan["assumptions"].get("hot_failover", False))
     for lost in settings.sites:

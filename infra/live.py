@@ -269,12 +269,14 @@ def _roll_everything(
     ]
     for kind, name in objects:
         kube.run("rollout", "restart", f"{kind}/{name}", "-n", namespace)
+    deadline = time.monotonic() + timeout_s  # the rollouts run at once: one deadline
     for kind, name in objects:
         if name not in needed:
             continue  # deferrable work may wait for room after a site loss (by design)
+        left = max(5, round(deadline - time.monotonic()))
         out = kube.run(
             "rollout", "status", f"{kind}/{name}", "-n", namespace,
-            f"--timeout={timeout_s}s", check=False,
+            f"--timeout={left}s", check=False,
         )  # fmt: skip
         if "successfully rolled out" not in out and "rolling update complete" not in out:
             report.stalled_rollouts.append(f"{kind}/{name}: {' '.join(out.split())[-300:]}")

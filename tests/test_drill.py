@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from infra.drill import (
     surge_of,
 )
 from infra.render import Recorded, run_program
+from infra.settings import PROJECT_ROOT
 from planner.outputs.plan import PlannedSite, PlannedWorkload
 
 
@@ -306,3 +308,26 @@ def test_surge_counts_and_percentages() -> None:
     assert surge_of({"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}, 84) == 1
     assert surge_of(None, 10) == 3  # Kubernetes' default 25 %, rounded up
     assert surge_of({"type": "Recreate"}, 10) == 0
+
+
+def test_drilled_on_fewer_servers_than_the_plan_buys_it_fails(prod: list[Recorded]) -> None:
+    """A plan drilled on the servers installed today: the preview's 'rack first' check."""
+    plan = json.loads((PROJECT_ROOT / "stacks" / "prod" / "plan.json").read_text())
+    assert run_drill("prod", prod, hardware=plan).ok
+    today = copy.deepcopy(plan)
+    for site in today["sites"]:
+        for server in site["servers"]:
+            server["count"] = max(1, server["count"] - 8)
+    result = run_drill("prod", prod, hardware=today)
+    assert any("pending:" in line for line in result.problems())
+
+
+def test_servers_added_lists_what_must_be_racked() -> None:
+    from planner.jobs.preview import servers_added
+
+    old = {"sites": [{"name": "a", "servers": [{"sku": "s", "count": 4}]}]}
+    new = {
+        "sites": [{"name": "a", "servers": [{"sku": "s", "count": 7}, {"sku": "t", "count": 1}]}]
+    }
+    assert servers_added(old, new) == ["a: +3 s", "a: +1 t"]
+    assert servers_added(new, old) == []

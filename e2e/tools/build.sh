@@ -110,9 +110,11 @@ build_kwok() {
   src=$(cd "$here/kwok" && go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   mkdir -p "$1/stages"
-  for stage in node-fast pod-fast; do
-    cp "$src/kustomize/stage/${stage%%-*}/fast/"*.yaml "$1/stages/" 2>/dev/null ||
-      die "kwok: no $stage stages in the module"
+  for stage in node/fast node/heartbeat-with-lease pod/fast; do
+    [ -d "$src/kustomize/stage/$stage" ] || die "kwok: no $stage stages in the module"
+    for file in "$src/kustomize/stage/$stage/"*.yaml; do
+      [ "$(basename "$file")" = kustomization.yaml ] || cp "$file" "$1/stages/"
+    done
   done
 }
 

@@ -7,6 +7,7 @@ runs."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -42,8 +43,22 @@ from planner.cli._shell import BadInput, planner_errors, stages
     show_default=True,
     help="With --live: seconds each step may take before it counts as failed.",
 )
+@click.option(
+    "--hardware",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Drill on the servers of another plan (the one installed today) instead of the "
+    "stack's own plan: what must be racked before `pulumi up`.",
+)
 @planner_errors
-def drill(stack: str, live: Path | None, lost: str | None, kubectl: str, timeout_s: int) -> None:
+def drill(
+    stack: str,
+    live: Path | None,
+    lost: str | None,
+    kubectl: str,
+    timeout_s: int,
+    hardware: Path | None,
+) -> None:
     """Each site lost in turn, and each distinct loss of r of the survivor's servers: HPAs
     scaled to the failover load, quota admission (the failover set, and every Deployment's
     rollout surge on top), scheduling with priorities, anti-affinity and spread, and
@@ -65,10 +80,11 @@ def drill(stack: str, live: Path | None, lost: str | None, kubectl: str, timeout
     from infra.render import RenderError
     from infra.settings import SettingsError
 
+    servers = _servers_of(hardware) if hardware is not None else None
     with stages(f"drilling {stack}", 1) as advance:
         advance("rendering under mocks and playing the failover")
         try:
-            result = run_drill(stack)
+            result = run_drill(stack, hardware=servers)
         except (RenderError, SettingsError) as exc:
             raise BadInput(str(exc)) from None
     for line in result.lines():
@@ -97,3 +113,16 @@ def _live(stack: str, folder: Path, lost: str | None, kubectl: str, timeout_s: i
         click.echo(line)
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+def _servers_of(path: Path) -> dict[str, Any]:
+    """The sites' servers of a plan file (any schema version: only ``sites[].name`` and
+    ``sites[].servers`` are read)."""
+    import json
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        sites = [{"name": s["name"], "servers": s["servers"]} for s in doc["sites"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"{path}: not a plan with sites[].servers ({exc})") from None
+    return {"sites": sites}

@@ -222,6 +222,7 @@ def _plan_part(repo: Path, base_tree: Path, stack: str, preview: StackPreview) -
         preview.base_note = "new stack (no plan at the base)"
         return
     old_plan = _base_plan(base_tree / old_plan_path)
+    preview.warnings += racking(repo, stack, base_tree / old_plan_path, old_plan, new_plan)
     preview.plan_changes = diff_plans(old_plan, new_plan)
     preview.causes = input_file_changes(base_tree, repo, stack) or [
         c for c in input_causes(old_plan, new_plan) if not c.startswith("spec ")
@@ -232,6 +233,49 @@ def _plan_part(repo: Path, base_tree: Path, stack: str, preview: StackPreview) -
         preview.headline = render_headline(
             headline(old_plan, new_plan, preview.plan_changes), currency, []
         )
+
+
+def servers_added(old_plan: dict[str, Any], new_plan: dict[str, Any]) -> list[str]:
+    """Per site, the servers the new plan has beyond the old one ('holstebro: +3 sku')."""
+    old = {(s["name"], x["sku"]): int(x["count"]) for s in old_plan["sites"] for x in s["servers"]}
+    out = []
+    for site in new_plan["sites"]:
+        for server in site["servers"]:
+            more = int(server["count"]) - old.get((site["name"], server["sku"]), 0)
+            if more > 0:
+                out.append(f"{site['name']}: +{more} {server['sku']}")
+    return out
+
+
+def racking(
+    repo: Path, stack: str, old_path: Path, old_plan: dict[str, Any], new_plan: dict[str, Any]
+) -> list[str]:
+    """A plan that buys servers is drilled twice: on the hardware it buys (the render's own
+    drill) and here on the servers installed today (the base plan's, ``planner drill
+    --hardware``). When the new manifests fail there, the new servers must be racked before
+    `pulumi up`."""
+    added = servers_added(old_plan, new_plan)
+    if not added:
+        return []
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", "drill", "--stack", stack, "--hardware", str(old_path)],
+        cwd=repo,
+        env=dict(os.environ, PYTHONPATH=str(repo), CI=os.environ.get("CI", "1")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        return [
+            "the new manifests also hold on the servers installed today (drilled on the base "
+            f"plan's hardware): racking {'; '.join(added)} may follow `pulumi up`"
+        ]
+    failing = [ln.strip() for ln in done.stdout.splitlines() if ln.startswith("  ")]
+    reason = failing[0] if failing else (done.stderr.strip() or f"exit {done.returncode}")
+    return [
+        f"RACK FIRST: on the servers installed today the new manifests fail the drill "
+        f"({reason}); rack {'; '.join(added)} before `pulumi up`"
+    ]
 
 
 def _input_paths(tree: Path, stack: str) -> dict[str, Path]:
