@@ -31,6 +31,9 @@ SERVICE_CIDR = "10.96.0.0/16"
 #: Pod addresses KWOK hands out (a /16: a site runs several hundred pods).
 POD_CIDR = "10.244.0.0/16"
 FAKE_NODE = "kwok.x-k8s.io/node"
+#: The label KWOK selects the nodes it plays the kubelet of by (a server-side selector, so
+#: removing it from a node stops its heartbeat at once: the server is dead).
+KUBELET_LABEL = "hospital-platform/kubelet"
 
 
 class ClusterError(RuntimeError):
@@ -262,7 +265,7 @@ class ControlPlane:
                     "kind": "KwokConfiguration",
                     "options": {
                         "manageAllNodes": False,
-                        "manageNodesWithAnnotationSelector": f"{FAKE_NODE}=fake",
+                        "manageNodesWithLabelSelector": f"{KUBELET_LABEL}=kwok",
                         "nodeLeaseDurationSeconds": 40,
                         "nodeLeaseParallelism": 4,
                         "nodePlayStageParallelism": 4,

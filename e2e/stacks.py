@@ -65,6 +65,8 @@ class Engine:
             path.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "Pulumi.yaml", self.project / "Pulumi.yaml")
         shutil.copytree(ROOT / "stacks", self.project / "stacks", dirs_exist_ok=True)
+        if not (self.project / "infra").exists():  # `main: infra/` must exist for the CLI
+            (self.project / "infra").symlink_to(ROOT / "infra", target_is_directory=True)
         self.env = {
             "PULUMI_HOME": str(self.home),
             "PULUMI_BACKEND_URL": f"file://{self.state}",

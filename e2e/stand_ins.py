@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from e2e.cluster import FAKE_NODE
+from e2e.cluster import FAKE_NODE, KUBELET_LABEL
 
 Obj = dict[str, Any]
 SITE_LABEL = "hospital-platform/site"
@@ -150,6 +150,7 @@ def node(
                 SITE_LABEL: site,
                 RACK_LABEL: rack,
                 "type": "kwok",
+                KUBELET_LABEL: "kwok",
             },
         },
         "spec": {},

@@ -189,17 +189,23 @@ def surge_of(strategy: Mapping[str, Any] | None, replicas: int) -> int:
 
 
 def rollout_pods(resources: list[Any], site: str, pods: list[DrillPod]) -> list[DrillPod]:
-    """The extra pods a rollout of every Deployment at once adds to the failover set (as a
-    `pulumi up` that changes images does): each Deployment's surge, at its pods' requests."""
+    """The extra pods quota admission counts while every workload rolls at once (as a
+    `pulumi up` that changes images does): each Deployment's surge, and for each
+    StatefulSet one pod (its replacement is admitted while the quota's usage still counts
+    the pod it replaces: the quota controller recomputes usage only after the deletion),
+    at the pods' requests."""
     count = Counter(p.workload for p in pods)
     first = {p.workload: p for p in reversed(pods)}
     out = []
-    for body in _inputs_of(resources, site, "Deployment"):
-        name = body["metadata"]["name"]
-        if name not in first:
-            continue
-        surge = surge_of(body["spec"].get("strategy"), count[name])
-        out += [dataclasses.replace(first[name], needed=False) for _ in range(surge)]
+    for kind in WORKLOAD_KINDS:
+        for body in _inputs_of(resources, site, kind):
+            name = body["metadata"]["name"]
+            if name not in first:
+                continue
+            extra = (
+                surge_of(body["spec"].get("strategy"), count[name]) if kind == "Deployment" else 1
+            )
+            out += [dataclasses.replace(first[name], needed=False) for _ in range(extra)]
     return out
 
 
@@ -306,7 +312,7 @@ def drill_site(
         resources,
         survivor,
         pods + rollout_pods(resources, survivor, pods),
-        " during a rollout of every Deployment",
+        " during a rollout of every workload",
     )
     kinds: dict[tuple[str, ...], tuple[int, ...]] = {}
     for chosen in combinations(range(len(nodes)), min(r, len(nodes))):

@@ -46,6 +46,15 @@ class Kube:
             raise KubeError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout + (done.stderr if not check else "")
 
+    def status(self, *args: str) -> tuple[int, str]:
+        """(exit code, stdout and stderr) of a kubectl command that may fail."""
+        argv = [self.kubectl, f"--kubeconfig={self.kubeconfig}", *args]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
+        except subprocess.TimeoutExpired:
+            return 124, f"kubectl {' '.join(args)}: no answer"
+        return done.returncode, done.stdout + done.stderr
+
     def reachable(self) -> bool:
         try:
             self.run("get", "--raw", "/readyz")

@@ -102,21 +102,25 @@ class _Events:
 
     kube: Kube
     namespace: str
-    seen: set[str] = field(default_factory=set)
+    seen: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.seen = {e["metadata"]["uid"] for e in self.kube.items("events", self.namespace)}
+        self.forget()
+
+    @staticmethod
+    def _key(event: Obj) -> tuple[str, str]:
+        # a repeated event updates one Event object (its count): a new resourceVersion
+        return event["metadata"]["uid"], event["metadata"].get("resourceVersion", "")
 
     def new(self, *reasons: str) -> list[Obj]:
-        out = []
-        for event in self.kube.items("events", self.namespace):
-            if event["metadata"]["uid"] in self.seen or event.get("reason") not in reasons:
-                continue
-            out.append(event)
-        return out
+        return [
+            e
+            for e in self.kube.items("events", self.namespace)
+            if self._key(e) not in self.seen and e.get("reason") in reasons
+        ]
 
     def forget(self) -> None:
-        self.seen |= {e["metadata"]["uid"] for e in self.kube.items("events", self.namespace)}
+        self.seen |= {self._key(e) for e in self.kube.items("events", self.namespace)}
 
 
 def _needed(workloads: tuple[PlannedWorkload, ...], site: str) -> dict[str, int]:
@@ -274,11 +278,10 @@ def _roll_everything(
         if name not in needed:
             continue  # deferrable work may wait for room after a site loss (by design)
         left = max(5, round(deadline - time.monotonic()))
-        out = kube.run(
-            "rollout", "status", f"{kind}/{name}", "-n", namespace,
-            f"--timeout={left}s", check=False,
-        )  # fmt: skip
-        if "successfully rolled out" not in out and "rolling update complete" not in out:
+        code, out = kube.status(
+            "rollout", "status", f"{kind}/{name}", "-n", namespace, f"--timeout={left}s"
+        )
+        if code != 0:
             report.stalled_rollouts.append(f"{kind}/{name}: {' '.join(out.split())[-300:]}")
     report.timings_s["rollout"] = time.monotonic() - started
 

@@ -21,8 +21,11 @@ DNS_PORT = 53
 HTTP_PORT = 8080
 NAMESPACE_NAME = "kubernetes.io/metadata.name"
 #: Pods a Deployment's rolling update adds before it removes one (``maxSurge``; with
-#: ``maxUnavailable`` 0 the capacity never drops during a rollout). The quotas hold room for
-#: it: a `pulumi up` that changes an image rolls every Deployment at once.
+#: ``maxUnavailable`` 0 the capacity never drops during a rollout). The quotas hold this
+#: much room for every workload: a `pulumi up` that changes images rolls every Deployment
+#: at once, and a StatefulSet's replacement pod is admitted while the quota's recorded usage
+#: still counts the pod it replaces (the quota controller recomputes usage after the
+#: deletion; seen live as FailedCreate on every StatefulSet rollout without the room).
 ROLLOUT_SURGE = 1
 
 Obj = dict[str, Any]
@@ -127,9 +130,10 @@ def resource_quotas(
     (``scopeSelector`` PriorityClass In [class]), holding every workload of the class at
     its most replicas (the HPA maximum) plus the rollout surge of every Deployment
     (:data:`ROLLOUT_SURGE` pods each, all rolling at once, as a `pulumi up` of new images
-    does); and one for storage, every volume at the most replicas. Deferrable work filling
-    its own quota can then never keep a critical pod out: the scheduler preempts it instead.
-    StatefulSets roll one pod at a time by replacing it, so they need no surge room.
+    does) and of every StatefulSet (its replacement pod is admitted before the quota's
+    usage forgets the pod it replaces); and one for storage, every volume at the most
+    replicas. Deferrable work filling its own quota can then never keep a critical pod out:
+    the scheduler preempts it instead.
     """
     ns = settings.namespace_for(site)
     meta = {"namespace": ns, "labels": {f"{LABEL}/site": site}}
@@ -185,8 +189,8 @@ def resource_quotas(
 
 
 def _surge(workload: PlannedWorkload) -> int:
-    """Extra pods a rollout of ``workload`` runs: a Deployment's surge, none for a StatefulSet."""
-    return 0 if workload.stateful else ROLLOUT_SURGE
+    """Quota room a rollout of ``workload`` needs beyond its pods (:data:`ROLLOUT_SURGE`)."""
+    return ROLLOUT_SURGE
 
 
 def default_deny(settings: StackSettings, site: str) -> list[Obj]:

@@ -287,7 +287,7 @@ def test_the_quota_holds_room_for_every_deployment_to_surge(prod: list[Recorded]
         r
         for r in prod
         if r.site == "skejby"
-        and r.kind == "Deployment"
+        and r.kind in ("Deployment", "StatefulSet")
         and r.inputs["spec"]["template"]["spec"]["priorityClassName"] == "clinical-critical"
     ]
     assert critical
@@ -298,8 +298,7 @@ def test_the_quota_holds_room_for_every_deployment_to_surge(prod: list[Recorded]
     assert run_drill("prod", prod).ok
     result = run_drill("prod", mutate(prod, "skejby", "ResourceQuota", "plan-critical", no_room))
     assert any(
-        "ResourceQuota plan-critical: pods" in line
-        and "during a rollout of every Deployment" in line
+        "ResourceQuota plan-critical: pods" in line and "during a rollout of every workload" in line
         for line in result.problems()
     )
 

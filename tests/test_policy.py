@@ -298,6 +298,28 @@ def test_no_replicas_beside_an_hpa_rule() -> None:
     ]
 
 
+def test_the_live_objects_replicas_are_not_a_declaration() -> None:
+    """In the real engine a stack policy sees the live object (the API server or the HPA
+    set ``spec.replicas``) with the program's own inputs under ``__inputs``."""
+    import copy
+
+    objects = site_objects("a")
+    for _, body, _ in objects:
+        if "template" in body.get("spec", {}):
+            declared = copy.deepcopy(body)
+            body["spec"]["replicas"] = 6
+            body["__inputs"] = declared
+    live = stack(*objects, *site_objects("b"))
+    assert violations(validate_no_replicas_beside_hpa, live) == []
+    for _, body, _ in objects:
+        if "__inputs" in body:
+            body["__inputs"]["spec"]["replicas"] = 6
+    declared_too = stack(*objects, *site_objects("b"))
+    assert violations(validate_no_replicas_beside_hpa, declared_too) == [
+        "a/web sets spec.replicas beside its HPA"
+    ]
+
+
 def test_disruption_budget_rule() -> None:
     good = stack(*site_objects("a"), *site_objects("b"))
     assert violations(validate_disruption_budgets, good) == []

@@ -306,9 +306,19 @@ def validate_failover_capacity(args: StackValidationArgs, report: Report) -> Non
             report(f"{site}/{name}: {most} x {mem:g} GiB < failover load {need_mem:g} GiB", w.urn)
 
 
+def declared(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the program declared for a resource. A stack policy sees a resource's outputs:
+    in the real engine that is the live object (the API server fills in ``spec.replicas``
+    and more), with the program's inputs kept under ``__inputs``; under the offline render
+    the outputs are the inputs."""
+    inputs = props.get("__inputs")
+    return inputs if isinstance(inputs, Mapping) else props
+
+
 def validate_no_replicas_beside_hpa(args: StackValidationArgs, report: Report) -> None:
-    """A workload an HPA scales carries no spec.replicas: every `pulumi up` would set it
-    back and could scale a surviving site down in the middle of a failover."""
+    """A workload an HPA scales declares no spec.replicas: every `pulumi up` would set it
+    back and could scale a surviving site down in the middle of a failover. (The live
+    object always has one: the API server or the HPA sets it; only the declaration counts.)"""
     hpas = _by_type(args.resources, HPA_TYPE)
     for w in _by_type(args.resources, *WORKLOAD_TYPES):
         scaled = any(
@@ -318,7 +328,7 @@ def validate_no_replicas_beside_hpa(args: StackValidationArgs, report: Report) -
             == _name(w.props)
             for h in hpas
         )
-        if scaled and (w.props.get("spec") or {}).get("replicas") is not None:
+        if scaled and (declared(w.props).get("spec") or {}).get("replicas") is not None:
             report(f"{_site(w)}/{_name(w.props)} sets spec.replicas beside its HPA", w.urn)
 
 
