@@ -360,7 +360,7 @@ def steady(world: World, location: str) -> bool:
     return True
 
 
-def restore(world: World, location: str, timeout_s: float = 240) -> None:
+def restore(world: World, location: str, timeout_s: float = 600) -> None:
     """Bring a location back as it was: its control plane running, its planned servers all
     there (a drill deletes some) and schedulable, and every workload Ready again."""
     plane = world.planes[location]

@@ -391,7 +391,7 @@ class DrillResult:
             f"{c.site_lost} lost, {c.survivor} after losing {c.loss}: {line.strip()}"
             for c in self.cases
             for line in c.lines()[1:]
-            if not line.strip().startswith("evicted")
+            if not line.strip().startswith(("evicted", "runbook:"))
         ]
         out += self.rules + self.quorum
         return out + ([f"network: {x}" for x in self.reachability] if network else [])

@@ -233,18 +233,28 @@ def _unbound(kube: Kube, node: str) -> bool:
 def _lose_servers(kube: Kube, nodes: list[Obj], report: LiveReport, drain_timeout_s: int) -> None:
     for node in nodes:
         name = node["metadata"]["name"]
-        out = kube.run(
+        code, out = kube.status(
             "drain", name, "--ignore-daemonsets", "--delete-emptydir-data",
-            f"--timeout={drain_timeout_s}s", check=False,
+            f"--timeout={drain_timeout_s}s",
         )  # fmt: skip
-        refused = sorted(
-            {
-                " ".join(line.split())
-                for line in out.splitlines()
-                if "disruption budget" in line and "evict" in line.lower()
-            }
+        # kubectl retries an eviction a budget refuses (the workload's previous pod is not
+        # Ready yet): a refusal counts only when the drain gives up
+        refused = (
+            sorted(
+                {
+                    " ".join(line.split())
+                    for line in out.splitlines()
+                    if "disruption budget" in line and "evict" in line.lower()
+                }
+            )
+            if code != 0
+            else []
         )
         report.refused_evictions += [f"{name}: {line}" for line in refused[:5]]
+        if code != 0 and not refused:
+            report.refused_evictions.append(
+                f"{name}: drain did not complete: {' '.join(out.split())[-200:]}"
+            )
         left = [
             p["metadata"]["name"]
             for p in kube.items("pods", None, "")

@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from infra.policy.rules import REPLICAS_OWNER
 from infra.settings import StackSettings
 from planner.outputs.plan import PlannedSite, PlannedWorkload
 from planner.sizing.pods import PRIORITIES
@@ -343,6 +344,8 @@ def workload_object(
         # an HPA owns the replica count of the others: a replicas field beside it would be
         # re-applied by every `pulumi up` and could scale a survivor down mid-failover
         spec["replicas"] = planned.replicas_min
+    if autoscaled(workload):
+        annotations[REPLICAS_OWNER] = "HorizontalPodAutoscaler"
     metadata = {
         "name": workload.name,
         "namespace": settings.namespace_for(site),

@@ -18,12 +18,14 @@ from pulumi_policy import (
 
 from infra import specs
 from infra.policy.rules import (
+    REPLICAS_OWNER,
     RESOURCE_RULES,
     STACK_RULES,
     all_policies,
     validate_critical_in_both_sites,
     validate_disruption_budgets,
     validate_failover_capacity,
+    validate_hpa_targets_say_so,
     validate_no_replicas_beside_hpa,
     validate_pinned_images,
     validate_probes,
@@ -286,37 +288,27 @@ def test_a_critical_workload_with_zero_replicas_is_caught() -> None:
 
 
 def test_no_replicas_beside_an_hpa_rule() -> None:
-    good = stack(*site_objects("a"), *site_objects("b"))
-    assert violations(validate_no_replicas_beside_hpa, good) == []
-    objects = site_objects("a")
-    for _, body, _ in objects:
-        if "template" in body.get("spec", {}):
-            body["spec"]["replicas"] = 3
-    bad = stack(*objects, *site_objects("b"))
-    assert violations(validate_no_replicas_beside_hpa, bad) == [
+    """Checked on what the program declares (a resource rule sees the inputs; the live
+    object always has spec.replicas, which a stack rule would see)."""
+    body = good_deployment("a")
+    assert body["metadata"]["annotations"][REPLICAS_OWNER] == "HorizontalPodAutoscaler"
+    assert violations(validate_no_replicas_beside_hpa, resource_args(body)) == []
+    body["spec"]["replicas"] = 3
+    assert violations(validate_no_replicas_beside_hpa, resource_args(body)) == [
         "a/web sets spec.replicas beside its HPA"
     ]
 
 
-def test_the_live_objects_replicas_are_not_a_declaration() -> None:
-    """In the real engine a stack policy sees the live object (the API server or the HPA
-    set ``spec.replicas``) with the program's own inputs under ``__inputs``."""
-    import copy
-
+def test_every_hpa_target_carries_the_replicas_owner_annotation() -> None:
+    good = stack(*site_objects("a"), *site_objects("b"))
+    assert violations(validate_hpa_targets_say_so, good) == []
     objects = site_objects("a")
     for _, body, _ in objects:
         if "template" in body.get("spec", {}):
-            declared = copy.deepcopy(body)
-            body["spec"]["replicas"] = 6
-            body["__inputs"] = declared
-    live = stack(*objects, *site_objects("b"))
-    assert violations(validate_no_replicas_beside_hpa, live) == []
-    for _, body, _ in objects:
-        if "__inputs" in body:
-            body["__inputs"]["spec"]["replicas"] = 6
-    declared_too = stack(*objects, *site_objects("b"))
-    assert violations(validate_no_replicas_beside_hpa, declared_too) == [
-        "a/web sets spec.replicas beside its HPA"
+            del body["metadata"]["annotations"][REPLICAS_OWNER]
+    bad = stack(*objects, *site_objects("b"))
+    assert violations(validate_hpa_targets_say_so, bad) == [
+        f"a/web is scaled by an HPA but lacks the {REPLICAS_OWNER} annotation"
     ]
 
 
@@ -330,4 +322,4 @@ def test_disruption_budget_rule() -> None:
 def test_the_pack_has_every_rule() -> None:
     names = {p.name for p in all_policies()}
     assert names == set(RESOURCE_RULES) | set(STACK_RULES)
-    assert len(names) == 10
+    assert len(names) == 11

@@ -306,19 +306,27 @@ def validate_failover_capacity(args: StackValidationArgs, report: Report) -> Non
             report(f"{site}/{name}: {most} x {mem:g} GiB < failover load {need_mem:g} GiB", w.urn)
 
 
-def declared(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    """What the program declared for a resource. A stack policy sees a resource's outputs:
-    in the real engine that is the live object (the API server fills in ``spec.replicas``
-    and more), with the program's inputs kept under ``__inputs``; under the offline render
-    the outputs are the inputs."""
-    inputs = props.get("__inputs")
-    return inputs if isinstance(inputs, Mapping) else props
+#: The annotation a workload carries when an HorizontalPodAutoscaler owns its replica count.
+REPLICAS_OWNER = f"{LABEL}/replicas-owner"
 
 
-def validate_no_replicas_beside_hpa(args: StackValidationArgs, report: Report) -> None:
-    """A workload an HPA scales declares no spec.replicas: every `pulumi up` would set it
-    back and could scale a surviving site down in the middle of a failover. (The live
-    object always has one: the API server or the HPA sets it; only the declaration counts.)"""
+def validate_no_replicas_beside_hpa(args: ResourceValidationArgs, report: Report) -> None:
+    """A workload whose replica count an HPA owns (it says so: :data:`REPLICAS_OWNER`)
+    declares no spec.replicas: every `pulumi up` would set it back and could scale a
+    surviving site down in the middle of a failover. Checked on the declared inputs: the
+    live object always has a count (the API server or the HPA sets it)."""
+    if args.resource_type not in WORKLOAD_TYPES:
+        return
+    props = args.props
+    owner = ((props.get("metadata") or {}).get("annotations") or {}).get(REPLICAS_OWNER)
+    if owner and (props.get("spec") or {}).get("replicas") is not None:
+        site = _labels(props).get(f"{LABEL}/site")
+        report(f"{site}/{_name(props)} sets spec.replicas beside its HPA")
+
+
+def validate_hpa_targets_say_so(args: StackValidationArgs, report: Report) -> None:
+    """Every workload an HPA scales carries :data:`REPLICAS_OWNER`, so the resource rule
+    above knows to refuse a spec.replicas beside it."""
     hpas = _by_type(args.resources, HPA_TYPE)
     for w in _by_type(args.resources, *WORKLOAD_TYPES):
         scaled = any(
@@ -328,8 +336,13 @@ def validate_no_replicas_beside_hpa(args: StackValidationArgs, report: Report) -
             == _name(w.props)
             for h in hpas
         )
-        if scaled and (declared(w.props).get("spec") or {}).get("replicas") is not None:
-            report(f"{_site(w)}/{_name(w.props)} sets spec.replicas beside its HPA", w.urn)
+        marked = ((w.props.get("metadata") or {}).get("annotations") or {}).get(REPLICAS_OWNER)
+        if scaled and not marked:
+            report(
+                f"{_site(w)}/{_name(w.props)} is scaled by an HPA but lacks the "
+                f"{REPLICAS_OWNER} annotation",
+                w.urn,
+            )
 
 
 def validate_disruption_budgets(args: StackValidationArgs, report: Report) -> None:
@@ -370,6 +383,10 @@ RESOURCE_RULES: dict[str, tuple[str, Validate]] = {
         "Storage classes can provision (Ceph RBD parameters) and expand volumes.",
         validate_storage_class,
     ),
+    "no-replicas-beside-hpa": (
+        "A workload an HPA scales does not set spec.replicas.",
+        validate_no_replicas_beside_hpa,
+    ),
 }
 STACK_RULES: dict[str, tuple[str, Validate]] = {
     "critical-in-both-sites": (
@@ -381,9 +398,9 @@ STACK_RULES: dict[str, tuple[str, Validate]] = {
         validate_failover_capacity,
     ),
     "disruption-budget": ("Every workload has a PodDisruptionBudget.", validate_disruption_budgets),
-    "no-replicas-beside-hpa": (
-        "A workload an HPA scales does not set spec.replicas.",
-        validate_no_replicas_beside_hpa,
+    "hpa-targets-say-so": (
+        "A workload an HPA scales is annotated as such.",
+        validate_hpa_targets_say_so,
     ),
 }
 
