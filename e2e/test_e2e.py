@@ -327,9 +327,20 @@ def live_drill(world: World, lost: str, timeout_s: int = 240) -> tuple[int, str]
         ],
         capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
-    TIMINGS[f"live drill, {lost} lost"] = time.monotonic() - started
+    name = f"live drill, {lost} lost ({_current_test()})"
+    TIMINGS[name] = time.monotonic() - started
+    for line in done.stdout.splitlines():  # the drill's own step timings: "  failover: 5 s"
+        step, _, value = line.strip().rpartition(": ")
+        if value.endswith(" s") and value[:-2].isdigit():
+            TIMINGS[f"  {step}"] = float(value[:-2])
     sys.stderr.write(done.stdout + done.stderr)
     return done.returncode, done.stdout + done.stderr
+
+
+def _current_test() -> str:
+    import os as _os
+
+    return _os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[-1].split(" ")[0]
 
 
 def model_case(lost: str, loss: str, resources: list[Any] | None = None) -> Any:
@@ -570,3 +581,88 @@ def test_a_statefulset_pod_on_a_dead_server_waits_for_the_runbook(world: World) 
     assert ready_db() == replicas
     plane.kubectl("delete", "node", server)
     restore(world, survivor)
+
+
+def test_a_budget_that_blocks_drains_fails_live_and_in_the_model(world: World) -> None:
+    lost, survivor = "skejby", "holstebro"
+    restore(world, survivor)
+    patch(world, survivor, "poddisruptionbudget", "identity", {"spec": {"maxUnavailable": 0}})
+    world.planes[lost].stop()
+    try:
+        code, output = live_drill(world, lost, timeout_s=60)
+        assert code == 1, output
+        assert "eviction refused" in output, output
+
+        def tight(body: dict[str, Any]) -> None:
+            body["spec"]["maxUnavailable"] = 0
+
+        case = mutated_model(
+            lost, loss_of(output), survivor, "PodDisruptionBudget", "identity", tight
+        )
+        assert any(
+            "PodDisruptionBudget identity allows no eviction" in x for x in case.blocked_drains
+        )
+    finally:
+        patch(world, survivor, "poddisruptionbudget", "identity", {"spec": {"maxUnavailable": 1}})
+        restore(world, lost)
+
+
+def test_an_unsatisfiable_spread_fails_live_and_in_the_model(world: World) -> None:
+    lost, survivor = "skejby", "holstebro"
+    restore(world, survivor)
+    anti = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "epr-app"}},
+                    "topologyKey": "kubernetes.io/hostname",
+                }
+            ]
+        }
+    }
+    patch(world, survivor, "deployment", "epr-app",
+          {"spec": {"template": {"spec": {"affinity": anti}}}})  # fmt: skip
+    world.planes[lost].stop()
+    try:
+        code, output = live_drill(world, lost, timeout_s=60)
+        assert code == 1, output
+        assert "FailedScheduling" in output, output
+
+        def spread(body: dict[str, Any]) -> None:
+            body["spec"]["template"]["spec"]["affinity"] = anti
+
+        case = mutated_model(lost, loss_of(output), survivor, "Deployment", "epr-app", spread)
+        assert any("epr-app" in x for x in case.pending)
+    finally:
+        patch(world, survivor, "deployment", "epr-app",
+              {"spec": {"template": {"spec": {"affinity": None}}}})  # fmt: skip
+        restore(world, lost)
+
+
+def test_a_witness_too_small_loses_quorum_live_and_in_the_model(world: World) -> None:
+    lost, survivor = "skejby", "holstebro"
+    restore(world, survivor)
+    witness = world.planes["witness"]
+    namespace = world.settings.namespace_for("witness")
+    witness.kubectl("scale", "statefulset/quorum-arbiter", "--replicas=1", "-n", namespace)
+    world.planes[lost].stop()
+    try:
+        code, output = live_drill(world, lost, timeout_s=120)
+        assert code == 1, output
+        assert "quorum lost; the plan says kept" in output, output
+        from infra.drill import run_drill
+        from infra.render import run_program
+
+        resources = []
+        for r in run_program(ENVIRONMENT):
+            if r.site == "witness" and r.kind == "StatefulSet":
+                inputs = json.loads(json.dumps(r.inputs))
+                inputs["spec"]["replicas"] = 1
+                r = type(r)(r.type, r.name, r.provider, r.custom, inputs)
+            resources.append(r)
+        assert any(
+            "the plan says quorum is kept" in x for x in run_drill(ENVIRONMENT, resources).quorum
+        )
+    finally:
+        witness.kubectl("scale", "statefulset/quorum-arbiter", "--replicas=3", "-n", namespace)
+        restore(world, lost)

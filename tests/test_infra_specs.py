@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from infra import specs
+from infra.settings import SiteSettings
 from tests.test_policy import PLANNED, SETTINGS, WEB
 
 
@@ -17,13 +18,14 @@ def test_quantities() -> None:
 
 
 def test_quotas_are_per_priority_class_at_the_most_replicas() -> None:
-    """web (critical) at its most 6 replicas x 2 cores / 4 GiB; storage apart, unscoped."""
+    """web (critical) at its most 6 replicas plus one to roll, x 2 cores / 4 GiB; storage
+    apart, unscoped."""
     quotas = {q["metadata"]["name"]: q for q in specs.resource_quotas(SETTINGS, "a", (WEB,))}
     assert sorted(quotas) == ["plan-critical", "plan-storage"]
     critical = quotas["plan-critical"]["spec"]
-    assert critical["hard"]["requests.cpu"] == "12000m"
-    assert critical["hard"]["requests.memory"] == "24Gi"
-    assert critical["hard"]["pods"] == "6"
+    assert critical["hard"]["requests.cpu"] == "14000m"
+    assert critical["hard"]["requests.memory"] == "28Gi"
+    assert critical["hard"]["pods"] == "7"
     scope = critical["scopeSelector"]["matchExpressions"][0]
     assert scope == {
         "scopeName": "PriorityClass",
@@ -86,3 +88,38 @@ def test_as_kwargs_snake_cases_only_the_top_level() -> None:
         "global_default": False,
         "spec": {"matchLabels": {}},
     }
+
+
+def test_witness_voters_are_addressable_one_by_one_with_their_own_storage() -> None:
+    settings = dataclasses.replace(
+        SETTINGS,
+        witness=SiteSettings("w", "ctx-w", "10.3.0.0/24", "quorum.example", 5433),
+        images={**SETTINGS.images, specs.WITNESS: "reg/q@sha256:" + "cd" * 32},
+    )
+    objects = specs.witness_objects(settings, 3, (5432,))
+    kinds = [kind for kind, _ in objects]
+    assert "StorageClass" in kinds
+    statefulset = next(body for kind, body in objects if kind == "StatefulSet")
+    services = {
+        body["metadata"]["name"]: body["spec"] for kind, body in objects if kind == "Service"
+    }
+    headless = services[statefulset["spec"]["serviceName"]]
+    assert headless["clusterIP"] == "None"  # per-voter DNS names
+    claim = statefulset["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["storageClassName"] == specs.storage_class_name(settings, "w")
+    for i in range(3):  # voter i alone behind port + i
+        spec = services[f"{specs.WITNESS}-{i}"]
+        assert spec["selector"] == {"statefulset.kubernetes.io/pod-name": f"{specs.WITNESS}-{i}"}
+        assert spec["ports"][0]["port"] == 5433 + i
+    assert specs.witness_voter_addresses(settings, 3) == [
+        "quorum.example:5433",
+        "quorum.example:5434",
+        "quorum.example:5435",
+    ]
+    policy = next(body for kind, body in objects if kind == "NetworkPolicy")["spec"]
+    voters = {"podSelector": {"matchLabels": specs.selector(specs.WITNESS)}}
+    assert any(voters in rule["from"] for rule in policy["ingress"])
+    assert any(voters in rule["to"] for rule in policy["egress"])
+    assert any(
+        {"protocol": "TCP", "port": 5432} in rule.get("ports", []) for rule in policy["egress"]
+    )
