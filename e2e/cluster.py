@@ -18,7 +18,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -337,7 +337,7 @@ class ControlPlane:
         except subprocess.TimeoutExpired:
             return False
 
-    def apply(self, objects: list[Mapping[str, Any]]) -> None:
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
         self.kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(objects))
 
     def stop(self, components: tuple[str, ...] | None = None) -> None:

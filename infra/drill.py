@@ -500,18 +500,27 @@ def run_drill(
     """Render ``stack`` (unless given its resources) and drill it: both sites' loss, the
     replica rules, the quorum and the network flows. The servers are the plan's own, or
     those of ``hardware`` (another plan: the servers installed today)."""
-    from infra.render import check_reachability, project_root, read_stack_config, run_program
+    from infra.render import (
+        check_reachability,
+        environment_of,
+        project_root,
+        read_stack_config,
+        run_program,
+    )
     from infra.settings import settings_from_stack_config
     from planner.inputs.spec import read_spec
     from planner.jobs.inputs import stack_inputs
     from planner.outputs.plan import planned_workloads, read_plan
 
-    values, _ = read_stack_config(stack, root)
+    # a site stack is drilled as its whole environment (both sites and the witness), whose
+    # inputs the plan is made from
+    environment = environment_of(stack, root)
+    values, _ = read_stack_config(environment, root)
     settings = settings_from_stack_config(values, project_root(root))
     plan = read_plan(settings.plan_file)
-    spec = read_spec(stack_inputs(project_root(root), stack).spec)
+    spec = read_spec(stack_inputs(project_root(root), environment).spec)
     if resources is None:
-        resources = run_program(stack, root=root)
+        resources = run_program(environment, root=root)
     workloads = planned_workloads(plan, str(settings.plan_file))
     sites = {s["name"]: s for s in (hardware or plan)["sites"]}
     result = DrillResult(cases=[])

@@ -369,7 +369,6 @@ def run_live_drill(
         started = time.monotonic()
         _lose_servers(kube, servers, report, drain_timeout_s=min(timeout_s, 120))
         report.timings_s["servers lost"] = time.monotonic() - started
-        events.forget()
         if _await_failover_set(
             kube, namespace, needed, events, report, timeout_s, f"after losing {report.loss}"
         ):

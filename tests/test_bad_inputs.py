@@ -672,6 +672,32 @@ CASES: dict[str, tuple[Setup, str, str]] = {
         "error: git: rev-parse",
         "error",
     ),
+    # ---- drill ----
+    "drill --lost without --live": (
+        args("drill", "--stack", "prod", "--lost", "holstebro"),
+        "--lost: only with --live",
+        "error",
+    ),
+    "drill --live without --lost": (
+        args("drill", "--stack", "prod", "--live", "docs"),
+        "name the lost site with --lost",
+        "error",
+    ),
+    "drill --live of a folder without kubeconfigs": (
+        args("drill", "--stack", "prod", "--live", "docs", "--lost", "holstebro"),
+        "docs: no <location>.kubeconfig files",
+        "error",
+    ),
+    "drill --hardware that is not a plan": (
+        args("drill", "--stack", "prod", "--hardware", "spec.yaml"),
+        "spec.yaml: not a plan with sites[].servers",
+        "error",
+    ),
+    "drill --timeout 0": (
+        args("drill", "--stack", "prod", "--live", "docs", "--lost", "x", "--timeout", "0"),
+        "--timeout",
+        "usage",
+    ),
 }
 
 
@@ -712,4 +738,13 @@ def test_the_bad_input_suites_hold_at_least_80_kinds_across_every_command(
         ws = tmp_path / str(i)
         shutil.copytree(template, ws, symlinks=True)
         commands.add(setup(ws)[0])
-    assert commands == {"size", "report", "simulate", "diff", "render", "example", "preview"}
+    assert commands == {
+        "size",
+        "report",
+        "simulate",
+        "diff",
+        "render",
+        "example",
+        "preview",
+        "drill",
+    }

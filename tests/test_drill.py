@@ -330,3 +330,9 @@ def test_servers_added_lists_what_must_be_racked() -> None:
     }
     assert servers_added(old, new) == ["a: +3 s", "a: +1 t"]
     assert servers_added(new, old) == []
+
+
+def test_a_site_stack_is_drilled_as_its_environment() -> None:
+    result = run_drill("prod-holstebro")
+    assert len(result.cases) == 4
+    assert result.ok, "\n".join(result.lines())
