@@ -457,6 +457,7 @@ def drill_mutated(
     name: str,
     change: Any,
     timeout_s: int = 90,
+    cleanup: Any = None,
 ) -> tuple[str, Any]:
     """The survivor's live ``kind``/``name`` changed by ``change`` (a function of the object
     body, applied to the live object and to the rendered one alike), the other site lost,
@@ -481,6 +482,8 @@ def drill_mutated(
             "patch", kind, name, "-n", namespace, "--type=json", "-p",
             json.dumps([{"op": "replace", "path": "/spec", "value": kept}]),
         )  # fmt: skip
+        if cleanup is not None:
+            cleanup()
         restore(world, LOST)
 
 
@@ -533,7 +536,20 @@ def test_a_sidecar_is_counted_live_and_in_the_model(world: World) -> None:
         extra.pop("envFrom", None)
         containers.append(extra)
 
-    output, case = drill_mutated(world, "deployment", "epr-app", sidecar)
+    def roll_back() -> None:
+        """Runbook step 6: the oversized pods hold the quota's room, so the rollback cannot
+        surge; delete them one at a time and let the good template replace each."""
+        plane = world.planes[SURVIVOR]
+        namespace = world.settings.namespace_for(SURVIVOR)
+        pods = json.loads(
+            plane.kubectl("get", "pods", "-n", namespace, "-l",
+                          "app.kubernetes.io/name=epr-app", "-o", "json")
+        )["items"]  # fmt: skip
+        for pod in pods:
+            if any(c["name"] == "proxy" for c in pod["spec"]["containers"]):
+                plane.kubectl("delete", "pod", pod["metadata"]["name"], "-n", namespace)
+
+    output, case = drill_mutated(world, "deployment", "epr-app", sidecar, cleanup=roll_back)
     assert "exceeded quota: plan-critical" in output, output
     assert any("ResourceQuota plan-critical" in x for x in case.quota_rejections)
 
