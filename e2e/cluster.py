@@ -13,7 +13,6 @@ real KWOK controller applies to real API objects), see :mod:`e2e.stand_ins`.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -362,9 +361,3 @@ class ControlPlane:
     @property
     def running(self) -> bool:
         return bool(self.processes) and all(p.poll() is None for p in self.processes.values())
-
-
-def remove_folder(folder: Path) -> None:
-    """Remove a run folder this harness made (it holds the marker it writes)."""
-    if (folder / ".e2e-run").is_file():
-        shutil.rmtree(folder)

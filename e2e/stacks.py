@@ -16,7 +16,6 @@ that serves the pack with the project's Python.
 
 from __future__ import annotations
 
-import json
 import os
 import runpy
 import shutil
@@ -26,7 +25,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pulumi import automation as auto
 
@@ -133,31 +131,3 @@ class Engine:
 
     def stack_file(self, name: str) -> Path:
         return self.project / "stacks" / f"Pulumi.{name}.yaml"
-
-
-def step_summary(events: list[auto.EngineEvent]) -> dict[str, str]:
-    """urn -> operation ('create', 'update', 'replace', 'delete', 'same', ...) from the
-    engine's own resource-pre events."""
-    out: dict[str, str] = {}
-    for event in events:
-        pre = event.resource_pre_event
-        if pre is None:
-            continue
-        meta = pre.metadata
-        out[meta.urn] = str(meta.op.value if hasattr(meta.op, "value") else meta.op)
-    return out
-
-
-def diff_keys(events: list[auto.EngineEvent]) -> dict[str, list[str]]:
-    """urn -> the changed property paths the engine reports (detailed diff)."""
-    out: dict[str, list[str]] = {}
-    for event in events:
-        pre = event.resource_pre_event
-        if pre is None or not pre.metadata.diffs:
-            continue
-        out[pre.metadata.urn] = sorted(pre.metadata.diffs)
-    return out
-
-
-def jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

@@ -27,7 +27,6 @@ budget refused, the rollout that stalled.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -395,10 +394,6 @@ def read_kubeconfigs(folder: Path) -> dict[str, Path]:
     if not found:
         raise LiveDrillError(f"{folder}: no <location>.kubeconfig files")
     return found
-
-
-def dump(reports: list[LiveReport]) -> str:
-    return json.dumps([r.summary() for r in reports], indent=2, sort_keys=True)
 
 
 __all__ = ["KubeError", "LiveDrillError", "LiveReport", "read_kubeconfigs", "run_live_drill"]

@@ -58,7 +58,9 @@ build() {
   start=$(date +%s)
   "$fn" "$tmp"
   date -u +%FT%TZ >"$tmp/.built"
-  rm -rf "$dest"
+  # a folder without .built is not a build of this script (builds land whole, by rename):
+  # never remove it
+  [ ! -e "$dest" ] || die "$dest: exists and is not a tool this script built; move it away"
   mv "$tmp" "$dest"
   log "$name: built in $(($(date +%s) - start)) s, $(du -sh "$dest" | cut -f1) in $dest"
 }
