@@ -357,18 +357,37 @@ def loss_of(output: str) -> str:
     return head.split(" after losing ", 1)[1].split(" (", 1)[0]
 
 
-def steady(world: World, location: str) -> bool:
-    """Every Deployment and StatefulSet of the location has all its replicas Ready and
-    updated (no rollout under way)."""
+def unsteady(world: World, location: str) -> list[str]:
+    """The location's Deployments and StatefulSets that do not have all their replicas
+    Ready and updated (a rollout under way, or pods missing), each with its counts."""
     namespace = world.settings.namespace_for(location)
     plane = world.planes[location]
+    behind = []
     for kind in ("deployments", "statefulsets"):
         for o in json.loads(plane.kubectl("get", kind, "-n", namespace, "-o", "json"))["items"]:
             want = o["spec"].get("replicas", 1)
             status = o.get("status") or {}
-            if status.get("readyReplicas", 0) != want or status.get("updatedReplicas", 0) != want:
-                return False
-    return True
+            ready, updated = status.get("readyReplicas", 0), status.get("updatedReplicas", 0)
+            if ready != want or updated != want:
+                name = o["metadata"]["name"]
+                behind.append(f"{kind[:-1]}/{name}: {ready} ready, {updated} updated of {want}")
+    return behind
+
+
+def steady(world: World, location: str) -> bool:
+    return not unsteady(world, location)
+
+
+def warnings(world: World, location: str, last: int = 15) -> str:
+    """The location's newest warning events, for a failure message."""
+    namespace = world.settings.namespace_for(location)
+    out = world.planes[location].kubectl(
+        "get", "events", "-n", namespace, "--field-selector=type=Warning",
+        "--sort-by=.lastTimestamp", "-o",
+        "custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message",
+        check=False,
+    )  # fmt: skip
+    return "\n".join(out.splitlines()[-last:])
 
 
 def restore(world: World, location: str, timeout_s: float = 600) -> None:
@@ -384,7 +403,11 @@ def restore(world: World, location: str, timeout_s: float = 600) -> None:
     nudged = 0.0
     while not steady(world, location):
         if time.monotonic() > deadline:
-            pytest.fail(f"{location}: workloads not Ready {timeout_s:.0f} s after restoring")
+            behind = "\n".join(unsteady(world, location))
+            pytest.fail(
+                f"{location}: workloads not Ready {timeout_s:.0f} s after restoring:\n"
+                f"{behind}\nnewest warnings:\n{warnings(world, location)}"
+            )
         if time.monotonic() - nudged > 20:
             nudge(world, location)
             nudged = time.monotonic()
@@ -537,17 +560,21 @@ def test_a_sidecar_is_counted_live_and_in_the_model(world: World) -> None:
         containers.append(extra)
 
     def roll_back() -> None:
-        """Runbook step 6: the oversized pods hold the quota's room, so the rollback cannot
-        surge; delete them one at a time and let the good template replace each."""
+        """Runbook step 6: the oversized pods hold the quota's rollout room, so the rollback
+        cannot surge (and a deleted oversized pod is recreated by its own ReplicaSet before
+        the good one gets the room). Roll back one pod at a time instead: no surge, one
+        unavailable, so each oversized pod leaves before its replacement is created."""
         plane = world.planes[SURVIVOR]
         namespace = world.settings.namespace_for(SURVIVOR)
-        pods = json.loads(
-            plane.kubectl("get", "pods", "-n", namespace, "-l",
-                          "app.kubernetes.io/name=epr-app", "-o", "json")
-        )["items"]  # fmt: skip
-        for pod in pods:
-            if any(c["name"] == "proxy" for c in pod["spec"]["containers"]):
-                plane.kubectl("delete", "pod", pod["metadata"]["name"], "-n", namespace)
+        live = json.loads(plane.kubectl("get", "deployment", "epr-app", "-n", namespace,
+                                        "-o", "json"))  # fmt: skip
+        strategy = live["spec"]["strategy"]
+        one_at_a_time = {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}  # fmt: skip
+        patch(world, SURVIVOR, "deployment", "epr-app", {"spec": {"strategy": one_at_a_time}})
+        plane.kubectl("rollout", "status", "deployment/epr-app", "-n", namespace,
+                      "--timeout=300s")  # fmt: skip
+        patch(world, SURVIVOR, "deployment", "epr-app", {"spec": {"strategy": strategy}})
 
     output, case = drill_mutated(world, "deployment", "epr-app", sidecar, cleanup=roll_back)
     assert "exceeded quota: plan-critical" in output, output
@@ -604,12 +631,38 @@ def test_a_statefulset_pod_on_a_dead_server_waits_for_the_runbook(world: World) 
 
 
 def test_a_budget_that_blocks_drains_fails_live_and_in_the_model(world: World) -> None:
-    def tight(body: dict[str, Any]) -> None:
-        body["spec"]["maxUnavailable"] = 0
+    """Every disruption budget of the survivor allows no eviction: the live drill's drain of
+    the server it loses is refused (whichever server that is, and whatever pods the
+    scheduler put on it), and the model's drains are refused alike."""
+    from infra.render import run_program
 
-    output, case = drill_mutated(world, "poddisruptionbudget", "identity", tight, timeout_s=60)
-    assert "eviction refused" in output, output
-    assert any("PodDisruptionBudget identity allows no eviction" in x for x in case.blocked_drains)
+    restore(world, SURVIVOR)
+    plane = world.planes[SURVIVOR]
+    namespace = world.settings.namespace_for(SURVIVOR)
+    budgets = json.loads(plane.kubectl("get", "poddisruptionbudgets", "-n", namespace,
+                                       "-o", "json"))["items"]  # fmt: skip
+    kept = {b["metadata"]["name"]: b["spec"]["maxUnavailable"] for b in budgets}
+    assert kept, "no disruption budgets at the survivor"
+    for name in kept:
+        patch(world, SURVIVOR, "poddisruptionbudget", name, {"spec": {"maxUnavailable": 0}})
+    world.planes[LOST].stop()
+    try:
+        code, output = live_drill(world, LOST, timeout_s=60)
+        assert code == 1, output
+        assert "eviction refused" in output, output
+        resources = []
+        for r in run_program(ENVIRONMENT):
+            if r.site == SURVIVOR and r.kind == "PodDisruptionBudget":
+                inputs = json.loads(json.dumps(r.inputs))
+                inputs["spec"]["maxUnavailable"] = 0
+                r = type(r)(r.type, r.name, r.provider, r.custom, inputs)
+            resources.append(r)
+        case = model_case(LOST, loss_of(output), resources)
+        assert any("allows no eviction" in x for x in case.blocked_drains)
+    finally:
+        for name, value in kept.items():
+            patch(world, SURVIVOR, "poddisruptionbudget", name, {"spec": {"maxUnavailable": value}})
+        restore(world, LOST)
 
 
 def test_an_unsatisfiable_spread_fails_live_and_in_the_model(world: World) -> None:
