@@ -34,9 +34,9 @@ FULL = (
     "growth_per_year.stored_tib=0.15,0.20",
     "redundancy.servers=1,2",
 )
-FULL_CATALOG = ("pm9a3-7t68.price=-30%,-15%,+0%,+15%,+30%", "ups-frame-20kw.price=-20%,+20%")
+FULL_CATALOG = ("pm1743-15t36.price=-30%,-15%,+0%,+15%,+30%", "ups-frame-20kw.price=-20%,+20%")
 SMOKE = ("growth_per_year.cpu_cores=0.06,0.10",)
-SMOKE_CATALOG = ("pm9a3-7t68.price=-30%,+30%",)
+SMOKE_CATALOG = ("pm1743-15t36.price=-30%,+30%",)
 
 
 def _loopback(folder: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from infra.policy.rules import parse_cpu, parse_memory_gib
+from infra.specs import millicores
 from infra.render import SECRET_SIG, Recorded, run_program
 from infra.settings import PROJECT_ROOT
 from planner.outputs.plan import dumps_plan, planned_workloads, read_plan
@@ -263,7 +264,8 @@ def test_the_stack_declares_the_plans_pods_and_placement_rule() -> None:
             pod = body["spec"]["template"]["spec"]
             group = groups.get(name) or failover[name]
             requests = pod["containers"][0]["resources"]["requests"]
-            assert parse_cpu(requests["cpu"]) == pytest.approx(group["cpu_request_cores"])
+            # rendered in whole millicores, rounded up
+            assert parse_cpu(requests["cpu"]) == millicores(group["cpu_request_cores"]) / 1000
             assert parse_memory_gib(requests["memory"]) == pytest.approx(
                 group["memory_request_gib"]
             )

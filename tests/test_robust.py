@@ -101,7 +101,7 @@ def test_robust_over_redundancy_on_the_example(tmp_path: Path) -> None:
 
 def test_robust_refuses_other_hardware(tmp_path: Path) -> None:
     inputs = SizeInputs.bundled()
-    variations = (parse_catalog_vary("pm9a3-7t68.capacity_tb=7.68,3.84"),)
+    variations = (parse_catalog_vary("pm1743-15t36.capacity_tb=15.36,7.68"),)
     folder = tmp_path / "s"
     folder.mkdir()
     (folder / "sweep.json").write_text(

@@ -35,7 +35,7 @@ def test_bundled_plan_survives_the_incident(site: str, end_of_life: bool) -> Non
     assert outcome.soc_at_handover is not None
     assert 0.0 < outcome.soc_at_handover < 1.0
     # the survivor carries the time-aligned failover load under its ceiling's headroom
-    assert 0.3 < outcome.survivor_peak_cpu_utilisation < 1.0
+    assert 0.1 < outcome.survivor_peak_cpu_utilisation < 0.7  # above p99 sizing, below 1
 
 
 def test_the_as_was_design_does_not_survive() -> None:

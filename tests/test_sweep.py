@@ -31,7 +31,7 @@ from planner.jobs.sweep import (
 from tests.conftest import run_cli
 
 GROWTH = "growth_per_year.cpu_cores=0.06,0.10"
-PRICE = "pm9a3-7t68.price=-30%,+30%"
+PRICE = "pm1743-15t36.price=-30%,+30%"
 
 
 @cache
@@ -70,7 +70,7 @@ def test_relative_and_absolute_values_and_clear_errors() -> None:
     assert spec_base["growth_per_year"]["cpu_cores"] == 0.06  # the base is not touched
     spec = apply_spec(spec_base, {"workloads.2.replicas": 5}, "spec.yaml")
     assert spec["workloads"][2]["replicas"] == 5
-    catalog = apply_catalog(catalog_base, {"catalog:pm9a3-7t68.price": "-30%"}, "c.yaml")
+    catalog = apply_catalog(catalog_base, {"catalog:pm1743-15t36.price": "-30%"}, "c.yaml")
     assert catalog["drives"][0]["price"] == pytest.approx(6300)
     with pytest.raises(InputError, match=r"spec.yaml: key 'growth_per_year.cpu': 'cpu' is not"):
         apply_spec(spec_base, {"growth_per_year.cpu": 0.1}, "spec.yaml")

@@ -75,7 +75,8 @@ def test_the_string_loss_check_fails_the_old_battery_at_twice_the_scale(
     frame = generate_example_frame(days=14, scale=2.0)
     profile_path = tmp_path / "profile.parquet"
     frame.to_parquet(profile_path)
-    result = run_size(SizeInputs(profile_path, example_spec_path(), default_catalog_path()))
+    catalog_2017 = default_catalog_path().with_name("catalog-2017.yaml")  # about batteries
+    result = run_size(SizeInputs(profile_path, example_spec_path(), catalog_2017))
     for site in result.plan["sites"]:
         battery = site["battery"]
         assert battery["strings"] >= 2

@@ -14,131 +14,43 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from planner.inputs.catalog import Catalog
+from planner.inputs.spec import Spec
 from planner.outputs.plan import plan_digest
-
-AT_LEAST = ">="
-AT_MOST = "<="
-
-OR_EQUIVALENT = (
-    "Where this tender names a product, a standard or a test method, it does so only to "
-    "describe the performance required; every such reference is followed by 'or "
-    "equivalent' (Directive 2014/24/EU, article 42). Tenderers may offer any product that "
-    "meets the functional requirements and prove it with published results or test reports."
+from planner.outputs.tender.functional import placement_condition, pod_table, site_requirements
+from planner.outputs.tender.model import (
+    AT_LEAST,
+    AT_MOST,
+    LEFT_TO_AUTHORITY,
+    OR_EQUIVALENT,
+    OUT_OF_SCOPE,
+    Lot,
+    Quantity,
+    Requirement,
+    Tender,
+    TenderOptions,
+    round_down,
+    round_up,
 )
 
-OUT_OF_SCOPE = (
-    "network switches, firewalls, cabling and racks (the plan counts their power on the UPS "
-    "but does not size them)",
-    "software licences: operating systems, database, virtualisation and Kubernetes",
-    "standby generators and the building's cooling plant",
-    "installation works in the rooms, and removal and disposal of the old equipment",
-    "migration of patient data from the old systems",
-    "backup and archive storage kept apart from both sites",
-)
-
-
-@dataclass(frozen=True)
-class TenderOptions:
-    """Tender terms the plan does not decide: defaults are marked as assumptions."""
-
-    spare_drive_share: float = 0.02  # ASSUMPTION: 2 % of drives, at least 2, per site
-    min_spare_drives: int = 2
-    spare_battery_modules: int = 1  # ASSUMPTION: one module per site
-    response_hours: int = 4  # ASSUMPTION: 24x7 support, 4-hour on-site response
-    keep_failed_drives: bool = True  # patient data: failed drives stay with the buyer
-
-
-@dataclass(frozen=True)
-class Requirement:
-    item: str  # e.g. "Server type A"
-    what: str
-    bound: str  # AT_LEAST or AT_MOST
-    value: float
-    unit: str
-    sources: tuple[str, ...]  # the plan and catalogue figures multiplied to get ``value``
-    basis: str  # how the figure follows from the plan, in words
-    verified_by: str = ""  # the standard or measurement that proves it
-
-    def text(self) -> str:
-        word = "at least" if self.bound == AT_LEAST else "at most"
-        return f"{self.what}: {word} {self.value:,.10g} {self.unit}".rstrip()
-
-
-@dataclass(frozen=True)
-class Quantity:
-    site: str
-    item: str
-    firm: int  # delivered at the start
-    options: tuple[tuple[int, int], ...] = ()  # (year, quantity) the buyer may call off
-    spares: int = 0
-    spares_of: str = ""  # what the spares are ("drives", "battery modules")
-
-    @property
-    def total(self) -> int:
-        return self.firm + sum(q for _, q in self.options)
-
-
-@dataclass(frozen=True)
-class Lot:
-    number: int
-    title: str
-    requirements: tuple[Requirement, ...]
-    conditions: tuple[str, ...]  # requirements in words (interfaces, chemistry, standards)
-    quantities: tuple[Quantity, ...]
-    references: tuple[str, ...]  # "reference configuration" lines: the only brand names
-
-
-@dataclass(frozen=True)
-class Tender:
-    title: str
-    plan_digest: str
-    currency: str
-    horizon_years: float
-    lots: tuple[Lot, ...]
-    support: tuple[str, ...]
-    evaluation: dict[str, Any]
-    out_of_scope: tuple[str, ...] = OUT_OF_SCOPE
-    open_items: tuple[str, ...] = ()
-    assumptions: tuple[str, ...] = field(default=())
-
-
-def round_up(value: float) -> float:
-    """``value`` rounded up to three significant digits (a minimum never drops below it)."""
-    if value <= 0:
-        return 0.0
-    step = 10 ** (math.floor(math.log10(value)) - 2)
-    return float(round(math.ceil(value / step - 1e-9) * step, 10))
-
-
-def round_down(value: float) -> float:
-    """``value`` rounded down to three significant digits (a maximum never rises above it)."""
-    if value <= 0:
-        return 0.0
-    step = 10 ** (math.floor(math.log10(value)) - 2)
-    return float(round(math.floor(value / step + 1e-9) * step, 10))
-
-
-def _tightest(plan: dict[str, Any], prefix: str) -> int | None:
-    """The constraint of this family with the highest demand / capacity over all sites."""
-    ks = [
-        k
-        for k, c in enumerate(plan["constraints"])
-        if c["name"].startswith(prefix) and c["capacity"] > 0
-    ]
-    if not ks:
-        return None
-    return max(ks, key=lambda k: _ratio(plan, k))
-
-
-def _ratio(plan: dict[str, Any], k: int | None) -> float:
-    if k is None:
-        return 1.0
-    c = plan["constraints"][k]
-    return float(c["demand"]) / float(c["capacity"])
+__all__ = [
+    "AT_LEAST",
+    "AT_MOST",
+    "LEFT_TO_AUTHORITY",
+    "OR_EQUIVALENT",
+    "OUT_OF_SCOPE",
+    "Lot",
+    "Quantity",
+    "Requirement",
+    "Tender",
+    "TenderOptions",
+    "build_tender",
+    "phase",
+    "round_down",
+    "round_up",
+]
 
 
 def _type_names(skus: list[str]) -> dict[str, str]:
@@ -147,120 +59,22 @@ def _type_names(skus: list[str]) -> dict[str, str]:
 
 def _server_lot(
     plan: dict[str, Any],
+    spec: Spec,
     catalog: Catalog,
     stored_by_year: Sequence[float],
     options: TenderOptions,
 ) -> Lot:
+    """Lot 1 by function per site (:mod:`planner.outputs.tender.functional`); the plan's
+    servers and drives only as the reference configuration and reference quantities."""
+    reqs: list[Requirement] = []
+    for i in range(len(plan["sites"])):
+        reqs += site_requirements(plan, spec, i)
     server_skus = sorted({s["sku"] for site in plan["sites"] for s in site["servers"]})
     drive_skus = sorted({d["sku"] for site in plan["sites"] for d in site["drives"]})
-    names = {k: f"Server {v}" for k, v in _type_names(server_skus).items()}
-    names |= {k: f"Flash drive {v}" for k, v in _type_names(drive_skus).items()}
-    reqs: list[Requirement] = []
-    refs: list[str] = []
-    for sku in server_skus:
-        i, j = next(
-            (i, j)
-            for i, site in enumerate(plan["sites"])
-            for j, s in enumerate(site["servers"])
-            if s["sku"] == sku
-        )
-        planned = plan["sites"][i]["servers"][j]
-        server = catalog.server(sku)
-        item = names[sku]
-        at = f"plan:/sites/{i}/servers/{j}"
-        entry = f"catalogue[{at}]"
-        reqs += [
-            Requirement(item, "physical CPU cores", AT_LEAST, planned["cores"], "cores",
-                        (f"{at}/cores",), "the pods are packed onto servers of this shape",
-                        "processor data sheet"),
-            Requirement(item, "memory", AT_LEAST, planned["memory_gib"], "GiB",
-                        (f"{at}/memory_gib",), "the pods are packed onto servers of this shape"),
-            Requirement(item, "front NVMe drive bays (2.5-inch U.2/U.3)", AT_LEAST,
-                        planned["drive_bays"], "bays", (f"{at}/drive_bays",),
-                        "the flash is spread over the servers' bays"),
-            Requirement(item, "height", AT_MOST, planned["rack_units"], "U",
-                        (f"{at}/rack_units",), "the rack space the plan counts"),
-        ]  # fmt: skip
-        for point, attr in (("active idle", "idle_w"), ("50 % load", "half_w"),
-                            ("100 % load", "full_w")):  # fmt: skip
-            reqs.append(
-                Requirement(
-                    item,
-                    f"wall power at {point}",
-                    AT_MOST,
-                    round_down(getattr(server, attr)),
-                    "W",
-                    (f"{entry}/{attr}",),
-                    "the plan's energy cost and UPS load assume this power curve",
-                    "SPECpower_ssj2008 or SERT 2 result on the offered configuration, "
-                    "or equivalent",
-                )
-            )
-        if server.spec_int_rate is not None:
-            reqs.append(
-                Requirement(
-                    item,
-                    "SPECrate2017_int_base",
-                    AT_LEAST,
-                    round_up(server.spec_int_rate),
-                    "",
-                    (f"{entry}/spec_int_rate",),
-                    f"the reference configuration's result {server.spec_int_rate_result}: "
-                    "the plan's cores are cores of this speed",
-                    "published SPEC CPU 2017 result, or equivalent",
-                )
-            )
-        refs.append(f"Reference configuration for {item}: {sku} ({server.source}).")
-    for sku in drive_skus:
-        drive = catalog.drive(sku)
-        item = names[sku]
-        i, j = next(
-            (i, j)
-            for i, site in enumerate(plan["sites"])
-            for j, d in enumerate(site["drives"])
-            if d["sku"] == sku
-        )
-        capacity_k = _tightest(plan, "flash usable capacity")
-        read_k = _tightest(plan, "read_iops")
-        write_k = _tightest(plan, "write_iops")
-        life_k = _tightest(plan, "flash endurance")
-        at = f"catalogue[plan:/sites/{i}/drives/{j}]"
-
-        def scaled(attr: str, k: int | None) -> tuple[float, tuple[str, ...]]:
-            value = float(getattr(drive, attr)) * _ratio(plan, k)  # noqa: B023
-            extra = (f"plan:/constraints/{k}#ratio",) if k is not None else ()
-            return round_up(value), (f"{at}/{attr}", *extra)  # noqa: B023
-
-        def offered(attr: str, unit: str) -> str:
-            return f"; the reference drive offers {getattr(drive, attr):,.10g} {unit}"  # noqa: B023
-
-        cap, cap_src = scaled("capacity_tb", capacity_k)
-        rd, rd_src = scaled("read_iops", read_k)
-        wr, wr_src = scaled("write_iops", write_k)
-        dw, dw_src = scaled("dwpd", life_k)
-        reqs += [
-            Requirement(item, "capacity", AT_LEAST, cap, "TB (decimal)", cap_src,
-                        "the reference drive's capacity times the share of it the tightest "
-                        "storage check uses" + offered("capacity_tb", "TB"), "data sheet"),
-            Requirement(item, "4 KiB random read", AT_LEAST, rd, "IOPS", rd_src,
-                        "the reference drive's IOPS times the share the peak read load uses"
-                        + offered("read_iops", "IOPS"),
-                        "SNIA SSS PTS 2.0 or equivalent"),
-            Requirement(item, "4 KiB random write", AT_LEAST, wr, "IOPS", wr_src,
-                        "the reference drive's IOPS times the share the peak write load uses "
-                        "(after protection overhead)" + offered("write_iops", "IOPS"),
-                        "SNIA SSS PTS 2.0 or equivalent"),
-            Requirement(item, "endurance over the warranty", AT_LEAST, dw,
-                        "drive writes per day", dw_src,
-                        "the data written over the service life, with write amplification "
-                        "and protection, spread over the planned drives"
-                        + offered("dwpd", "drive writes per day"),
-                        "warranty terms (JEDEC JESD218 practice)"),
-            Requirement(item, "active power", AT_MOST, round_down(drive.watts), "W",
-                        (f"{at}/watts",), "the plan's energy cost and UPS load assume it",
-                        "data sheet"),
-        ]  # fmt: skip
-        refs.append(f"Reference configuration for {item}: {sku} ({drive.source}).")
+    names = {k: f"Reference server {v}" for k, v in _type_names(server_skus).items()}
+    names |= {k: f"Reference flash drive {v}" for k, v in _type_names(drive_skus).items()}
+    refs = [f"{names[k]}: {k} ({catalog.server(k).source})." for k in server_skus]
+    refs += [f"{names[k]}: {k} ({catalog.drive(k).source})." for k in drive_skus]
     quantities: list[Quantity] = []
     schedule = plan.get("purchases", {}).get("schedule")
     for site in plan["sites"]:
@@ -281,11 +95,21 @@ def _server_lot(
                 Quantity(site["name"], names[d["sku"]], firm, calls, spares, "drives")
             )
     conditions = (
-        "Drives: NVMe, PCIe 4.0 x4 or later, 2.5-inch U.2 or U.3, hot-swappable in the offered "
-        "servers' front bays.",
+        "Quantities are the tenderer's: it offers per site the number of servers of each "
+        "model and of drives that meets the requirements above. The reference quantities "
+        "below show one configuration that does, for orientation only.",
+        *(placement_condition(plan, spec, i) for i in range(len(plan["sites"]))),
+        "Each offered server model: its published SPECrate2017_int_base result on the offered "
+        "processors and memory population, and its SPECpower_ssj2008 (or SERT 2) result on "
+        "the offered configuration (watts at active idle, 50 % and 100 % load). Power is not "
+        "a pass/fail limit: the evaluation prices each offer's energy from its own curve.",
+        "Drives: NVMe, PCIe 4.0 x4 or later, hot-swappable in the offered servers' front "
+        "bays; the offer has at least as many bays as drives, spares excluded.",
+        "Drive options: the buyer may call off more drives of the offered models, at the "
+        "offered unit price, in the years of the option schedule; spares at the offered "
+        "spare price.",
         "Servers: two hot-swappable power supplies on separate feeds; a remote management "
         "controller; firmware updates signed by the manufacturer.",
-        "Power figures are measured on the configuration offered, not on a different one.",
     )
     return Lot(1, "Servers and flash storage", tuple(reqs), conditions, tuple(quantities),
                tuple(refs))  # fmt: skip
@@ -401,36 +225,36 @@ def phase(count: int, stored_by_year: Sequence[float]) -> tuple[int, tuple[tuple
 
 def build_tender(
     plan: dict[str, Any],
+    spec: Spec,
     catalog: Catalog,
     stored_by_year: Sequence[float],
     options: TenderOptions | None = None,
 ) -> Tender:
-    """The tender pack for ``plan``; ``stored_by_year`` (years 0..H, the data each site
-    holds: both sites', so the same for each) phases the drives."""
+    """The tender pack for ``plan`` (made from ``spec``); ``stored_by_year`` (years 0..H,
+    the data each site holds: both sites', so the same for each) phases the drives."""
     options = options or TenderOptions()
     a = plan["assumptions"]
-    lots = [_server_lot(plan, catalog, stored_by_year, options)]
+    lots = [_server_lot(plan, spec, catalog, stored_by_year, options)]
     power = _power_lot(plan, catalog, options)
     if power is not None:
         lots.append(power)
+    norm = plan["cpu_normalisation"]
     open_items = []
-    servers = sorted({s["sku"] for site in plan["sites"] for s in site["servers"]})
-    types = _type_names(servers)
-    missing = [f"server {types[s]}" for s in servers if catalog.server(s).spec_int_rate is None]
-    if missing:
+    if not norm["normalised"]:
         open_items.append(
-            "No SPEC CPU 2017 result in the catalogue for the reference configuration of "
-            + ", ".join(missing)
-            + ": the CPU requirement is stated in cores only. Add the reference "
-            "configuration's published SPECrate2017_int_base and its result id (catalogue key "
-            "spec_cpu2017) before publishing, so that tenderers may offer fewer, faster cores."
+            "The spec names no hardware the profile was measured on (key measured_on), so CPU "
+            "is required in cores, not throughput: tenderers cannot offer fewer, faster "
+            "cores. State the measured servers' CPU and SPECrate2017_int_base result."
         )
-    mean_util = {
-        site["name"]: site["mean_busy_cores"] / site["totals"]["cores"]
+    rate = norm["measured_on"]["rate_per_core"] if norm["normalised"] else 1.0
+    mean_busy = {site["name"]: site["mean_busy_cores"] * rate for site in plan["sites"]}
+    mean_kw = {
+        site["name"]: site["power_kw"]["mean"]
+        + sum(x["kw"] for x in site["battery"].get("design_load", {}).get("other_loads", []))
         for site in plan["sites"]
-        if site["totals"]["cores"]
     }
     years = a["horizon_years"]
+    unit = "SPECrate2017_int_base" if norm["normalised"] else "cores"
     return Tender(
         title=f"Tender: {a['name']}",
         plan_digest=plan.get("digest") or plan_digest(plan),
@@ -447,20 +271,28 @@ def build_tender(
             "Firmware and security updates for the whole support period.",
         ),
         evaluation={
-            "rule": "the lowest total cost of ownership over the horizon among compliant "
-            "tenders (most economically advantageous tender on cost, Directive 2014/24/EU "
-            "article 67)",
-            "formula": "TCO = purchase price + support price for the horizon + energy; energy "
-            "= sum over servers of count x P(u) + sum over drives of count x W, in kW, x 8760 "
-            "h x horizon x PUE x energy price, with P(u) the tendered wall power interpolated "
-            "between active idle, 50 % and 100 % at the site's mean utilisation u",
+            "rule": "per lot, the lowest total cost of ownership over the horizon among "
+            "compliant offers (most economically advantageous tender on cost, Directive "
+            "2014/24/EU article 67); an offer that fails a requirement is not compliant",
+            "formula": "lot 1: TCO = servers x (unit price + support for the horizon) + drives "
+            "x (unit price + support) + spare drives x spare price + energy; energy = (sum "
+            "over servers of count x P(u) + sum over drives of count x W) / 1000 x 8760 h x "
+            "horizon x PUE x energy price, with P(u) the offer's own SPECpower curve "
+            "interpolated between active idle, 50 % and 100 % at u = the site's mean CPU load "
+            f"({unit}) / the sum of the offered servers' SPECrate2017_int_base. Lot 2: TCO = "
+            "frames x (price + support) + modules x price x purchases over the horizon (by the "
+            "offered design life) + spare modules x price + UPS losses; losses = the site's "
+            "mean UPS load x (1 / efficiency - 1) x 8760 h x horizon x PUE x energy price",
             "pue": a["pue"],
             "energy_price_per_kwh": a["energy_price_per_kwh"],
             "horizon_years": years,
-            "mean_utilisation": mean_util,
+            "mean_load": mean_busy,
+            "mean_load_unit": unit,
+            "mean_ups_kw": mean_kw,
             "vat": "all prices exclude VAT",
-            "price_date": "prices valid for 120 days from the tender deadline; the plan's "
-            "prices are planning assumptions, not a budget",
+            "price_date": "prices, option prices and spare prices fixed for the whole contract "
+            "term, or indexed yearly to the public price index the contracting authority "
+            "names; the plan's prices are planning assumptions, not a budget",
         },
         open_items=tuple(open_items),
         assumptions=(
@@ -474,4 +306,5 @@ def build_tender(
             else "Drive options: each call-off carries the stored data, grown as the plan "
             "assumes, to the next year; the plan itself prices buying everything at the start.",
         ),
+        pods={site["name"]: pod_table(plan, i) for i, site in enumerate(plan["sites"])},
     )

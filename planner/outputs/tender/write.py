@@ -7,14 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.fsutil import staged_directory
+from planner.outputs.tender.bidform import INPUT_FILL, write_bid_form
 from planner.outputs.tender.requirements import AT_LEAST, OR_EQUIVALENT, Lot, Tender
 
-INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # cells the tenderer fills in
 BOLD = Font(bold=True)
 
 
@@ -45,14 +45,26 @@ def render_markdown(tender: Tender) -> str:
         f"- PUE {e['pue']:g}; energy price {e['energy_price_per_kwh']:g} {tender.currency}/kWh; "
         f"horizon {e['horizon_years']:g} years.",
         *[
-            f"- Mean utilisation at {site}: {100 * u:.1f} % of the cores."
-            for site, u in e["mean_utilisation"].items()
+            f"- Mean CPU load at {site}: {load:,.1f} {e['mean_load_unit']}; mean UPS load "
+            f"{e['mean_ups_kw'][site]:,.1f} kW."
+            for site, load in e["mean_load"].items()
         ],
         f"- Prices: {e['vat']}; {e['price_date']}.",
         "",
+        "The bid form (tender.xlsx) computes each offer's TCO with these formulas; `planner "
+        "tender evaluate` checks each offer against every requirement and ranks them.",
+        "",
+        *_pods_markdown(tender),
         "## Out of scope",
         "",
         *[f"- {line}" for line in tender.out_of_scope],
+        "",
+        "## Left to the contracting authority",
+        "",
+        "This pack states what to buy and how offers are compared. Before publishing, the "
+        "contracting authority adds:",
+        "",
+        *[f"- {line}" for line in tender.left_to_authority],
         "",
         "## Assumptions in these terms",
         "",
@@ -62,6 +74,26 @@ def render_markdown(tender: Tender) -> str:
     if tender.open_items:
         lines += ["## Open before publishing", "", *[f"- {x}" for x in tender.open_items], ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _pods_markdown(tender: Tender) -> list[str]:
+    """Per site, the pods its servers must place (the placement requirement's table)."""
+    lines: list[str] = []
+    for site, pods in tender.pods.items():
+        scenario = pods[0]["scenario"] if pods else ""
+        lines += [
+            f"## Pod table for {site} ({scenario})",
+            "",
+            "| Workload | Pods | CPU request (reference cores) | Memory request (GiB) | Rule |",
+            "|---|---:|---:|---:|---|",
+            *[
+                f"| {p['workload']} | {p['replicas']} | {p['cpu_request_cores']:.3f} | "
+                f"{p['memory_request_gib']:g} | {p['rule']} |"
+                for p in pods
+            ],
+            "",
+        ]
+    return lines
 
 
 def _lot_markdown(lot: Lot) -> list[str]:
@@ -76,6 +108,9 @@ def _lot_markdown(lot: Lot) -> list[str]:
     lines += ["", "### Also required", "", *[f"- {c}" for c in lot.conditions], ""]
     lines += [
         "### Quantities",
+        "",
+        "Reference quantities: one configuration that meets the requirements, for orientation; "
+        "the offer states its own.",
         "",
         "| Site | Item | Firm | Options (year: quantity) | Firm and options | Spares |",
         "|---|---|---:|---|---:|---:|",
@@ -126,50 +161,8 @@ def write_xlsx(tender: Tender, path: Path) -> None:
             quantities.append([lot.number, q.site, q.item, q.firm, options, None, q.spares,
                                q.spares_of])  # fmt: skip
             quantities.cell(row, 6).value = f"=D{row}+{sum(n for _, n in q.options)}"
-    _evaluation(book, tender)
+    write_bid_form(book, tender)
     book.save(path)
-
-
-def _evaluation(book: Workbook, tender: Tender) -> None:
-    """Inputs at the top (B2:B4), one row per server type and site with the tendered wall
-    power at idle, 50 % and 100 %, and the TCO of each row and in all."""
-    sheet = book.create_sheet("Evaluation")
-    e = tender.evaluation
-    sheet.append(["Input", "Value"])
-    sheet.append(["PUE", e["pue"]])
-    sheet.append([f"Energy price ({tender.currency}/kWh)", e["energy_price_per_kwh"]])
-    sheet.append(["Horizon (years)", e["horizon_years"]])
-    sheet.append([])
-    head = ["Site", "Item", "Quantity", "Mean utilisation", "Idle W", "50 % W", "100 % W",
-            "Drive W", "Price per unit", "Support for the horizon per unit", "Power at u (W)",
-            f"Energy ({tender.currency})", f"TCO ({tender.currency})"]  # fmt: skip
-    sheet.append(head)
-    for cell in sheet[6]:
-        cell.font = BOLD
-    first = sheet.max_row + 1
-    lot = tender.lots[0]
-    for q in lot.quantities:
-        row = sheet.max_row + 1
-        u = e["mean_utilisation"].get(q.site, 0.0)
-        is_server = q.item.startswith("Server")
-        sheet.append([q.site, q.item, q.total, u if is_server else None])
-        for col in (5, 6, 7) if is_server else (8,):
-            sheet.cell(row, col).fill = INPUT_FILL
-        for col in (9, 10):
-            sheet.cell(row, col).fill = INPUT_FILL
-        power = (
-            f"=IF(D{row}<=0.5,E{row}+(F{row}-E{row})*D{row}/0.5,F{row}+(G{row}-F{row})*(D{row}-0.5)/0.5)"
-            if is_server
-            else f"=H{row}"
-        )
-        sheet.cell(row, 11).value = power
-        sheet.cell(row, 12).value = f"=C{row}*K{row}/1000*8760*$B$4*$B$2*$B$3"
-        sheet.cell(row, 13).value = f"=C{row}*(I{row}+J{row})+L{row}"
-    last = sheet.max_row
-    sheet.append(["Total", "", "", "", "", "", "", "", "", "", "", f"=SUM(L{first}:L{last})",
-                  f"=SUM(M{first}:M{last})"])  # fmt: skip
-    for i, name in enumerate(head, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = max(12, len(name) + 2)
 
 
 def write_tender(

@@ -1,0 +1,163 @@
+"""Lot 1 as function, not as a fixed count of a fixed type: per site, the CPU throughput,
+memory, flash capacity, IOPS and endurance left after losing any r servers, the pods the
+servers must place, and the rack space they may use.
+
+Every numeric requirement is the product of the plan figures it names (``sources``; a
+source written ``1/...`` divides). CPU is stated in SPECrate2017_int_base, so a tenderer
+may offer fewer, faster servers: the profile's CPU figures are cores of the measured
+hardware (``plan:/cpu_normalisation/measured_on``), and a server counts its result times
+the share of its cores left after the node reservation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.inputs.spec import Spec
+from planner.outputs.tender.model import AT_LEAST, AT_MOST, Requirement, round_down, round_up
+
+
+def _constraints(plan: dict[str, Any], site: str, prefix: str) -> list[int]:
+    return [
+        k
+        for k, c in enumerate(plan["constraints"])
+        if c["site"] == site and c["name"].startswith(prefix)
+    ]
+
+
+def _worst(plan: dict[str, Any], ks: list[int]) -> int | None:
+    """The constraint with the largest demand among ``ks``."""
+    return max(ks, key=lambda k: float(plan["constraints"][k]["demand"]), default=None)
+
+
+def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirement]:
+    """The functional requirements of lot 1 at ``plan:/sites/i``."""
+    site = plan["sites"][i]["name"]
+    item = f"Servers and flash, {site}"
+    r = spec.servers_lost
+    cores_r, gib_r = spec.reserved_cpu_cores, spec.reserved_memory_gib
+    norm = plan["cpu_normalisation"]
+    out: list[Requirement] = []
+    cpu = _worst(plan, _constraints(plan, site, "cpu_cores N+"))
+    if cpu is not None:
+        c = plan["constraints"][cpu]
+        ceiling = "1/plan:/assumptions/utilisation_ceiling/cpu"
+        if norm["normalised"]:
+            m = norm["measured_on"]
+            out.append(
+                Requirement(
+                    item,
+                    f"CPU throughput of the servers left after losing the {r} with the "
+                    f"highest: the sum of SPECrate2017_int_base x (cores - {cores_r:g}) / cores",
+                    AT_LEAST,
+                    round_up(c["demand"] * m["rate_per_core"] / spec.cpu_ceiling),
+                    "SPECrate2017_int_base",
+                    (f"plan:/constraints/{cpu}/demand",
+                     "plan:/cpu_normalisation/measured_on/rate_per_core", ceiling),
+                    f"the design CPU load ({c['scenario']}) in cores of {m['hardware']} "
+                    f"({m['rate_per_core']:.3g} per core, result {m['result']}) under the "
+                    f"{spec.cpu_ceiling:g} utilisation ceiling; {cores_r:g} cores per server "
+                    "are reserved for the system and storage daemons",
+                    "published SPEC CPU 2017 result of the offered configuration, or "
+                    "equivalent",
+                )
+            )  # fmt: skip
+        else:
+            out.append(
+                Requirement(item, f"physical cores left after losing the {r} servers with the "
+                            f"most, less {cores_r:g} per server", AT_LEAST,
+                            round_up(c["demand"] / spec.cpu_ceiling), "cores",
+                            (f"plan:/constraints/{cpu}/demand", ceiling),
+                            "the design CPU load; the spec names no measured hardware, so "
+                            "CPU cannot be stated as throughput", "processor data sheet")
+            )  # fmt: skip
+    memory = _worst(plan, _constraints(plan, site, "memory_gib N+"))
+    if memory is not None:
+        c = plan["constraints"][memory]
+        out.append(
+            Requirement(item, f"memory of the servers left after losing the {r} with the most, "
+                        f"less {gib_r:g} GiB per server", AT_LEAST,
+                        round_up(c["demand"] / spec.memory_ceiling), "GiB",
+                        (f"plan:/constraints/{memory}/demand",
+                         "1/plan:/assumptions/utilisation_ceiling/memory"),
+                        f"the design memory load ({c['scenario']}) under the "
+                        f"{spec.memory_ceiling:g} ceiling", "configuration list")
+        )  # fmt: skip
+    flash = _worst(plan, _constraints(plan, site, "flash usable capacity after losing"))
+    if flash is not None:
+        c = plan["constraints"][flash]
+        out.append(
+            Requirement(item, f"raw flash on the servers left after losing the {r} holding the "
+                        "most", AT_LEAST,
+                        round_up(c["demand"] * spec.protection.overhead / spec.fill_ceiling),
+                        "TiB", (f"plan:/constraints/{flash}/demand",
+                                "plan:/assumptions/storage_overhead",
+                                "1/plan:/assumptions/fill_ceiling"),
+                        "the stored data at the horizon, with the protection overhead, under "
+                        "the fill ceiling", "drive data sheets")
+        )  # fmt: skip
+    for prefix, what in (("read_iops after losing", "4 KiB random read"),
+                         ("write_iops (raw) after losing", "4 KiB random write")):  # fmt: skip
+        k = _worst(plan, _constraints(plan, site, prefix))
+        if k is None:
+            continue
+        c = plan["constraints"][k]
+        out.append(
+            Requirement(item, f"{what} IOPS of the drives left after losing the {r} servers "
+                        "holding the most", AT_LEAST,
+                        round_up(c["demand"] / spec.drive_iops_ceiling), "IOPS",
+                        (f"plan:/constraints/{k}/demand",
+                         "1/plan:/assumptions/utilisation_ceiling/drive_iops"),
+                        "the design I/O load (writes after protection) under the data-sheet "
+                        "derating", "SNIA SSS PTS 2.0 or equivalent")
+        )  # fmt: skip
+    life = _worst(plan, _constraints(plan, site, "flash endurance"))
+    if life is not None:
+        out.append(
+            Requirement(item, "rated endurance of all drives (TBW = DWPD x TB x 365 x warranty "
+                        "years)", AT_LEAST, round_up(plan["constraints"][life]["demand"]), "TB",
+                        (f"plan:/constraints/{life}/demand",),
+                        "the data written over the service life, with write amplification and "
+                        "protection", "warranty terms (JEDEC JESD218 practice)")
+        )  # fmt: skip
+    rack = _worst(plan, _constraints(plan, site, "rack space"))
+    if rack is not None:
+        out.append(
+            Requirement(item, "height of all servers", AT_MOST,
+                        round_down(plan["constraints"][rack]["capacity"]), "U",
+                        (f"plan:/constraints/{rack}/capacity",),
+                        "the rack space reserved for the platform at the site")
+        )  # fmt: skip
+    return out
+
+
+def pod_table(plan: dict[str, Any], i: int) -> list[dict[str, Any]]:
+    """The pods the site's servers must place in its failover scenario (the largest set),
+    CPU in cores of the measured hardware (the plan declares them in its own servers')."""
+    site = plan["sites"][i]
+    norm = plan["cpu_normalisation"]
+    scale = norm["sites"][site["name"]]["request_scale"] if norm["normalised"] else 1.0
+    scenario = max(site["pods"], key=lambda s: sum(p["replicas"] for p in site["pods"][s]))
+    return [
+        {**p, "cpu_request_cores": p["cpu_request_cores"] * scale, "scenario": scenario}
+        for p in site["pods"][scenario]
+    ]
+
+
+def placement_condition(plan: dict[str, Any], spec: Spec, i: int) -> str:
+    site = plan["sites"][i]["name"]
+    norm = plan["cpu_normalisation"]
+    unit = (
+        f"cores of {norm['measured_on']['hardware']}: a pod of c such cores asks "
+        f"c x {norm['measured_on']['rate_per_core']:.4g} / (SPECrate2017_int_base / cores) "
+        "cores of an offered server, and the site's requests are declared in its slowest "
+        "offered server's cores"
+        if norm["normalised"]
+        else "cores"
+    )
+    return (
+        f"{site}: every pod of the pod table for {site} is placed on the servers left after "
+        f"losing any {spec.servers_lost}, each server offering its cores less "
+        f"{spec.reserved_cpu_cores:g} and its memory less {spec.reserved_memory_gib:g} GiB, "
+        f"within the spread rules of the table (CPU in {unit})."
+    )
