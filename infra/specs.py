@@ -51,9 +51,19 @@ def selector(workload: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": workload}
 
 
+def millicores(cores: float) -> int:
+    """CPU in whole millicores, rounded up (what a rendered request asks)."""
+    return math.ceil(cores * 1000 - 1e-6)
+
+
 def cpu_quantity(cores: float) -> str:
     """Kubernetes CPU quantity in millicores, rounded up: 44.8 -> '44800m'."""
-    return f"{math.ceil(cores * 1000 - 1e-6)}m"
+    return f"{millicores(cores)}m"
+
+
+def mebibytes(gib: float) -> int:
+    """Memory in whole MiB as :func:`memory_quantity` renders it (rounded up)."""
+    return round(gib) * 1024 if abs(gib - round(gib)) < 1e-9 else math.ceil(gib * 1024 - 1e-6)
 
 
 def memory_quantity(gib: float) -> str:
@@ -147,18 +157,19 @@ def resource_quotas(
         if not members:
             continue
         most = {w.name: w.sites[site].replicas_max + _surge(w) for w in members}
-        cpu = sum(most[w.name] * w.sites[site].cpu_request_cores for w in members)
-        mem = sum(most[w.name] * w.sites[site].memory_request_gib for w in members)
+        # the sum of the requests as rendered (each rounded up), not the rounded sum
+        cpu = sum(most[w.name] * millicores(w.sites[site].cpu_request_cores) for w in members)
+        mem = sum(most[w.name] * mebibytes(w.sites[site].memory_request_gib) for w in members)
         pods = sum(most.values())
         out.append(
             {
                 "metadata": {"name": f"plan-{priority}", **meta},
                 "spec": {
                     "hard": {
-                        "requests.cpu": cpu_quantity(cpu),
-                        "requests.memory": memory_quantity(math.ceil(mem)),
-                        "limits.cpu": cpu_quantity(cpu),
-                        "limits.memory": memory_quantity(math.ceil(mem)),
+                        "requests.cpu": f"{cpu}m",
+                        "requests.memory": memory_quantity(math.ceil(mem / 1024)),
+                        "limits.cpu": f"{cpu}m",
+                        "limits.memory": memory_quantity(math.ceil(mem / 1024)),
                         "pods": str(pods),
                     },
                     "scopeSelector": {

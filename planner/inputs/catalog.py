@@ -32,6 +32,35 @@ class ServerSku:
     #: (spec.org result id); None where the catalogue has no published result
     spec_int_rate: float | None = None
     spec_int_rate_result: str = ""
+    #: the processor model, hardware threads per core (2 with SMT), memory channels and
+    #: DIMM population (count x GiB), where the catalogue states them
+    cpu: str = ""
+    threads_per_core: int = 1
+    memory_channels: int = 0
+    dimms: tuple[int, float] = (0, 0.0)
+    #: where the power curve comes from: primary, secondary or proxy, with why
+    power_quality: str = "primary"
+    power_note: str = ""
+    #: when the planning-assumption price was set (YYYY-MM)
+    price_date: str = ""
+    #: reference cores one of this server's cores does (:mod:`planner.inputs.measured`):
+    #: its SPECrate per core over that of the hardware the profile was measured on; 1
+    #: where CPU demand is not normalised
+    cpu_scale: float = 1.0
+
+    @property
+    def ref_cores(self) -> float:
+        """The server's cores in reference cores (the profile's hardware): C x s."""
+        return self.cores * self.cpu_scale
+
+    @property
+    def int_rate_per_core(self) -> float | None:
+        return None if self.spec_int_rate is None else self.spec_int_rate / self.cores
+
+    def usable_cores(self, reserved_cores: float) -> float:
+        """Reference cores left for pods after the node reservation (physical cores):
+        max(0, C - reserved) x s  [reference cores]."""
+        return max(0.0, self.cores - reserved_cores) * self.cpu_scale
 
 
 @dataclass(frozen=True)
@@ -101,6 +130,18 @@ class Catalog:
 
     def server(self, sku: str) -> ServerSku:
         return next(s for s in self.servers if s.sku == sku)
+
+    def request_scale(self, counts: dict[str, int]) -> float:
+        """The ``cpu_scale`` pod requests are declared in on a fleet of ``counts``: the
+        slowest core the fleet has (a request in its cores is enough on every server)."""
+        return min((self.server(k).cpu_scale for k, n in counts.items() if n > 0), default=1.0)
+
+    def placement_cores(self, sku: str, reserved_cores: float, counts: dict[str, int]) -> float:
+        """Reference cores the scheduler can give pods on one ``sku`` server of a fleet of
+        ``counts``: its cores after the reservation, counted at the fleet's request scale
+        (a pod declares R / s cores and the scheduler compares cores, whatever their speed)."""
+        cores = max(0.0, self.server(sku).cores - reserved_cores)
+        return cores * self.request_scale(counts)
 
     def drive(self, sku: str) -> DriveSku:
         return next(d for d in self.drives if d.sku == sku)
@@ -280,7 +321,15 @@ def _read_server(node: Node) -> ServerSku:
             "power_w",
             "spec_cpu2017",
             "price",
+            "price_date",
             "source",
+            "vendor",
+            "cpu",
+            "threads_per_core",
+            "memory_channels",
+            "dimm_slots",
+            "dimms",
+            "power_source",
         }
     )
     rate: float | None = None
@@ -300,10 +349,23 @@ def _read_server(node: Node) -> ServerSku:
             "half",
             f"expected a convex power curve (half-load watts <= midpoint {0.5 * (idle + full):g})",
         )
+    memory_gib = node.number("memory_gib", exclusive_minimum=0)
+    channels = node.integer("memory_channels", default=0, minimum=0)
+    dimms = _read_dimms(node, memory_gib, channels)
+    quality, note = "primary", ""
+    if node.has("power_source"):
+        ps = node.child("power_source")
+        ps.reject_unknown({"quality", "result", "note"})
+        quality = ps.choice("quality", ("primary", "secondary", "proxy"))
+        note = ps.string("note", default="")
+        result_id = ps.string("result", default="")
+        note = f"{result_id}: {note}" if result_id and note else result_id or note
+        if quality != "primary" and not note:
+            raise ps.error("note", f"required for a {quality} power curve: say what and why")
     return ServerSku(
         sku=node.string("sku"),
         cores=node.integer("cores", minimum=1),
-        memory_gib=node.number("memory_gib", exclusive_minimum=0),
+        memory_gib=memory_gib,
         drive_bays=node.integer("drive_bays", minimum=1),
         rack_units=node.integer("rack_units", minimum=1),
         idle_w=idle,
@@ -313,7 +375,35 @@ def _read_server(node: Node) -> ServerSku:
         source=node.string("source"),
         spec_int_rate=rate,
         spec_int_rate_result=result,
+        cpu=node.string("cpu", default=""),
+        threads_per_core=node.integer("threads_per_core", default=1, minimum=1),
+        memory_channels=channels,
+        dimms=dimms,
+        power_quality=quality,
+        power_note=note,
+        price_date=node.string("price_date", default=""),
     )
+
+
+def _read_dimms(node: Node, memory_gib: float, channels: int) -> tuple[int, float]:
+    """The DIMM population: count x GiB making ``memory_gib``, every channel populated
+    alike (a multiple of the channel count) and no more DIMMs than slots."""
+    if not node.has("dimms"):
+        return (0, 0.0)
+    dimms = node.child("dimms")
+    dimms.reject_unknown({"count", "size_gib"})
+    count = dimms.integer("count", minimum=1)
+    size = dimms.number("size_gib", exclusive_minimum=0)
+    if abs(count * size - memory_gib) > 1e-6:
+        raise dimms.error("count", f"{count} x {size:g} GiB is not memory_gib {memory_gib:g}")
+    if channels and count % channels:
+        raise dimms.error(
+            "count", f"expected a multiple of memory_channels {channels} (a balanced population)"
+        )
+    slots = node.integer("dimm_slots", default=count, minimum=1)
+    if count > slots:
+        raise dimms.error("count", f"expected at most dimm_slots {slots}")
+    return (count, size)
 
 
 def _read_drive(node: Node) -> DriveSku:

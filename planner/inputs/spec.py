@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import InputError
+from planner.inputs.measured import MeasuredOn, read_measured_on
 from planner.inputs.units import METRICS
 from planner.inputs.yaml_loader import Node, load_yaml_mapping
 
@@ -231,6 +232,8 @@ class Spec:
     #: ups_frames) for phased purchasing, and where the rates come from
     price_decline_per_year: dict[str, float] = field(default_factory=dict)
     price_decline_source: str = ""
+    #: the hardware the profile's CPU was measured on (None: CPU is not normalised)
+    measured_on: MeasuredOn | None = None
 
     @property
     def site_names(self) -> tuple[str, str]:
@@ -256,6 +259,7 @@ PRICE_CLASSES = ("servers", "drives", "batteries", "ups_frames")
 
 TOP_KEYS = {
     "version",
+    "measured_on",
     "name",
     "currency",
     "sites",
@@ -357,6 +361,9 @@ def spec_from_mapping(data: dict[str, Any], source: str) -> Spec:
         ),
         price_decline_per_year=decline,
         price_decline_source=decline_source,
+        measured_on=read_measured_on(root.child("measured_on"))
+        if root.has("measured_on")
+        else None,
         derived_metrics=_read_derived(root),
         allowed_servers=_read_filter(root, "servers"),
         allowed_drives=_read_filter(root, "drives"),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.errors import InputError
 from planner.inputs.catalog import Catalog, default_catalog_path, filter_catalog, read_catalog
+from planner.inputs.measured import normalise_catalog, resolve_measured
 from planner.inputs.profile_options import ProfileOptions
 from planner.inputs.spec import Spec, read_spec
 from planner.inputs.yaml_loader import Node, load_yaml_mapping
@@ -76,7 +77,8 @@ def load_inputs(
 
 
 def usable_catalog(spec: Spec, catalog: Catalog, spec_source: str, catalog_source: str) -> Catalog:
-    """The catalogue as the spec may use it: same currency, the spec's SKU filter, and a
+    """The catalogue as the spec may use it: same currency, every server's cores counted
+    in the measured hardware's (:mod:`planner.inputs.measured`), the spec's SKU filter, and a
     battery of the spec's chemistry and a UPS frame where the spec has a power section."""
     if catalog.currency != spec.currency:
         raise InputError(
@@ -84,7 +86,10 @@ def usable_catalog(spec: Spec, catalog: Catalog, spec_source: str, catalog_sourc
             "key 'currency'",
             f"expected the spec's currency '{spec.currency}', got '{catalog.currency}'",
         )
+    # the measured hardware may be a catalogue server the spec's filter leaves out
+    measured = spec.measured_on and resolve_measured(spec.measured_on, catalog, spec_source)
     catalog = filter_catalog(catalog, spec.allowed_servers, spec.allowed_drives, spec_source)
+    catalog = normalise_catalog(catalog, measured, spec_source, catalog_source)
     if spec.power is not None:
         if not any(b.chemistry == spec.power.chemistry for b in catalog.batteries):
             raise InputError(

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the sizing stack is imported where a plan is built, not whe
     from planner.sizing.workloads import WorkloadSizing
 
 SCHEMA = "hospital-platform/plan"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: The published JSON Schema every plan is checked against when it is read.
 SCHEMA_FILE = "plan.schema.json"
 
@@ -84,13 +84,14 @@ def build_plan(
         "maintenance": 0.0,
         "energy": 0.0,
     }
+    scales = {fleet.site: request_scale(fleet, catalog) for fleet in fleets}
     for fleet in fleets:
         env = envelope.site(fleet.site)
         costs = site_costs(fleet, catalog, spec, env.mean_busy_cores)
         for key in totals:
             totals[key] += getattr(costs, key)
         doc = _site_doc(fleet, catalog, spec, envelope, costs)
-        doc["pods"] = _pod_docs(spec, sizings, fleet.site)
+        doc["pods"] = _pod_docs(spec, sizings, fleet.site, scales[fleet.site][0])
         doc["drive_layout"] = drive_layout(place_drives(fleet.servers, fleet.drives, catalog))
         site_docs.append(doc)
     capex = totals["servers"] + totals["drives"] + totals["batteries"] + totals["ups"]
@@ -167,7 +168,8 @@ def build_plan(
             }
             for c in report.checks
         ],
-        "workloads": _workload_docs(spec, sizings),
+        "workloads": _workload_docs(spec, sizings, scales),
+        "cpu_normalisation": cpu_normalisation_doc(spec, catalog, scales),
         "quorum": _quorum_docs(spec, sizings),
         "link": None
         if link is None
@@ -410,10 +412,60 @@ def battery_doc(
     }
 
 
+def request_scale(fleet: SiteFleet, catalog: Catalog) -> tuple[float, str]:
+    """(s, sku): the smallest ``cpu_scale`` of the servers the site buys, and which. A pod
+    request of R reference cores is declared as R / s cores: enough on the slowest core
+    the site has (exact where the site buys one CPU model); placement is checked the same
+    way (:meth:`Catalog.placement_cores`)."""
+    scale = catalog.request_scale(fleet.servers)
+    return scale, min(k for k, n in fleet.servers.items() if catalog.server(k).cpu_scale == scale)
+
+
+def cpu_normalisation_doc(
+    spec: Spec, catalog: Catalog, scales: dict[str, tuple[float, str]]
+) -> dict[str, Any]:
+    """What the CPU figures are counted in, and the factors with their SPECrate sources."""
+    measured = spec.measured_on
+    if measured is None:
+        return {
+            "normalised": False,
+            "rule": "the spec names no measured hardware: a core of any server counts as a "
+            "core of the profile's",
+        }
+    return {
+        "normalised": True,
+        "rule": "reference cores = cores of the measured hardware; a server's core counts "
+        "SPECrate2017_int_base per core / the measured hardware's (SMT is inside the "
+        "result, threads are not counted again); pod requests are declared in cores of the "
+        "site's slowest bought server; memory, IOPS and stored data are not normalised",
+        "measured_on": {
+            "hardware": measured.label,
+            "cores": measured.cores,
+            "int_rate_base": measured.int_rate_base,
+            "result": measured.result,
+            "rate_per_core": measured.rate_per_core,
+        },
+        "servers": {
+            s.sku: {
+                "cpu": s.cpu,
+                "cores": s.cores,
+                "threads_per_core": s.threads_per_core,
+                "int_rate_base": s.spec_int_rate,
+                "result": s.spec_int_rate_result,
+                "rate_per_core": s.int_rate_per_core,
+                "scale": s.cpu_scale,
+            }
+            for s in catalog.servers
+        },
+        "sites": {site: {"request_scale": v, "server": k} for site, (v, k) in scales.items()},
+    }
+
+
 def _pod_docs(
-    spec: Spec, sizings: tuple[WorkloadSizing, ...], site: str
+    spec: Spec, sizings: tuple[WorkloadSizing, ...], site: str, scale: float = 1.0
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every scenario's pods on ``site``: what the stack declares and the fleet holds."""
+    """Every scenario's pods on ``site``: what the stack declares and the fleet holds (CPU
+    in cores of the site's servers: reference cores / ``scale``)."""
     from planner.sizing.pods import site_pod_sets
 
     return {
@@ -421,7 +473,7 @@ def _pod_docs(
             {
                 "workload": g.workload,
                 "replicas": g.replicas,
-                "cpu_request_cores": g.cpu_cores,
+                "cpu_request_cores": g.cpu_cores / scale,
                 "memory_request_gib": g.memory_gib,
                 "max_per_server": g.max_per_server,
                 "rule": "anti-affinity (one per server)"
@@ -459,7 +511,10 @@ def _quorum_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[s
     return out
 
 
-def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict[str, Any]]:
+def _workload_docs(
+    spec: Spec, sizings: tuple[WorkloadSizing, ...], scales: dict[str, tuple[float, str]]
+) -> list[dict[str, Any]]:
+    """Per workload and site, what the stack declares; CPU in cores of the site's servers."""
     from planner.sizing.pods import max_per_server
 
     docs = []
@@ -468,15 +523,16 @@ def _workload_docs(spec: Spec, sizings: tuple[WorkloadSizing, ...]) -> list[dict
         for z in sizings:
             if z.workload != workload.name:
                 continue
+            scale = scales[z.site][0] if z.site in scales else 1.0
             per_site[z.site] = {
                 "replicas_normal": z.replicas_normal,
                 "replicas_failover": z.replicas_failover,
                 "replicas_min": z.replicas_floor,
                 "replicas_max": z.replicas_max,
-                "cpu_request_cores": z.cpu_request_cores,
+                "cpu_request_cores": z.cpu_request_cores / scale,
                 "memory_request_gib": z.memory_request_gib,
                 "storage_gib": z.storage_gib,
-                "design_cpu_cores": z.design_cpu_cores,
+                "design_cpu_cores": {k: v / scale for k, v in z.design_cpu_cores.items()},
                 "design_memory_gib": z.design_memory_gib,
                 "max_per_server": max_per_server(z, spec),
             }

@@ -156,7 +156,7 @@ def replay_incident(
         return min(profile.n_steps - 1, start + int(minute // step_min))
 
     allocatable_cpu = sum(
-        n * (catalog.server(k).cores - spec.reserved_cpu_cores)
+        n * catalog.server(k).usable_cores(spec.reserved_cpu_cores)
         for k, n in surv_fleet.servers.items()
     )
     allocatable_mem = sum(

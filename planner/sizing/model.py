@@ -28,6 +28,7 @@ from planner.errors import InfeasibleError, SolverError
 from planner.inputs.catalog import Catalog, ServerSku
 from planner.inputs.spec import Spec
 from planner.inputs.units import HOURS_PER_YEAR, TIB_PER_TB
+from planner.sizing.cpu_class import define_cpu_class
 from planner.sizing.envelope import Envelope, SiteEnvelope
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.packing import packing_failures, place_drives, storage_failures
@@ -127,14 +128,14 @@ def server_capacity(server: ServerSku, spec: Spec, resource: str) -> float:
     cpu: (cores - reserved) x c_cpu [cores];  memory: (GiB - reserved) x c_mem [GiB].
     """
     if resource == "cpu_cores":
-        return max(0.0, server.cores - spec.reserved_cpu_cores) * spec.cpu_ceiling
+        return server.usable_cores(spec.reserved_cpu_cores) * spec.cpu_ceiling
     return max(0.0, server.memory_gib - spec.reserved_memory_gib) * spec.memory_ceiling
 
 
 def pod_fits(server: ServerSku, spec: Spec, sizing: WorkloadSizing) -> bool:
     """A pod's requests fit inside one server's allocatable resources."""
     return (
-        sizing.cpu_request_cores <= server.cores - spec.reserved_cpu_cores + 1e-9
+        sizing.cpu_request_cores <= server.usable_cores(spec.reserved_cpu_cores) + 1e-9
         and sizing.memory_request_gib <= server.memory_gib - spec.reserved_memory_gib + 1e-9
     )
 
@@ -157,6 +158,7 @@ def build_model(
     for site_envelope in envelope.sites:
         site = site_envelope.site
         define_site_variables(model, spec, catalog, site)
+        define_cpu_class(model, catalog, site)
         for resource in ("cpu_cores", "memory_gib"):
             define_compute_redundancy(model, spec, catalog, site_envelope, resource)
         define_pod_placement(model, spec, catalog, site, [z for z in sizings if z.site == site])
@@ -257,7 +259,7 @@ def define_pod_requests(
     :func:`define_compute_redundancy` with c_k = cores_k - reserved, or GiB_k - reserved,
     and D = sum_g R_g x request_g). Placement itself is checked pod by pod in
     :func:`optimise`."""
-    cpu_caps = {s.sku: max(0.0, s.cores - spec.reserved_cpu_cores) for s in catalog.servers}
+    cpu_caps = {s.sku: s.usable_cores(spec.reserved_cpu_cores) for s in catalog.servers}
     mem_caps = {s.sku: max(0.0, s.memory_gib - spec.reserved_memory_gib) for s in catalog.servers}
     for scenario, groups in pod_sets.items():
         cpu, memory = requests(groups)
@@ -424,8 +426,8 @@ def server_watts_per_core(server: ServerSku) -> float:
     """The steepest chord of a server's power curve from idle [W per busy core]:
     max((P_50 - P_idle) / (C/2), (P_100 - P_idle) / C). With load spread evenly, a server
     at utilisation u draws at most P_idle + u C x this (the curve lies under the chord)."""
-    half = (server.half_w - server.idle_w) / (server.cores / 2.0)
-    full = (server.full_w - server.idle_w) / server.cores
+    half = (server.half_w - server.idle_w) / (server.ref_cores / 2.0)
+    full = (server.full_w - server.idle_w) / server.ref_cores
     return max(half, full)
 
 
@@ -767,7 +769,7 @@ def survival_cut(
 def explain_pod_fit(spec: Spec, catalog: Catalog, sizings: tuple[WorkloadSizing, ...]) -> list[str]:
     """Pods no server in the catalogue can hold, with the shortfall."""
     reasons = []
-    best_cpu = max(s.cores - spec.reserved_cpu_cores for s in catalog.servers)
+    best_cpu = max(s.usable_cores(spec.reserved_cpu_cores) for s in catalog.servers)
     best_mem = max(s.memory_gib - spec.reserved_memory_gib for s in catalog.servers)
     seen: set[str] = set()
     for z in sizings:

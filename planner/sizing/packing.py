@@ -54,13 +54,17 @@ class Node:
     memory_gib: float
 
 
-def nodes_of(counts: dict[str, int], catalog: Catalog, spec: Spec) -> list[Node]:
+def nodes_of(
+    counts: dict[str, int], catalog: Catalog, spec: Spec, fleet: dict[str, int] | None = None
+) -> list[Node]:
+    """The ``counts`` servers as nodes; CPU at the request scale of ``fleet`` (the whole
+    site's servers, of which ``counts`` may be the survivors; default ``counts``)."""
     out = []
     for sku in sorted(counts):
         server = catalog.server(sku)
         node = Node(
             sku,
-            max(0.0, server.cores - spec.reserved_cpu_cores),
+            catalog.placement_cores(sku, spec.reserved_cpu_cores, fleet or counts),
             max(0.0, server.memory_gib - spec.reserved_memory_gib),
         )
         out.extend([node] * counts[sku])
@@ -224,7 +228,7 @@ def packing_failures(
     for scenario, groups in pod_sets.items():
         pods = queued_pods(groups)
         for lost in removal_sets(counts, spec.servers_lost):
-            nodes = nodes_of(survivors(counts, lost), catalog, spec)
+            nodes = nodes_of(survivors(counts, lost), catalog, spec, counts)
             what = ", ".join(f"{n} x {k}" for k, n in sorted(lost.items())) or "none"
             if not can_place(nodes, groups):
                 out.append(f"{scenario}: pods do not fit after losing {what}")

@@ -19,7 +19,7 @@ from planner.sizing.fleet import SiteFleet
 
 def segments(server: ServerSku) -> tuple[tuple[float, float], tuple[float, float]]:
     """((cores, W per busy core) for the 0-50 % segment, and for the 50-100 % segment)."""
-    half = server.cores / 2.0
+    half = server.ref_cores / 2.0
     return (
         (half, (server.half_w - server.idle_w) / half),
         (half, (server.full_w - server.half_w) / half),
@@ -51,13 +51,13 @@ def site_power_even_w(fleet: SiteFleet, catalog: Catalog, busy_cores: float) -> 
     """IT power with ``busy_cores`` spread evenly over the site's servers [W]: every server
     at utilisation u = min(1, b / sum_k n_k C_k), as a scheduler spreads load; at least the
     packed power of :func:`site_power_w` (the curve is convex), so the UPS is sized on it."""
-    total = sum(n * catalog.server(sku).cores for sku, n in fleet.servers.items())
+    total = sum(n * catalog.server(sku).ref_cores for sku, n in fleet.servers.items())
     u = min(1.0, busy_cores / total) if total else 0.0
     power = 0.0
     for sku, count in fleet.servers.items():
         server = catalog.server(sku)
         (half, s1), (_, s2) = segments(server)
-        busy = u * server.cores
+        busy = u * server.ref_cores
         power += count * (server.idle_w + s1 * min(busy, half) + s2 * max(0.0, busy - half))
     for sku, count in fleet.drives.items():
         power += count * catalog.drive(sku).watts

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from planner.inputs.catalog import Catalog
+from planner.inputs.catalog import Catalog, DriveSku
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.inputs.units import BYTES_PER_MIB, BYTES_PER_TB, SECONDS_PER_YEAR, allowed_exceedances
@@ -253,7 +253,7 @@ def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, peak_cpu: floa
 
     power = spec.power
     site = fleet.site
-    total_cores = sum(n * catalog.server(k).cores for k, n in fleet.servers.items())
+    total_cores = sum(n * catalog.server(k).ref_cores for k, n in fleet.servers.items())
     u = min(1.0, peak_cpu / total_cores) if total_cores else 0.0
     load_w = sum(
         n * float(np.interp(u, [0.0, 0.5, 1.0], [sv.idle_w, sv.half_w, sv.full_w]))
@@ -359,7 +359,7 @@ def _site_checks(
     r = spec.servers_lost
     checks: list[Check] = []
 
-    cpu_each = [max(0.0, s.cores - spec.reserved_cpu_cores) * spec.cpu_ceiling for s in servers]
+    cpu_each = [s.usable_cores(spec.reserved_cpu_cores) * spec.cpu_ceiling for s in servers]
     mem_each = [
         max(0.0, s.memory_gib - spec.reserved_memory_gib) * spec.memory_ceiling for s in servers
     ]
@@ -478,7 +478,8 @@ def _site_checks(
     limit = next(s.max_rack_units for s in spec.sites if s.name == site)
     if limit is not None:
         used = sum(s.rack_units for s in servers)
-        checks.append(_simple_check("rack space", site, "U", float(limit), float(used), 0.0))
+        one_server = float(min((sv.rack_units for sv in servers), default=0))
+        checks.append(_simple_check("rack space", site, "U", float(limit), float(used), one_server))
 
     for z in sizings:
         if z.site != site or z.replicas_max == 0:
@@ -486,7 +487,7 @@ def _site_checks(
         hosts = [
             s
             for s in servers
-            if z.cpu_request_cores <= s.cores - spec.reserved_cpu_cores + 1e-9
+            if z.cpu_request_cores <= s.usable_cores(spec.reserved_cpu_cores) + 1e-9
             and z.memory_request_gib <= s.memory_gib - spec.reserved_memory_gib + 1e-9
         ]
         need = (z.replicas_max if z.anti_affinity else 1) + r
@@ -509,9 +510,22 @@ def _site_checks(
         / spec.protection.overhead
     )
     for item in check_storage_after_loss(fleet, catalog, spec, stored, read_design, write_design):
-        check = _simple_check(item.name, site, item.unit, item.left, item.need, 0.0)
+        one = _one_drive(item.name, drives, spec) if item.unit != "servers" else 1.0
+        check = _simple_check(item.name, site, item.unit, item.left, item.need, one)
         checks.append(_floor(check) if item.unit == "servers" else check)
     return checks
+
+
+def _one_drive(name: str, drives: list[DriveSku], spec: Spec) -> float:
+    """What one drive fewer takes from a storage check after a server loss: the smallest
+    drive's usable TiB (raw x fill ceiling / protection overhead) or its derated IOPS."""
+    if not drives:
+        return 0.0
+    if name.startswith("flash usable"):
+        usable = spec.fill_ceiling / spec.protection.overhead
+        return min(d.capacity_tib for d in drives) * usable
+    field = "read_iops" if name.startswith("read_iops") else "write_iops"
+    return min(float(getattr(d, field)) for d in drives) * spec.drive_iops_ceiling
 
 
 def _floor(check: Check) -> Check:
@@ -525,6 +539,8 @@ def _placement_checks(
     servers. It passes when every loss leaves a placement of every pod; capacity and
     demand report the allocatable CPU after the worst loss against the pods' requests."""
     out = []
+    reserved = spec.reserved_cpu_cores
+    one_server = min(catalog.placement_cores(k, reserved, fleet.servers) for k in fleet.servers)
     for result in check_pod_placement(fleet, catalog, spec, sizings):
         ok = result.placed == result.losses
         out.append(
@@ -537,7 +553,8 @@ def _placement_checks(
                 capacity=result.least_allocatable_cpu,
                 demand=result.requested_cpu,
                 ok=ok,
-                binding=result.least_allocatable_cpu - result.requested_cpu < 1.0,
+                # one server fewer takes at least the smallest one's allocatable cores
+                binding=result.least_allocatable_cpu - result.requested_cpu < one_server,
             )
         )
     return out

@@ -213,7 +213,7 @@ def check_pod_placement(
     kinds = [sku for sku, n in sorted(fleet.servers.items()) for _ in range(n)]
     alloc = [
         (
-            max(0.0, catalog.server(k).cores - spec.reserved_cpu_cores),
+            catalog.placement_cores(k, spec.reserved_cpu_cores, fleet.servers),
             max(0.0, catalog.server(k).memory_gib - spec.reserved_memory_gib),
         )
         for k in kinds

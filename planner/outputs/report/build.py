@@ -32,7 +32,7 @@ def gather(
         families=family_charts(profile, spec, catalog, plan),
     )
     _, stored = stored_by_year(profile, spec)
-    data.tender = build_tender(plan, catalog, list(stored))
+    data.tender = build_tender(plan, spec, catalog, list(stored))
     data.sources = {
         **{s.sku: s.source for s in catalog.servers},
         **{d.sku: d.source for d in catalog.drives},
