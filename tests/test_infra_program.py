@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from infra.policy.rules import parse_cpu, parse_memory_gib
-from infra.specs import millicores
 from infra.render import SECRET_SIG, Recorded, run_program
 from infra.settings import PROJECT_ROOT
+from infra.specs import millicores
 from planner.outputs.plan import dumps_plan, planned_workloads, read_plan
 
 SITES = ("holstebro", "skejby")

@@ -106,8 +106,8 @@ def test_report_and_tender_show_the_schedule(tmp_path: Path) -> None:
     plan = result.plan
     servers = sorted({s["sku"] for site in plan["sites"] for s in site["servers"]})
     drives = sorted({d["sku"] for site in plan["sites"] for d in site["drives"]})
-    names = {f"Server type {chr(65 + i)}": sku for i, sku in enumerate(servers)}
-    names |= {f"Flash drive type {chr(65 + i)}": sku for i, sku in enumerate(drives)}
+    names = {f"Server type {chr(65 + i)} (reference)": sku for i, sku in enumerate(servers)}
+    names |= {f"Flash drive type {chr(65 + i)} (reference)": sku for i, sku in enumerate(drives)}
     for q in data.tender.lots[0].quantities:
         sku = names[q.item]
         assert q.firm == schedule[0]["sites"][q.site].get(sku, 0)

@@ -71,7 +71,8 @@ def test_relative_and_absolute_values_and_clear_errors() -> None:
     spec = apply_spec(spec_base, {"workloads.2.replicas": 5}, "spec.yaml")
     assert spec["workloads"][2]["replicas"] == 5
     catalog = apply_catalog(catalog_base, {"catalog:pm1743-15t36.price": "-30%"}, "c.yaml")
-    assert catalog["drives"][0]["price"] == pytest.approx(6300)
+    drive = next(d for d in catalog["drives"] if d["sku"] == "pm1743-15t36")
+    assert drive["price"] == pytest.approx(24000 * 0.7)  # the catalogue's 24,000 DKK
     with pytest.raises(InputError, match=r"spec.yaml: key 'growth_per_year.cpu': 'cpu' is not"):
         apply_spec(spec_base, {"growth_per_year.cpu": 0.1}, "spec.yaml")
     with pytest.raises(InputError, match="no such SKU"):

@@ -92,3 +92,38 @@ def test_the_string_loss_check_fails_the_old_battery_at_twice_the_scale(
     failed = {c.name for c in report.failures()}
     assert "battery runtime at peak load, end of life, one string lost" in failed
     assert "battery string voltage on the frame's DC bus" in failed
+
+
+def _one_fewer(fleet: SiteFleet, kind: str) -> SiteFleet:
+    import dataclasses
+
+    counts = dict(getattr(fleet, kind))
+    sku = sorted(counts)[0]
+    counts[sku] -= 1
+    return dataclasses.replace(fleet, **{kind: counts})
+
+
+def test_decides_marks_what_one_unit_less_breaks() -> None:
+    """On the bundled example: a check marked as deciding (binding) fails with one unit
+    fewer of what it counts (one drive for flash after a loss, one server for placement),
+    and an unmarked placement check still holds with one server fewer."""
+    from tests.test_example import bundled_result
+
+    result = bundled_result()
+    report = result.report
+    by_key = {(c.name, c.site, c.scenario): c for c in report.checks}
+    for fleet in result.solution.fleets:
+        others = tuple(f for f in result.solution.fleets if f.site != fleet.site)
+        for kind, prefix in (("drives", "flash usable capacity after losing"),
+                             ("servers", "pods placed after losing")):  # fmt: skip
+            marked = {k: c.binding for k, c in by_key.items()
+                      if k[1] == fleet.site and k[0].startswith(prefix)}  # fmt: skip
+            assert marked, prefix
+            fewer = verify_plan(result.profile, result.spec, result.catalog,
+                                (_one_fewer(fleet, kind), *others), result.sizings)  # fmt: skip
+            after = {(c.name.split(" (FAILS")[0], c.site, c.scenario): c.ok
+                     for c in fewer.checks}  # fmt: skip
+            for key, binding in marked.items():
+                assert after[key] is (not binding), (key, binding)
+    flash = [c for c in report.checks if c.name.startswith("flash usable capacity after")]
+    assert all(c.binding for c in flash)  # 5.5 TiB of slack, less than one drive's 7 TiB

@@ -308,10 +308,30 @@ def render_summary(result: SizeResult) -> str:
     for check in result.report.tightest(3):
         flag = " [binding]" if check.binding else ""
         lines.append(f"  - {check.describe()}{flag}")
+    deciding = sorted(
+        {
+            c.name.split(" (FAILS")[0]
+            for c in result.report.checks
+            if c.kind == "capacity" and c.binding and c.ok and c.unit not in ("U", "ms")
+        }
+    )
+    if deciding:
+        lines.append(f"Decided by (one unit less breaks it): {'; '.join(deciding)}")
     floors = result.report.tightest(len(result.report.checks), kind="floor")
     exact = sorted({c.name for c in floors if c.binding})
     if exact:
         lines.append(f"Floors met exactly (minimum counts, by design): {'; '.join(exact)}")
+    norm = plan["cpu_normalisation"]
+    if norm["normalised"]:
+        m = norm["measured_on"]
+        scales = ", ".join(
+            f"{site}: a core of {v['server']} counts {v['request_scale']:.3f}"
+            for site, v in norm["sites"].items()
+        )
+        lines.append(
+            f"CPU in cores of {m['hardware']} ({m['rate_per_core']:.4g} SPECrate2017_int_base "
+            f"per core, {m['result']}); {scales}"
+        )
     lines.append("What the percentile leaves out (real peak against the sized capacity):")
     for check in result.report.checks:
         if check.name.startswith("cpu_cores") and check.peak is not None:

@@ -43,6 +43,7 @@ class ServerSku:
     power_note: str = ""
     #: when the planning-assumption price was set (YYYY-MM)
     price_date: str = ""
+    description: str = ""
     #: reference cores one of this server's cores does (:mod:`planner.inputs.measured`):
     #: its SPECrate per core over that of the hardware the profile was measured on; 1
     #: where CPU demand is not normalised
@@ -75,6 +76,7 @@ class DriveSku:
     watts: float
     price: float
     source: str
+    description: str = ""
 
     @property
     def capacity_tib(self) -> float:
@@ -382,6 +384,7 @@ def _read_server(node: Node) -> ServerSku:
         power_quality=quality,
         power_note=note,
         price_date=node.string("price_date", default=""),
+        description=node.string("description", default=""),
     )
 
 
@@ -429,4 +432,5 @@ def _read_drive(node: Node) -> DriveSku:
         watts=node.number("watts", minimum=0),
         price=node.number("price", minimum=0),
         source=node.string("source"),
+        description=node.string("description", default=""),
     )

@@ -133,6 +133,11 @@ def _failure(c: Check) -> str:
     if c.unit in ("U", "ms"):  # a limit: the offer uses more than it may
         return f"{c.name} at {where}: uses {c.demand:,.1f} {c.unit} of {c.capacity:,.1f}"
     short = c.demand - c.capacity
+    if short <= 0:  # the totals suffice: a rule (spread, pod size, a loss) decides
+        return (
+            f"{c.name} at {where}: fails with {c.capacity:,.1f} {c.unit} for {c.demand:,.1f} "
+            "(not the total: the placement rules or a pod's size decide)"
+        )
     return (
         f"{c.name} at {where}: {c.capacity:,.1f} {c.unit} against {c.demand:,.1f} needed "
         f"(short by {short:,.1f} {c.unit})"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from planner.inputs.catalog import Catalog, DriveSku
+from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.inputs.units import BYTES_PER_MIB, BYTES_PER_TB, SECONDS_PER_YEAR, allowed_exceedances
@@ -509,23 +509,21 @@ def _site_checks(
         max(c.demand for c in checks if c.name.startswith("write_iops (raw"))
         / spec.protection.overhead
     )
+    # one drive fewer of any model, laid out the same way: which checks would then fail
+    short = {
+        item.name
+        for k in sorted(fleet.drives)
+        for item in check_storage_after_loss(
+            _without_one(fleet, "drives", k), catalog, spec, stored, read_design, write_design
+        )
+        if item.left < item.need * (1 - REL_TOL) - 1e-9
+    }
     for item in check_storage_after_loss(fleet, catalog, spec, stored, read_design, write_design):
-        one = _one_drive(item.name, drives, spec) if item.unit != "servers" else 1.0
-        check = _simple_check(item.name, site, item.unit, item.left, item.need, one)
+        check = _simple_check(item.name, site, item.unit, item.left, item.need, 0.0)
+        fewer = item.left - item.need < 1.0 if item.unit == "servers" else item.name in short
+        check = replace(check, binding=fewer or item.left < item.need)
         checks.append(_floor(check) if item.unit == "servers" else check)
     return checks
-
-
-def _one_drive(name: str, drives: list[DriveSku], spec: Spec) -> float:
-    """What one drive fewer takes from a storage check after a server loss: the smallest
-    drive's usable TiB (raw x fill ceiling / protection overhead) or its derated IOPS."""
-    if not drives:
-        return 0.0
-    if name.startswith("flash usable"):
-        usable = spec.fill_ceiling / spec.protection.overhead
-        return min(d.capacity_tib for d in drives) * usable
-    field = "read_iops" if name.startswith("read_iops") else "write_iops"
-    return min(float(getattr(d, field)) for d in drives) * spec.drive_iops_ceiling
 
 
 def _floor(check: Check) -> Check:
@@ -537,10 +535,18 @@ def _placement_checks(
 ) -> list[Check]:
     """Every scenario's declared pods, placed pod by pod after each distinct loss of r
     servers. It passes when every loss leaves a placement of every pod; capacity and
-    demand report the allocatable CPU after the worst loss against the pods' requests."""
+    demand report the allocatable CPU after the worst loss against the pods' requests.
+    It decides the server count (binding) when one server fewer of some model, placed the
+    same way, leaves a pod out: tried, not estimated from the CPU margin (memory, the
+    spread rules and the pods' sizes decide as often)."""
     out = []
-    reserved = spec.reserved_cpu_cores
-    one_server = min(catalog.placement_cores(k, reserved, fleet.servers) for k in fleet.servers)
+    fewer = [_without_one(fleet, "servers", k) for k in sorted(fleet.servers)]
+    breaks = {
+        r.scenario
+        for f in fewer
+        for r in check_pod_placement(f, catalog, spec, sizings)
+        if r.placed < r.losses
+    }
     for result in check_pod_placement(fleet, catalog, spec, sizings):
         ok = result.placed == result.losses
         out.append(
@@ -553,8 +559,16 @@ def _placement_checks(
                 capacity=result.least_allocatable_cpu,
                 demand=result.requested_cpu,
                 ok=ok,
-                # one server fewer takes at least the smallest one's allocatable cores
-                binding=result.least_allocatable_cpu - result.requested_cpu < one_server,
+                binding=result.scenario in breaks,
             )
         )
     return out
+
+
+def _without_one(fleet: SiteFleet, kind: str, sku: str) -> SiteFleet:
+    """``fleet`` with one ``sku`` fewer among its ``kind`` ("servers" or "drives")."""
+    have: dict[str, int] = fleet.servers if kind == "servers" else fleet.drives
+    counts = {k: n - (k == sku) for k, n in have.items() if n - (k == sku) > 0}
+    if kind == "servers":
+        return replace(fleet, servers=counts)
+    return replace(fleet, drives=counts)

@@ -14,7 +14,12 @@ from markupsafe import Markup
 
 from planner.outputs.plan import margin_key, margin_text, plan_digest
 from planner.outputs.report.data import ReportData, SiteReport
-from planner.outputs.report.text import ASSUMPTION_SOURCES, board_summary, executive_summary
+from planner.outputs.report.text import (
+    ASSUMPTION_SOURCES,
+    board_summary,
+    executive_summary,
+    normalisation_rows,
+)
 
 CSS = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 2em auto; max-width: 1000px;
@@ -180,7 +185,7 @@ def _context(data: ReportData, charts: dict[str, bytes]) -> dict[str, Any]:
         "constraints": _constraints(plan),
         "what_if": _what_if(data) if data.what_if is not None else None,
         "purchases": _purchases(plan) if "purchases" in plan else None,
-        "assumptions": _assumptions(a, currency),
+        "assumptions": _assumptions(a, currency, plan["cpu_normalisation"]),
     }
 
 
@@ -349,8 +354,9 @@ def _constraints(plan: dict[str, Any]) -> Table:
     )
 
 
-def _assumptions(a: dict[str, Any], currency: str) -> Table:
+def _assumptions(a: dict[str, Any], currency: str, norm: dict[str, Any]) -> Table:
     rows: list[list[Any]] = [
+        *normalisation_rows(norm),
         ["Horizon", f"{a['horizon_years']:g} years", "planning spec"],
         [
             "Growth per year",

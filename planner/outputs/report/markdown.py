@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from planner.outputs.plan import margin_key, margin_text
 from planner.outputs.report.data import ReportData
-from planner.outputs.report.text import board_summary, executive_summary, money
+from planner.outputs.report.text import (
+    board_summary,
+    executive_summary,
+    money,
+    normalisation_rows,
+)
 
 
 def render_markdown(data: ReportData) -> str:
@@ -50,6 +55,9 @@ def render_markdown(data: ReportData) -> str:
         f"| **both sites** | **{c['capex']:,.0f}** | **{c['maintenance']:,.0f}** | "
         f"**{c['energy']:,.0f}** | **{c['tco']:,.0f}** |"
     )
+    lines += ["", "## CPU counted in cores of the measured hardware", ""]
+    lines += [f"- {name}: {value} ({source})" for name, value, source in
+              normalisation_rows(plan["cpu_normalisation"])]  # fmt: skip
     lines += ["", "## Tightest constraints", ""]
     for check in sorted(plan["constraints"], key=margin_key)[:5]:
         where = f"{check['site']}/{check['scenario']}" if check["scenario"] else check["site"]

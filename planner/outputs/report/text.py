@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from planner.outputs.report.data import ReportData, SiteReport
 
 
@@ -197,3 +199,29 @@ ASSUMPTION_SOURCES = {
     "temperature correction": "IEEE 485 Table 1",
     "server power at idle / 50 % / 100 %": "SPECpower_ssj2008 results (see the catalogue)",
 }
+
+
+def normalisation_rows(norm: dict[str, Any]) -> list[list[str]]:
+    """What the CPU figures are counted in, each factor with its SPEC result ids."""
+    if not norm["normalised"]:
+        return [["CPU", "a core of any server counts as a core", "the spec names no hardware"]]
+    m = norm["measured_on"]
+    rows = [
+        [
+            "CPU measured on",
+            f"{m['hardware']}: {m['int_rate_base']:g} / {m['cores']} cores = "
+            f"{m['rate_per_core']:.4g} SPECrate2017_int_base per core",
+            f"SPEC CPU 2017 {m['result']}",
+        ]
+    ]
+    for site, v in norm["sites"].items():
+        server = norm["servers"][v["server"]]
+        rows.append(
+            [
+                f"CPU factor at {site}",
+                f"a core of {v['server']} counts {v['request_scale']:.4g} reference cores "
+                f"({server['rate_per_core']:.4g} / {m['rate_per_core']:.4g} per core)",
+                f"SPEC CPU 2017 {server['result']}",
+            ]
+        )
+    return rows

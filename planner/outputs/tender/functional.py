@@ -54,8 +54,9 @@ def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirem
                     "SPECrate2017_int_base",
                     (f"plan:/constraints/{cpu}/demand",
                      "plan:/cpu_normalisation/measured_on/rate_per_core", ceiling),
-                    f"the design CPU load ({c['scenario']}) in cores of {m['hardware']} "
-                    f"({m['rate_per_core']:.3g} per core, result {m['result']}) under the "
+                    f"the design CPU load ({c['scenario']}) in cores of the servers it was "
+                    f"measured on ({m['rate_per_core']:.4g} per core, SPEC CPU 2017 result "
+                    f"{m['result']}) under the "
                     f"{spec.cpu_ceiling:g} utilisation ceiling; {cores_r:g} cores per server "
                     "are reserved for the system and storage daemons",
                     "published SPEC CPU 2017 result of the offered configuration, or "
@@ -96,8 +97,11 @@ def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirem
                         "the stored data at the horizon, with the protection overhead, under "
                         "the fill ceiling", "drive data sheets")
         )  # fmt: skip
-    for prefix, what in (("read_iops after losing", "4 KiB random read"),
-                         ("write_iops (raw) after losing", "4 KiB random write")):  # fmt: skip
+    for prefix, what, load in (
+        ("read_iops after losing", "4 KiB random read", "the design read load"),
+        ("write_iops (raw) after losing", "4 KiB random write",
+         "the design write load, with the protection's extra writes"),
+    ):  # fmt: skip
         k = _worst(plan, _constraints(plan, site, prefix))
         if k is None:
             continue
@@ -108,8 +112,7 @@ def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirem
                         round_up(c["demand"] / spec.drive_iops_ceiling), "IOPS",
                         (f"plan:/constraints/{k}/demand",
                          "1/plan:/assumptions/utilisation_ceiling/drive_iops"),
-                        "the design I/O load (writes after protection) under the data-sheet "
-                        "derating", "SNIA SSS PTS 2.0 or equivalent")
+                        f"{load} under the data-sheet derating", "SNIA SSS PTS 2.0 or equivalent")
         )  # fmt: skip
     life = _worst(plan, _constraints(plan, site, "flash endurance"))
     if life is not None:
@@ -131,24 +134,24 @@ def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirem
     return out
 
 
-def pod_table(plan: dict[str, Any], i: int) -> list[dict[str, Any]]:
-    """The pods the site's servers must place in its failover scenario (the largest set),
-    CPU in cores of the measured hardware (the plan declares them in its own servers')."""
+def pod_tables(plan: dict[str, Any], i: int) -> dict[str, list[dict[str, Any]]]:
+    """Per scenario, the pods the site's servers must place, CPU in cores of the measured
+    hardware (the plan declares them in its own servers' cores)."""
     site = plan["sites"][i]
     norm = plan["cpu_normalisation"]
     scale = norm["sites"][site["name"]]["request_scale"] if norm["normalised"] else 1.0
-    scenario = max(site["pods"], key=lambda s: sum(p["replicas"] for p in site["pods"][s]))
-    return [
-        {**p, "cpu_request_cores": p["cpu_request_cores"] * scale, "scenario": scenario}
-        for p in site["pods"][scenario]
-    ]
+    return {
+        scenario: [{**p, "cpu_request_cores": p["cpu_request_cores"] * scale} for p in pods]
+        for scenario, pods in sorted(site["pods"].items())
+    }
 
 
 def placement_condition(plan: dict[str, Any], spec: Spec, i: int) -> str:
     site = plan["sites"][i]["name"]
     norm = plan["cpu_normalisation"]
     unit = (
-        f"cores of {norm['measured_on']['hardware']}: a pod of c such cores asks "
+        f"cores of the measured servers (SPEC CPU 2017 result {norm['measured_on']['result']}): "
+        "a pod of c such cores asks "
         f"c x {norm['measured_on']['rate_per_core']:.4g} / (SPECrate2017_int_base / cores) "
         "cores of an offered server, and the site's requests are declared in its slowest "
         "offered server's cores"

@@ -116,7 +116,8 @@ class Tender:
     open_items: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = field(default=())
     left_to_authority: tuple[str, ...] = LEFT_TO_AUTHORITY
-    #: per site, the pods its servers must place (CPU in the measured hardware's cores)
+    #: per "site (scenario)", the pods its servers must place (CPU in the measured
+    #: hardware's cores)
     pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 

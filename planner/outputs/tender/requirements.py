@@ -19,7 +19,7 @@ from typing import Any
 from planner.inputs.catalog import Catalog
 from planner.inputs.spec import Spec
 from planner.outputs.plan import plan_digest
-from planner.outputs.tender.functional import placement_condition, pod_table, site_requirements
+from planner.outputs.tender.functional import placement_condition, pod_tables, site_requirements
 from planner.outputs.tender.model import (
     AT_LEAST,
     AT_MOST,
@@ -53,6 +53,10 @@ __all__ = [
 ]
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _type_names(skus: list[str]) -> dict[str, str]:
     return {sku: f"type {chr(ord('A') + i)}" for i, sku in enumerate(skus)}
 
@@ -71,10 +75,18 @@ def _server_lot(
         reqs += site_requirements(plan, spec, i)
     server_skus = sorted({s["sku"] for site in plan["sites"] for s in site["servers"]})
     drive_skus = sorted({d["sku"] for site in plan["sites"] for d in site["drives"]})
-    names = {k: f"Reference server {v}" for k, v in _type_names(server_skus).items()}
-    names |= {k: f"Reference flash drive {v}" for k, v in _type_names(drive_skus).items()}
-    refs = [f"{names[k]}: {k} ({catalog.server(k).source})." for k in server_skus]
-    refs += [f"{names[k]}: {k} ({catalog.drive(k).source})." for k in drive_skus]
+    names = {k: f"Server {v} (reference)" for k, v in _type_names(server_skus).items()}
+    names |= {k: f"Flash drive {v} (reference)" for k, v in _type_names(drive_skus).items()}
+    refs = [
+        f"Reference configuration for {_lower_first(names[k].removesuffix(' (reference)'))}: {k}, "
+        f"{catalog.server(k).description} ({catalog.server(k).source})."
+        for k in server_skus
+    ]
+    refs += [
+        f"Reference configuration for {_lower_first(names[k].removesuffix(' (reference)'))}: {k}, "
+        f"{catalog.drive(k).description} ({catalog.drive(k).source})."
+        for k in drive_skus
+    ]
     quantities: list[Quantity] = []
     schedule = plan.get("purchases", {}).get("schedule")
     for site in plan["sites"]:
@@ -271,10 +283,10 @@ def build_tender(
             "Firmware and security updates for the whole support period.",
         ),
         evaluation={
-            "rule": "per lot, the lowest total cost of ownership over the horizon among "
+            "rule": "the lowest total cost of ownership over the horizon, per lot, among "
             "compliant offers (most economically advantageous tender on cost, Directive "
             "2014/24/EU article 67); an offer that fails a requirement is not compliant",
-            "formula": "lot 1: TCO = servers x (unit price + support for the horizon) + drives "
+            "formula": "Lot 1: TCO = servers x (unit price + support for the horizon) + drives "
             "x (unit price + support) + spare drives x spare price + energy; energy = (sum "
             "over servers of count x P(u) + sum over drives of count x W) / 1000 x 8760 h x "
             "horizon x PUE x energy price, with P(u) the offer's own SPECpower curve "
@@ -306,5 +318,9 @@ def build_tender(
             else "Drive options: each call-off carries the stored data, grown as the plan "
             "assumes, to the next year; the plan itself prices buying everything at the start.",
         ),
-        pods={site["name"]: pod_table(plan, i) for i, site in enumerate(plan["sites"])},
+        pods={
+            f"{site['name']} ({scenario})": pods
+            for i, site in enumerate(plan["sites"])
+            for scenario, pods in pod_tables(plan, i).items()
+        },
     )

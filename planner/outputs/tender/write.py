@@ -79,10 +79,9 @@ def render_markdown(tender: Tender) -> str:
 def _pods_markdown(tender: Tender) -> list[str]:
     """Per site, the pods its servers must place (the placement requirement's table)."""
     lines: list[str] = []
-    for site, pods in tender.pods.items():
-        scenario = pods[0]["scenario"] if pods else ""
+    for where, pods in tender.pods.items():
         lines += [
-            f"## Pod table for {site} ({scenario})",
+            f"## Pod table for {where}",
             "",
             "| Workload | Pods | CPU request (reference cores) | Memory request (GiB) | Rule |",
             "|---|---:|---:|---:|---|",
