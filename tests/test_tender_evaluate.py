@@ -211,3 +211,28 @@ def test_a_form_with_a_bad_cell_names_it(tmp_path: Path) -> None:
     not_a_form.write_text("not a workbook")
     with pytest.raises(Exception, match=r"notes.xlsx: file: not a readable XLSX bid form"):
         read_bid(not_a_form, reference()["sites"])
+
+
+@pytest.mark.parametrize("make", ["missing", "empty-folder", "not-a-form"])
+def test_bad_bids_are_one_line_errors_and_write_nothing(tmp_path: Path, make: str) -> None:
+    from planner.outputs.plan import write_plan
+    from tests.test_example import bundled_result
+
+    plan = tmp_path / "plan.json"
+    write_plan(bundled_result().plan, plan)
+    bids = tmp_path / "bids"
+    if make == "empty-folder":
+        bids.mkdir()
+    elif make == "not-a-form":
+        bids.mkdir()
+        (bids / "offer.xlsx").write_bytes(b"PK\x03\x04 truncated")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", "tender", "evaluate", str(bids), "--plan", str(plan),
+         "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()

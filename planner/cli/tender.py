@@ -24,8 +24,8 @@ class _PackByDefault(click.Group):
 
 @click.group(cls=_PackByDefault, short_help="Tender pack, and the evaluation of offers.")
 def tender() -> None:
-    """The tender pack for a plan (``planner tender PLAN``, the same as ``planner tender
-    pack PLAN``), and ``planner tender evaluate`` for the offers returned in its bid form."""
+    """The tender pack for a plan ('planner tender PLAN', the same as 'planner tender pack
+    PLAN'), and 'planner tender evaluate' for the offers returned in its bid form."""
 
 
 @tender.command(short_help="Tender pack: vendor-neutral requirements per lot.")
