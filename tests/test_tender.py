@@ -223,3 +223,15 @@ def test_catalogue_spec_cpu_needs_its_result_id(tmp_path: Path) -> None:
     path.write_text(text)
     with pytest.raises(InputError, match=r"spec_cpu2017.*result"):
         read_catalog(path)
+
+
+def test_the_bid_form_is_the_same_bytes_every_time(tmp_path: Path) -> None:
+    """No creation time in the workbook: the same plan gives the same tender.xlsx."""
+    import time
+
+    from planner.outputs.tender.write import write_xlsx
+
+    write_xlsx(tender(), tmp_path / "a.xlsx")
+    time.sleep(1.1)  # a clock-stamped workbook would differ by now
+    write_xlsx(tender(), tmp_path / "b.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()

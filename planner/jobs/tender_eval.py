@@ -25,6 +25,7 @@ from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.inputs.units import HOURS_PER_YEAR
 from planner.outputs.tender.evaluation import BidResult, LotResult
+from planner.outputs.tender.model import TenderOptions
 from planner.power.ups import purchases_over
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.server_power import site_power_even_w
@@ -32,6 +33,7 @@ from planner.sizing.verify import Check, verify_plan
 from planner.sizing.workloads import WorkloadSizing
 
 LOT2_CHECKS = ("UPS power", "battery", "room under")
+TERMS = TenderOptions()  # the pack's default terms (spares), as the bid form has them
 
 
 def _servers(bid: Bid) -> list[ServerSku]:
@@ -178,9 +180,9 @@ def _energy(kw: float, evaluation: dict[str, Any]) -> float:
     return float(kw * HOURS_PER_YEAR * e["horizon_years"] * e["pue"] * e["energy_price_per_kwh"])
 
 
-def spare_drives(count: int, share: float = 0.02, least: int = 2) -> int:
-    """The tender's spare drives for ``count`` offered at a site (its default terms)."""
-    return max(math.ceil(count * share - 1e-9), least)
+def spare_drives(count: int, options: TenderOptions = TERMS) -> int:
+    """The tender's spare drives for ``count`` of one model offered at a site."""
+    return max(math.ceil(count * options.spare_drive_share - 1e-9), options.min_spare_drives)
 
 
 def lot1_costs(
@@ -224,7 +226,7 @@ def lot2_costs(bid: Bid, evaluation: dict[str, Any]) -> dict[str, float]:
             p["frames"] * p["frame_price"] + p["modules"] * p["module_price"] * buys
         )
         terms["support"] += p["frames"] * p["frame_support"]
-        terms["spares"] += p["spare_module_price"]
+        terms["spares"] += TERMS.spare_battery_modules * p["spare_module_price"]
         losses_kw = evaluation["mean_ups_kw"][site] * (1.0 / p["efficiency"] - 1.0)
         terms["losses"] += _energy(losses_kw, evaluation)
     return terms

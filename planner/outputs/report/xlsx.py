@@ -23,6 +23,32 @@ THIN = Border(bottom=Side(style="thin", color="C9D3DD"))
 MONEY = "#,##0"
 FIXED_TIME = datetime(2000, 1, 1)
 
+
+def save_reproducibly(book: Workbook, path: Path) -> None:
+    """Save ``book`` so that the same content gives the same bytes: openpyxl stamps the
+    save time into docProps/core.xml and every zip entry; both become :data:`FIXED_TIME`."""
+    import io
+    import re
+    import zipfile
+
+    buffer = io.BytesIO()
+    book.save(buffer)
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data
+                )
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, data)
+    path.write_bytes(out.getvalue())
+
+
 SITE_COLUMNS = (
     "Item",
     "SKU",
@@ -185,7 +211,7 @@ def write_xlsx(data: ReportData, path: Path) -> None:
     )
     _print_setup(tco, 3, [18, 16, 16, 16, 16, 16])
     _cash_flow_sheet(wb, data, inputs, site_rows)
-    wb.save(path)
+    save_reproducibly(wb, path)
 
 
 def _maintenance_rate(data: ReportData) -> float:

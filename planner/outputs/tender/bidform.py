@@ -58,7 +58,7 @@ def write_bid_form(book: Workbook, tender: Tender, options: TenderOptions | None
     site_row = {site: SITE_ROW + i for i, site in enumerate(sites)}
     _servers(book, sites, site_row)
     _drives(book, sites)
-    _power(book, sites, site_row)
+    _power(book, sites, site_row, options.spare_battery_modules)
     ev = book.create_sheet("Evaluation")
     for row in (
         ["Input", "Value"],
@@ -147,7 +147,7 @@ def _drives(book: Workbook, sites: list[str]) -> None:
         sheet[tco] = f"=({'+'.join(counts)})*({price}{r}+{support}{r})+{spares}*{spare}{r}+{energy}"
 
 
-def _power(book: Workbook, sites: list[str], site_row: dict[str, int]) -> None:
+def _power(book: Workbook, sites: list[str], site_row: dict[str, int], spares: int) -> None:
     base = len(POWER_COLUMNS)
     names = [h for h, _, _ in POWER_COLUMNS] + ["purchases of modules", "UPS losses", "TCO"]
     sheet = _sheet(book, "Power", names)
@@ -159,4 +159,5 @@ def _power(book: Workbook, sites: list[str], site_row: dict[str, int]) -> None:
         buys, losses = f"{col(base + 1)}{r}", f"{col(base + 2)}{r}"
         sheet[buys] = f"=IF(O{r}>0,MAX(1,ROUNDUP(Evaluation!$B$4/O{r}-1E-9,0)),0)"
         sheet[losses] = f"=IF(D{r}>0,{_energy(f'{u_kw}*(1/D{r}-1)')},0)"
-        sheet[f"{col(base + 3)}{r}"] = f"=G{r}*(H{r}+I{r})+P{r}*R{r}*{buys}+S{r}+{losses}"
+        cost = f"=G{r}*(H{r}+I{r})+P{r}*R{r}*{buys}+{spares}*S{r}+{losses}"
+        sheet[f"{col(base + 3)}{r}"] = cost

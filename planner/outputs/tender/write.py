@@ -12,6 +12,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.fsutil import staged_directory
+from planner.outputs.report.xlsx import save_reproducibly
 from planner.outputs.tender.bidform import INPUT_FILL, write_bid_form
 from planner.outputs.tender.requirements import AT_LEAST, OR_EQUIVALENT, Lot, Tender
 
@@ -161,7 +162,7 @@ def write_xlsx(tender: Tender, path: Path) -> None:
                                q.spares_of])  # fmt: skip
             quantities.cell(row, 6).value = f"=D{row}+{sum(n for _, n in q.options)}"
     write_bid_form(book, tender)
-    book.save(path)
+    save_reproducibly(book, path)  # same plan, same bytes
 
 
 def write_tender(
