@@ -244,6 +244,16 @@ CASES: dict[str, tuple[Setup, str, str]] = {
         "error",
     ),
     "size --out is a folder": (args("size", *INPUTS, "--out", "docs"), "docs", "usage"),
+    "size --phases with nan": (
+        args("size", *INPUTS, "--phases", "0,nan", "--out", "plan.json"),
+        "expected years like 0,2,4 (finite numbers), got '0,nan'",
+        "usage",
+    ),
+    "size --phases with too many years": (
+        args("size", *INPUTS, "--phases", ",".join(str(y) for y in range(11)), "--out", "p.json"),
+        "at most 10 purchase years, got 11",
+        "usage",
+    ),
     # ---- size: YAML that silently changes meaning or exhausts memory ----
     "duplicate key in the spec": (
         edit_yaml_text("spec.yaml", lambda t: t + "horizon_years: 9\n", *SIZE),
@@ -343,7 +353,7 @@ CASES: dict[str, tuple[Setup, str, str]] = {
     ),
     "--fill-gaps that is not a duration": (
         args(*SIZE, "--fill-gaps", "5 parsecs"),
-        "expected a duration like 90s, 15m or 2h",
+        "expected a duration like 90s, 15m, 2h or 7d",
         "usage",
     ),
     "--fill-gaps over a week": (args(*SIZE, "--fill-gaps", "30d"), "--fill-gaps", "usage"),

@@ -66,3 +66,15 @@ def test_progress_only_on_an_interactive_terminal(
     monkeypatch.delenv("CI")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # piped
     assert not _shell.interactive()
+
+
+def test_a_duration_in_days_up_to_the_limit() -> None:
+    import click
+
+    from planner.cli._shell import Duration
+
+    week = Duration(maximum_s=7 * 86400)
+    assert week.convert("7d", None, None) == 7 * 86400
+    assert week.convert("168h", None, None) == 7 * 86400
+    with pytest.raises(click.BadParameter, match="8d is longer than 168 h"):
+        week.convert("8d", None, None)

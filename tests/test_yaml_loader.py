@@ -65,3 +65,12 @@ def test_documents_without_duplicates_or_aliases_load_as_safe_load_does(doc: dic
     if "&id" in text:  # safe_dump shares repeated objects through aliases
         return
     assert load_yaml_text(text, "f.yaml") == yaml.safe_load(text)
+
+
+def test_a_number_too_large_for_a_float_is_a_clear_error() -> None:
+    from planner.errors import InputError
+    from planner.inputs.yaml_loader import Node
+
+    node = Node("spec.yaml", {"horizon_years": 10**400})
+    with pytest.raises(InputError, match=r"horizon_years.*finite number, got a 401-digit number"):
+        node.number("horizon_years", maximum=30)

@@ -137,11 +137,12 @@ class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
         return f"NUMBER {low}..{high}" if low or high else "NUMBER"
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]
-    """A duration such as 90s, 15m or 2h (a bare number is seconds), at most ``maximum_s``."""
+    """A duration such as 90s, 15m, 2h or 7d (a bare number is seconds), at most
+    ``maximum_s``."""
 
     name = "duration"
 
@@ -153,8 +154,9 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
             return value
         match = _DURATION.match(str(value))
         if not match:
-            self.fail(f"expected a duration like 90s, 15m or 2h, got '{value}'", param, ctx)
-        seconds = float(match[1]) * {"s": 1, "m": 60, "min": 60, "h": 3600}[match[2] or "s"]
+            self.fail(f"expected a duration like 90s, 15m, 2h or 7d, got '{value}'", param, ctx)
+        unit = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}[match[2] or "s"]
+        seconds = float(match[1]) * unit
         if seconds > self.maximum_s:
             self.fail(f"{value} is longer than {self.maximum_s / 3600:g} h", param, ctx)
         return seconds

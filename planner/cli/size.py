@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,13 +224,25 @@ def size(
     )
 
 
+#: Purchase years --phases takes at most: each adds a copy of the sizing model, and more
+#: than a purchase a year over the longest horizon does not finish in reasonable time.
+MAX_PHASES = 10
+
+
 def _years_list(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(part) for part in text.split(","))
+        years = tuple(float(part) for part in text.split(","))
     except ValueError:
+        years = (math.nan,)
+    if not all(math.isfinite(y) for y in years):
         raise click.BadParameter(
-            f"expected years like 0,2,4, got '{text}'", param_hint="--phases"
-        ) from None
+            f"expected years like 0,2,4 (finite numbers), got '{text}'", param_hint="--phases"
+        )
+    if len(years) > MAX_PHASES:
+        raise click.BadParameter(
+            f"at most {MAX_PHASES} purchase years, got {len(years)}", param_hint="--phases"
+        )
+    return years
 
 
 def render_purchases(plan: dict[str, Any]) -> str:

@@ -171,9 +171,13 @@ class Node:
         value = self.raw(name)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(name, f"expected a number, got {_kind(value)}")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float (hundreds of digits)
+            number = math.inf
         if not math.isfinite(number):
-            raise self.error(name, f"expected a finite number, got {value}")
+            shown = str(value) if len(str(value)) <= 40 else f"a {len(str(value))}-digit number"
+            raise self.error(name, f"expected a finite number, got {shown}")
         if minimum is not None and number < minimum:
             raise self.error(name, f"expected a number >= {minimum:g}, got {value}")
         if maximum is not None and number > maximum:
