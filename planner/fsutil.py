@@ -72,6 +72,12 @@ def describe_os_error(exc: OSError) -> str:
     return f"{path}: {what}"
 
 
+def _name_target(exc: OSError, target: Path) -> None:
+    """Give an error that names no file (ENOSPC on a write, say) the output's path."""
+    if exc.filename is None:
+        exc.filename = str(target)
+
+
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -233,7 +239,11 @@ def staged_directory(out_dir: Path, command: str, inputs: Iterable[Path] = ()) -
     )
     try:
         (staging / STAGING_SENTINEL).write_text(f"{os.getpid()}\n", encoding="utf-8")
-        yield staging
+        try:
+            yield staging
+        except OSError as exc:  # a full disk says no path: name the output being written
+            _name_target(exc, out_dir)
+            raise
         entries = sorted(e for e in os.listdir(staging) if e != STAGING_SENTINEL)
         marker = {"written_by": f"planner {command}", "entries": entries}
         (staging / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
@@ -297,5 +307,8 @@ def atomic_write(
             data(tmp)
         tmp.chmod(0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        _name_target(exc, path)
+        raise
     finally:
         tmp.unlink(missing_ok=True)

@@ -397,3 +397,23 @@ def test_kill_9_during_render_leaves_a_complete_render(tmp_path: Path) -> None:
 
 def test_an_input_error_is_not_a_file_error() -> None:
     assert issubclass(OutputError, InputError)
+
+
+def test_a_full_disk_names_the_output_being_written(tmp_path: Path) -> None:
+    import errno
+
+    from planner.fsutil import atomic_write, describe_os_error, staged_directory
+
+    def full(_: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "plan.json"
+    with pytest.raises(OSError, match="No space left") as caught:
+        atomic_write(target, full)
+    assert describe_os_error(caught.value).startswith(f"{target}: no space left on the device")
+    assert not target.exists()
+    out = tmp_path / "report"
+    with pytest.raises(OSError, match="No space left") as caught, staged_directory(out, "report"):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert describe_os_error(caught.value).startswith(f"{out}: no space left")
+    assert not out.exists()
