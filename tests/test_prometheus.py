@@ -438,3 +438,142 @@ def test_a_template_with_an_undefined_label_is_named(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("${dc}", "${datacentre}", 1))
     with pytest.raises(InputError, match=r"uses \$\{datacentre\}, which neither site 'alpha'"):
         read_queries(path)
+
+
+# --- the shipped queries over exporter-shaped series ----------------------------------------
+
+T0 = 1_761_350_400  # 2025-10-25T00:00:00Z
+GIB, TIB = 2**30, 2**40
+
+
+def exporter_series() -> str:
+    """Two hours at a 60 s scrape of what cAdvisor, the kubelet and node-exporter report
+    for epr-db (three pods, volumes and data nodes) and epr-web (two pods, nothing on
+    disk) at holstebro: CPU 2 cores and memory 100 GiB per db pod, 0.5 cores and 2 GiB per
+    web pod, 1 TiB used per volume, 1,000 reads/s, 400 writes/s and 8 MiB/s per db node."""
+    lines = []
+    base = 'cluster="holstebro-prod",namespace="epr"'
+    pods = [(f"epr-db-{i}", "db", 2.0, 100 * GIB) for i in range(3)]
+    pods += [(f"epr-web-{x}", "web", 0.5, 2 * GIB) for x in "ab"]
+    for m in range(121):
+        t = T0 + 60 * m
+        for pod, container, cores, memory in pods:
+            labels = f'{base},pod="{pod}",container="{container}"'
+            lines.append(f"container_cpu_usage_seconds_total{{{labels}}} {cores * 60 * m} {t}")
+            lines.append(f"container_memory_working_set_bytes{{{labels}}} {memory} {t}")
+        for i in range(3):
+            lines.append(
+                f'kubelet_volume_stats_used_bytes{{{base},persistentvolumeclaim="data-epr-db-{i}"}}'
+                f" {TIB} {t}"
+            )
+            node = f'cluster="holstebro-prod",instance="db-{i}:9100",device="nvme0n1"'
+            lines.append(f"node_disk_reads_completed_total{{{node}}} {1000 * 60 * m} {t}")
+            lines.append(f"node_disk_writes_completed_total{{{node}}} {400 * 60 * m} {t}")
+            lines.append(f"node_disk_written_bytes_total{{{node}}} {8 * 2**20 * 60 * m} {t}")
+    kinds = ["# TYPE container_cpu_usage_seconds_total counter",
+             "# TYPE container_memory_working_set_bytes gauge",
+             "# TYPE kubelet_volume_stats_used_bytes gauge",
+             "# TYPE node_disk_reads_completed_total counter",
+             "# TYPE node_disk_writes_completed_total counter",
+             "# TYPE node_disk_written_bytes_total counter"]  # fmt: skip
+    order = {k.split()[2]: i for i, k in enumerate(kinds)}
+    by_metric: dict[str, list[str]] = {}
+    for line in lines:
+        by_metric.setdefault(line.split("{", 1)[0], []).append(line)
+    out = []
+    for kind in sorted(by_metric, key=order.__getitem__):
+        out += [kinds[order[kind]], *sorted(by_metric[kind], key=lambda x: x.split("}")[0])]
+    return "\n".join(out) + "\n# EOF\n"
+
+
+def shipped_queries(folder: Path, data_nodes: str | None = None) -> Path:
+    """The shipped queries file, cut to holstebro, epr-db and epr-web (its own templates)."""
+    shipped = Path(__file__).resolve().parents[1] / "planner" / "data" / "prometheus-queries.yaml"
+    doc = yaml.safe_load(shipped.read_text())
+    doc["sites"] = {"holstebro": doc["sites"]["holstebro"]}
+    doc["workloads"] = {w: doc["workloads"][w] for w in ("epr-db", "epr-web")}
+    doc["overrides"] = {w: v for w, v in doc["overrides"].items() if w in doc["workloads"]}
+    if data_nodes is not None:
+        doc["workloads"]["epr-db"]["data_nodes"] = data_nodes
+    path = folder / "shipped.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def exporter_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    found = binaries()
+    assert found is not None
+    folder = tmp_path_factory.mktemp("exporters")
+    (folder / "data.om").write_text(exporter_series())
+    done = subprocess.run(
+        [found[1], "tsdb", "create-blocks-from", "openmetrics", str(folder / "data.om"),
+         str(folder / "tsdb")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (folder / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [found[0], f"--config.file={folder / 'prometheus.yml'}",
+         f"--storage.tsdb.path={folder / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}",
+         "--storage.tsdb.retention.time=100y"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("Prometheus did not become ready within 60 s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _pull(url: str, queries: Path, out: Path) -> Any:
+    args = ["profile", "pull", "--url", url, "--queries", str(queries),
+            "--start", "2025-10-25T00:10:00+00:00", "--end", "2025-10-25T01:50:00+00:00",
+            "--step", "5m", "--out", str(out)]  # fmt: skip
+    return CliRunner().invoke(main, args)
+
+
+def test_the_shipped_queries_read_the_exporters_right(
+    exporter_prometheus: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "pulled.parquet"
+    result = _pull(exporter_prometheus, shipped_queries(tmp_path), out)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    db = frame[frame.workload == "epr-db"]
+    web = frame[frame.workload == "epr-web"]
+    assert db["cpu_cores"].to_numpy() == pytest.approx(6.0)
+    assert db["memory_gib"].to_numpy() == pytest.approx(300.0)
+    assert db["stored_tib"].to_numpy() == pytest.approx(3.0)
+    assert db["read_iops"].to_numpy() == pytest.approx(3000.0)
+    assert db["write_iops"].to_numpy() == pytest.approx(1200.0)
+    assert db["write_mib_s"].to_numpy() == pytest.approx(24.0)
+    assert web["cpu_cores"].to_numpy() == pytest.approx(1.0)
+    assert web["memory_gib"].to_numpy() == pytest.approx(4.0)
+    assert (web[["stored_tib", "read_iops", "write_iops", "write_mib_s"]].to_numpy() == 0).all()
+
+
+def test_a_shipped_query_that_matches_nothing_is_an_error(
+    exporter_prometheus: str, tmp_path: Path
+) -> None:
+    """A wrong node regex is not "no I/O": the pull stops and names the series."""
+    out = tmp_path / "pulled.parquet"
+    result = _pull(exporter_prometheus, shipped_queries(tmp_path, "nodb-[0-9]+.*"), out)
+    assert result.exit_code == 2, result.output
+    assert "(holstebro, epr-db, read_iops)" in result.output
+    assert "the query returned no data" in result.output
+    assert not out.exists()
