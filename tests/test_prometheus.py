@@ -577,3 +577,20 @@ def test_a_shipped_query_that_matches_nothing_is_an_error(
     assert "(holstebro, epr-db, read_iops)" in result.output
     assert "the query returned no data" in result.output
     assert not out.exists()
+
+
+def test_a_password_in_the_url_is_never_shown(stub: Stub, tmp_path: Path) -> None:
+    from planner.inputs.prometheus import redact_url
+
+    assert (
+        redact_url("https://ops:hunter2@prom.example:9090/") == "https://ops:***@prom.example:9090/"
+    )
+    assert redact_url("http://prom.example:9090") == "http://prom.example:9090"
+    url = url_of(stub).replace("http://", "http://ops:hunter2@")
+    stub.mode = "empty"  # write_iops has no data: an error that names the server
+    out = tmp_path / "p.parquet"
+    result = CliRunner().invoke(main, pull_args(url, queries_file(tmp_path), out))
+    assert result.exit_code == 2, result.output
+    assert "the query returned no data" in result.output
+    assert "hunter2" not in result.output
+    assert "ops:***@127.0.0.1" in result.output

@@ -135,7 +135,9 @@ def pull(
     from planner.inputs.queries import read_queries
 
     if not url.startswith(("http://", "https://")):
-        raise BadInput(f"--url: expected http:// or https://, got '{url}'")
+        from planner.inputs.prometheus import redact_url
+
+        raise BadInput(f"--url: expected http:// or https://, got '{redact_url(url)}'")
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise BadInput(f"{out}: expected a .parquet or .csv file name")
     if bearer_token_file is not None and bearer_token_env is not None:

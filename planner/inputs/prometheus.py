@@ -64,6 +64,26 @@ class PullOptions:
     credentials: Credentials = field(default_factory=Credentials)
     gaps: ProfileOptions = field(default_factory=ProfileOptions)
 
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages show it: a password in it replaced by ***."""
+        return redact_url(self.url)
+
+
+def redact_url(url: str) -> str:
+    """``http://user:secret@host`` as ``http://user:***@host`` (for messages and notes)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(the given URL)"
+    if parts.password is None and "@" not in parts.netloc:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}" if user else f"***@{host}"))
+
 
 def chunks(start_s: int, end_s: int, step_s: int, max_points: int) -> list[tuple[int, int]]:
     """Consecutive [first, last] evaluation times on the grid start + k x step, at most
@@ -139,7 +159,7 @@ class PrometheusClient:
                 continue
             return self._result(response, query, where)
         raise InputError(
-            self.options.url,
+            self.options.shown_url,
             where,
             f"{problem} after {self.options.retries + 1} tries; is Prometheus reachable?",
         )
@@ -147,7 +167,7 @@ class PrometheusClient:
     def _result(self, response: Any, query: str, where: str) -> list[Any]:
         if response.status_code in (401, 403):
             raise InputError(
-                self.options.url,
+                self.options.shown_url,
                 "",
                 f"authentication failed (HTTP {response.status_code}): check the token or "
                 "the user and password",
@@ -156,20 +176,24 @@ class PrometheusClient:
             body = response.json()
         except ValueError:
             raise InputError(
-                self.options.url,
+                self.options.shown_url,
                 where,
                 f"not a Prometheus API answer (HTTP {response.status_code})",
             ) from None
         if response.status_code != 200 or body.get("status") != "success":
             error = str(body.get("error", f"HTTP {response.status_code}"))[:200]
-            raise InputError(self.options.url, where, f"query refused: {error} (query: {query})")
+            raise InputError(
+                self.options.shown_url, where, f"query refused: {error} (query: {query})"
+            )
         data = body.get("data") or {}
         if data.get("resultType") != "matrix":
-            raise InputError(self.options.url, where, f"expected a range vector (query: {query})")
+            raise InputError(
+                self.options.shown_url, where, f"expected a range vector (query: {query})"
+            )
         result: list[Any] = data.get("result") or []
         if len(result) > 1:
             raise InputError(
-                self.options.url,
+                self.options.shown_url,
                 where,
                 f"the query returns {len(result)} series, expected one: aggregate it, e.g. "
                 f"sum(...) (query: {query})",
@@ -215,7 +239,7 @@ def get_profile_frame(
     for i in np.flatnonzero(~seen):
         site, workload, metric = series[i]
         raise InputError(
-            options.url,
+            options.shown_url,
             f"({site}, {workload}, {metric}), {_iso(options.start_s)} to {_iso(options.end_s)}",
             f"the query returned no data: {queries.query(site, workload, metric)}",
         )
@@ -253,7 +277,7 @@ def _frame(
             grid_ns,
             options.step_s * 10**9,
             options.gaps,
-            options.url,
+            options.shown_url,
             _namer(queries, pairs, metric),
             notes,
         )
