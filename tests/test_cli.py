@@ -403,3 +403,26 @@ def test_a_plan_failing_verification_is_not_written(
     assert "at alpha" in result.output
     assert "(margin -" in result.output
     assert not out.exists()
+
+
+def test_every_option_of_every_command_has_a_description() -> None:
+    """`--help` explains each option: no bare flag in any command or subcommand."""
+    import click
+
+    from planner.cli import main
+
+    def commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+        out: list[tuple[str, click.Command]] = []
+        for name, command in sorted(group.commands.items()):
+            out.append((f"{prefix} {name}", command))
+            if isinstance(command, click.Group):
+                out += commands(command, f"{prefix} {name}")
+        return out
+
+    bare = [
+        f"{path} {param.opts[0]}"
+        for path, command in commands(main, "planner")
+        for param in command.params
+        if isinstance(param, click.Option) and not param.help and param.opts[0] != "--help"
+    ]
+    assert bare == []

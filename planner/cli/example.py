@@ -12,7 +12,13 @@ from planner.cli._shell import FiniteFloat, out_folder_option, planner_errors
 
 @click.command(short_help="Write the synthetic example's input files.")
 @out_folder_option("out/example")
-@click.option("--days", type=click.IntRange(1, 365), default=365, show_default=True)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 365),
+    default=365,
+    show_default=True,
+    help="Days of load, at 5-minute steps from the example's start.",
+)
 @click.option(
     "--scale",
     type=FiniteFloat(0, 1000, min_open=True),
@@ -21,7 +27,12 @@ from planner.cli._shell import FiniteFloat, out_folder_option, planner_errors
     help="Multiply every load by this (above 0, at most 1000).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv"]),
+    default="parquet",
+    show_default=True,
+    help="File format of the profile.",
 )
 @planner_errors
 def example(out_dir: Path, days: int, scale: float, fmt: str) -> None:

@@ -77,7 +77,13 @@ def is_profile_file(path: Path) -> bool:
 )
 @click.option("--start", required=True, metavar="TIME", help="ISO-8601 with offset.")
 @click.option("--end", required=True, metavar="TIME", help="ISO-8601 with offset.")
-@click.option("--step", type=Duration(maximum_s=86400), default="5m", show_default=True)
+@click.option(
+    "--step",
+    type=Duration(maximum_s=86400),
+    default="5m",
+    show_default=True,
+    help="Time between samples of the profile (at most 1 d); rate() windows should be at least it.",
+)
 @click.option(
     "--out",
     required=True,
@@ -92,7 +98,13 @@ def is_profile_file(path: Path) -> bool:
     show_default=True,
     help="Points per request (Prometheus allows 11,000 per series).",
 )
-@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Requests in flight at once.",
+)
 @click.option(
     "--timeout",
     type=FiniteFloat(1, 600),
@@ -100,14 +112,40 @@ def is_profile_file(path: Path) -> bool:
     show_default=True,
     help="Seconds per request.",
 )
-@click.option("--retries", type=click.IntRange(0, 10), default=3, show_default=True)
-@click.option("--bearer-token-file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=3,
+    show_default=True,
+    help="Tries more after a timeout, a dropped connection, 429 or 5xx, with growing waits.",
+)
+@click.option(
+    "--bearer-token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File holding a bearer token (never printed).",
+)
 @click.option("--bearer-token-env", metavar="VAR", help="Environment variable holding the token.")
-@click.option("--basic-auth-user", metavar="USER")
-@click.option("--basic-auth-password-env", metavar="VAR")
+@click.option("--basic-auth-user", metavar="USER", help="User for HTTP basic auth.")
+@click.option(
+    "--basic-auth-password-env",
+    metavar="VAR",
+    help="Environment variable holding the basic-auth password.",
+)
 @click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False), help="PEM CA bundle.")
-@click.option("--fill-gaps", type=Duration(maximum_s=7 * 86400), default="0s", show_default=True)
-@click.option("--fill-method", type=click.Choice(FILL_METHODS), default="hold", show_default=True)
+@click.option(
+    "--fill-gaps",
+    type=Duration(maximum_s=7 * 86400),
+    default="0s",
+    show_default=True,
+    help="Fill gaps up to this long (e.g. 15m, at most 7d); longer gaps are an error.",
+)
+@click.option(
+    "--fill-method",
+    type=click.Choice(FILL_METHODS),
+    default="hold",
+    show_default=True,
+    help="How gaps are filled: hold the last value, or linear.",
+)
 @planner_errors
 def pull(
     url: str,
