@@ -594,3 +594,21 @@ def test_a_password_in_the_url_is_never_shown(stub: Stub, tmp_path: Path) -> Non
     assert "the query returned no data" in result.output
     assert "hunter2" not in result.output
     assert "ops:***@127.0.0.1" in result.output
+
+
+@pytest.mark.parametrize("token", ["tökén-42", "abc\x00def"])
+def test_a_token_outside_printable_ascii_is_a_one_line_error(
+    stub: Stub, tmp_path: Path, token: str
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n", encoding="utf-8")
+    out = tmp_path / "p.parquet"
+    args = pull_args(
+        url_of(stub), queries_file(tmp_path), out, "--bearer-token-file", str(token_file)
+    )
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert f"{token_file}: the token has a character outside printable ASCII" in result.output
+    assert token not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not out.exists()

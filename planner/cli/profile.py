@@ -37,20 +37,31 @@ def _epoch(value: str, option: str) -> int:
 
 
 def _secret_from(file: Path | None, env: str | None, what: str) -> str | None:
+    """A token or password from a file or an environment variable; it travels in an HTTP
+    header, so only printable ASCII is taken (never echoed in the message)."""
     if file is not None:
+        where = str(file)
         try:
             text = file.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError:
+            raise BadInput(f"{file}: the {what} file is not UTF-8 text") from None
         except OSError as exc:
             raise BadInput(f"{file}: cannot read the {what} ({exc.strerror})") from None
         if not text:
             raise BadInput(f"{file}: the {what} file is empty")
-        return text
-    if env is not None:
-        value = os.environ.get(env, "").strip()
-        if not value:
-            raise BadInput(f"${env}: the environment variable with the {what} is not set")
-        return value
-    return None
+    elif env is not None:
+        where = f"${env}"
+        text = os.environ.get(env, "").strip()
+        if not text:
+            raise BadInput(f"{where}: the environment variable with the {what} is not set")
+    else:
+        return None
+    if not all(" " <= c <= "~" for c in text):
+        raise BadInput(
+            f"{where}: the {what} has a character outside printable ASCII (an HTTP header "
+            "carries it): check for a stray character or line break"
+        )
+    return text
 
 
 def is_profile_file(path: Path) -> bool:
