@@ -612,3 +612,48 @@ def test_a_token_outside_printable_ascii_is_a_one_line_error(
     assert token not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert not out.exists()
+
+
+def test_a_ca_bundle_that_is_not_pem_is_named(stub: Stub, tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate\n")
+    out = tmp_path / "p.parquet"
+    args = pull_args(url_of(stub), queries_file(tmp_path), out, "--ca-bundle", str(bundle))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert f"{bundle}: not a PEM CA bundle" in result.output
+
+
+def test_an_untrusted_certificate_is_named_not_just_cannot_connect(tmp_path: Path) -> None:
+    """A TLS server whose certificate no CA vouches for: the error says so and what to do."""
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = Stub(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = url_of(server).replace("http://", "https://")
+        out = tmp_path / "p.parquet"
+        result = CliRunner().invoke(main, pull_args(url, queries_file(tmp_path), out))
+        assert result.exit_code == 2, result.output
+        assert "TLS certificate is not trusted" in result.output
+        assert "--ca-bundle" in result.output
+        trusted = CliRunner().invoke(
+            main, pull_args(url, queries_file(tmp_path), out, "--ca-bundle", str(cert))
+        )
+        assert trusted.exit_code == 0, trusted.output
+    finally:
+        server.shutdown()
+        server.server_close()

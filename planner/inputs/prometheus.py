@@ -98,6 +98,19 @@ def chunks(start_s: int, end_s: int, step_s: int, max_points: int) -> list[tuple
     return out
 
 
+def _certificate_problem(exc: BaseException) -> str:
+    """The verification failure behind a connection error, if that is what it is."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or "verification failed")
+        text = str(seen)
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return text.split("certificate verify failed:", 1)[-1].strip(" )]") or text
+        seen = seen.__cause__ or seen.__context__
+    return ""
+
+
 def _iso(seconds: int) -> str:
     return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
 
@@ -112,7 +125,12 @@ class PrometheusClient:
         if options.ca_bundle is not None:
             if not options.ca_bundle.is_file():
                 raise InputError(str(options.ca_bundle), "", "CA bundle not found")
-            verify = ssl.create_default_context(cafile=str(options.ca_bundle))
+            try:
+                verify = ssl.create_default_context(cafile=str(options.ca_bundle))
+            except (ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
+                raise InputError(
+                    str(options.ca_bundle), "", f"not a PEM CA bundle ({type(exc).__name__})"
+                ) from None
         auth = (
             httpx.BasicAuth(options.credentials.username, options.credentials.password or "")
             if options.credentials.username
@@ -152,6 +170,13 @@ class PrometheusClient:
                 problem = f"no answer within {self.options.timeout_s:g} s"
                 continue
             except httpx.TransportError as exc:
+                if _certificate_problem(exc):
+                    raise InputError(
+                        self.options.shown_url,
+                        "",
+                        f"the server's TLS certificate is not trusted ({_certificate_problem(exc)}"
+                        "): give the CA that signed it with --ca-bundle",
+                    ) from None
                 problem = f"cannot connect ({type(exc).__name__})"
                 continue
             if response.status_code in RETRY_STATUSES:
