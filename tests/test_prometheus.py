@@ -73,6 +73,10 @@ class Handler(BaseHTTPRequestHandler):
         if stub.mode == "auth" and self.headers.get("Authorization") != f"Bearer {stub.token}":
             self._send(401, {"status": "error", "error": "unauthorized"})
             return
+        if stub.mode == "echo":  # a proxy that quotes the request headers in its error
+            auth = self.headers.get("Authorization", "")
+            self._send(400, {"status": "error", "error": f"bad request with {auth}"})
+            return
         if stub.mode == "flaky" and stub.calls <= 2:
             self._send(503, {"status": "error", "error": "unavailable"})
             return
@@ -657,3 +661,17 @@ def test_an_untrusted_certificate_is_named_not_just_cannot_connect(tmp_path: Pat
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_server_error_that_echoes_the_token_does_not_print_it(stub: Stub, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("tok-123456789\n")
+    stub.mode = "echo"
+    out = tmp_path / "p.parquet"
+    args = pull_args(
+        url_of(stub), queries_file(tmp_path), out, "--bearer-token-file", str(token_file)
+    )
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "query refused: bad request with Bearer ***" in result.output
+    assert "tok-123456789" not in result.output

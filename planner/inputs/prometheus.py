@@ -150,6 +150,14 @@ class PrometheusClient:
     def close(self) -> None:
         self.client.close()
 
+    def _redact(self, text: str) -> str:
+        """``text`` (a server's message) with any secret of ours in it replaced by ***."""
+        c = self.options.credentials
+        for secret in (c.bearer_token, c.password):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
     def query_range(self, query: str, first_s: int, last_s: int, what: str) -> list[Any]:
         import httpx
 
@@ -206,7 +214,7 @@ class PrometheusClient:
                 f"not a Prometheus API answer (HTTP {response.status_code})",
             ) from None
         if response.status_code != 200 or body.get("status") != "success":
-            error = str(body.get("error", f"HTTP {response.status_code}"))[:200]
+            error = self._redact(str(body.get("error", f"HTTP {response.status_code}")))[:200]
             raise InputError(
                 self.options.shown_url, where, f"query refused: {error} (query: {query})"
             )
