@@ -73,6 +73,20 @@ class Handler(BaseHTTPRequestHandler):
         if stub.mode == "auth" and self.headers.get("Authorization") != f"Bearer {stub.token}":
             self._send(401, {"status": "error", "error": "unauthorized"})
             return
+        if stub.mode in ("drip", "huge"):  # a server that never finishes its answer
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(200 * 2**20))
+            self.end_headers()
+            try:
+                for _ in range(200 * 16):
+                    self.wfile.write(b" " if stub.mode == "drip" else b" " * 2**16)
+                    self.wfile.flush()
+                    if stub.mode == "drip":
+                        time.sleep(0.25)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         if stub.mode == "echo":  # a proxy that quotes the request headers in its error
             auth = self.headers.get("Authorization", "")
             self._send(400, {"status": "error", "error": f"bad request with {auth}"})
@@ -675,3 +689,21 @@ def test_a_server_error_that_echoes_the_token_does_not_print_it(stub: Stub, tmp_
     assert result.exit_code == 2, result.output
     assert "query refused: bad request with Bearer ***" in result.output
     assert "tok-123456789" not in result.output
+
+
+@pytest.mark.parametrize(("mode", "message"), [
+    ("drip", "no answer within 2 s after 1 tries"),
+    ("huge", "the answer is larger than 64 MiB"),
+])  # fmt: skip
+def test_a_server_that_never_finishes_is_cut_off(
+    stub: Stub, tmp_path: Path, mode: str, message: str
+) -> None:
+    stub.mode = mode
+    out = tmp_path / "p.parquet"
+    args = pull_args(url_of(stub), queries_file(tmp_path), out, "--timeout", "2", "--retries", "0")
+    started = time.monotonic()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert time.monotonic() - started < 15  # not 108 requests x 2 s: the rest are dropped
+    assert not out.exists()

@@ -14,6 +14,7 @@ real local server. Credentials go into request headers only; no message or log s
 
 from __future__ import annotations
 
+import json
 import math
 import ssl
 import time
@@ -115,6 +116,24 @@ def _iso(seconds: int) -> str:
     return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
 
 
+#: The most a single answer may be: a range query of one series at 11,000 points is under
+#: 1 MiB; anything near this is not Prometheus, or not one series.
+MAX_ANSWER_BYTES = 64 * 2**20
+
+
+class _OverdueError(Exception):
+    """The whole answer did not arrive within the request's time."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
 class PrometheusClient:
     """`query_range` with retries; errors are one-line :class:`InputError`s."""
 
@@ -150,6 +169,26 @@ class PrometheusClient:
     def close(self) -> None:
         self.client.close()
 
+    def _get(self, params: dict[str, str], where: str) -> _Answer:
+        """One request, read in chunks under two limits httpx's per-read timeout does not
+        give: the whole answer within ``timeout_s`` (a server that drips a byte a second
+        never times out a read) and at most :data:`MAX_ANSWER_BYTES` of it."""
+        deadline = time.monotonic() + self.options.timeout_s
+        with self.client.stream("GET", "/api/v1/query_range", params=params) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise InputError(
+                        self.options.shown_url,
+                        where,
+                        f"the answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB: not a "
+                        "Prometheus range query for one series (lower --max-points?)",
+                    )
+                if time.monotonic() > deadline:
+                    raise _OverdueError
+            return _Answer(response.status_code, bytes(body))
+
     def _redact(self, text: str) -> str:
         """``text`` (a server's message) with any secret of ours in it replaced by ***."""
         c = self.options.credentials
@@ -173,8 +212,8 @@ class PrometheusClient:
             if attempt:
                 time.sleep(self.options.backoff_s * 2 ** (attempt - 1))
             try:
-                response = self.client.get("/api/v1/query_range", params=params)
-            except httpx.TimeoutException:
+                response = self._get(params, where)
+            except (httpx.TimeoutException, _OverdueError):
                 problem = f"no answer within {self.options.timeout_s:g} s"
                 continue
             except httpx.TransportError as exc:
@@ -266,7 +305,13 @@ def get_profile_frame(
     try:
         tasks = [(i, part) for i in range(len(series)) for part in parts]
         with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-            list(pool.map(pull, tasks))
+            futures = [pool.submit(pull, task) for task in tasks]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:  # the first failure ends the pull: drop what is queued
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     finally:
         client.close()
     for i in np.flatnonzero(~seen):
