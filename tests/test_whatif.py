@@ -88,3 +88,40 @@ def test_tornado_and_alternatives_in_the_browser(tmp_path: Path) -> None:
     assert by_value[("a", "2")][4] == f"{20e6 - chosen:+,.0f}"
     assert by_value[("a", "3")][3] == "-"
     assert by_value[("a", "1")][5] == "holstebro 22 servers, skejby 25 servers"
+
+
+@pytest.mark.parametrize("fault", ["truncated", "not-parquet", "text-tco"])
+def test_a_broken_sweep_table_is_named(tmp_path: Path, fault: str) -> None:
+    path = tmp_path / "sweep.parquet"
+    if fault == "text-tco":
+        hand_table().assign(tco=["a", "b", "c", "d", "e"]).to_parquet(path)
+        match = r"sweep\.parquet: column 'tco': expected numbers"
+    else:
+        hand_table().to_parquet(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2] if fault == "truncated" else b"tco,status\n1,ok\n")
+        match = r"sweep\.parquet: not a readable Parquet sweep table"
+    with pytest.raises(InputError, match=match):
+        read_sweep(tmp_path)
+
+
+def test_a_sweep_of_other_inputs_is_refused_for_the_report(tmp_path: Path) -> None:
+    """`planner report --sweep` only compares a plan with alternatives sized from the same
+    spec, catalogue and profile (sweep.json records their hashes)."""
+    import json
+
+    from planner.jobs.robust import check_sweep_of
+    from tests.test_example import bundled_result
+
+    plan = bundled_result().plan
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    doc = {kind: dict(plan["inputs"][kind]) for kind in ("spec", "catalog", "profile")}
+    doc["scenarios"] = []
+    (folder / "sweep.json").write_text(json.dumps(doc))
+    check_sweep_of(plan, folder)  # its own inputs: fine
+    for kind in ("spec", "catalog", "profile"):
+        other = {**doc, kind: {"sha256": "0" * 64}}
+        (folder / "sweep.json").write_text(json.dumps(other))
+        with pytest.raises(InputError, match=rf"key '{kind}\.sha256'.*another {kind}"):
+            check_sweep_of(plan, folder)

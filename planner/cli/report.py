@@ -48,7 +48,10 @@ def report(
         advance("simulating availability")
         data = gather(plan_doc, spec_obj, catalog_obj, profile_obj, years=years, seed=seed)
         if sweep_dir is not None:
+            from planner.jobs.robust import check_sweep_of
             from planner.outputs.report.whatif import read_sweep, what_if
+
+            check_sweep_of(plan_doc, sweep_dir)
 
             data.what_if = what_if(
                 read_sweep(sweep_dir), plan_doc["costs"]["tco"], tuple(spec_obj.site_names)

@@ -104,7 +104,8 @@ def sweep(
         frame.to_parquet(staging / "sweep.parquet", index=False)
         frame.to_csv(staging / "sweep.csv", index=False, lineterminator="\n")
         (staging / "sweep.json").write_text(
-            sweep_document(inputs, variations, assignments), encoding="utf-8"
+            sweep_document(inputs, variations, assignments, profile.content_hash()),
+            encoding="utf-8",
         )
     failed = int((frame["status"] != "ok").sum())
     click.echo(

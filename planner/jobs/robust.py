@@ -39,6 +39,24 @@ def read_sweep_document(folder: Path) -> dict[str, Any]:
     return doc
 
 
+def check_sweep_of(plan: dict[str, Any], sweep_dir: Path) -> None:
+    """The sweep in ``sweep_dir`` was made from the plan's own inputs (the spec and
+    catalogue files, and the profile where the sweep records it), or say which differs:
+    its alternatives are only comparable with a plan sized from the same base."""
+    doc = read_sweep_document(sweep_dir)
+    for kind in ("spec", "catalog", "profile"):
+        recorded = (doc.get(kind) or {}).get("sha256")
+        if recorded is None and kind == "profile":
+            continue  # a sweep written before it recorded the profile
+        if recorded != plan["inputs"].get(kind, {}).get("sha256"):
+            raise InputError(
+                str(sweep_dir / "sweep.json"),
+                f"key '{kind}.sha256'",
+                f"the sweep was made from another {kind} than the plan: its alternatives "
+                "are not comparable with this plan (sweep the plan's own inputs)",
+            )
+
+
 def run_robust(
     inputs: SizeInputs, sweep_dir: Path, options: ModelOptions | None = None
 ) -> SizeResult:

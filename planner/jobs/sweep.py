@@ -425,18 +425,24 @@ def table(result: SweepResult) -> Any:
 
 
 def sweep_document(
-    inputs: Any, variations: tuple[Variation, ...], assignments: list[dict[str, Any]]
+    inputs: Any,
+    variations: tuple[Variation, ...],
+    assignments: list[dict[str, Any]],
+    profile_sha256: str = "",
 ) -> str:
-    """sweep.json: the base inputs (names and hashes), the variations and every scenario's
-    values, so that `planner size --robust` rebuilds exactly these scenarios."""
+    """sweep.json: the base inputs (names and hashes, the profile's as a plan records it),
+    the variations and every scenario's values, so that `planner size --robust` rebuilds
+    exactly these scenarios and `planner report --sweep` can tell whose sweep it is."""
     import json
 
     from planner.outputs.plan import file_sha256
 
-    doc = {
+    doc: dict[str, Any] = {
         "spec": {"name": inputs.spec.name, "sha256": file_sha256(inputs.spec)},
         "catalog": {"name": inputs.catalog.name, "sha256": file_sha256(inputs.catalog)},
         "variations": [{"key": v.key, "values": list(v.values)} for v in variations],
         "scenarios": assignments,
     }
+    if profile_sha256:
+        doc["profile"] = {"sha256": profile_sha256}
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"

@@ -52,10 +52,15 @@ def read_sweep(folder: Path) -> Any:
     path = folder / "sweep.parquet"
     if not path.is_file():
         raise InputError(str(folder), "sweep.parquet", "expected the folder `planner sweep` wrote")
-    frame = pd.read_parquet(path)
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # truncated, or not Parquet at all
+        raise InputError(str(path), "", f"not a readable Parquet sweep table ({exc})") from None
     for column in ("scenario", "status", "tco"):
         if column not in frame.columns:
             raise InputError(str(path), f"column '{column}'", "expected a sweep table")
+    if not pd.api.types.is_numeric_dtype(frame["tco"]):
+        raise InputError(str(path), "column 'tco'", f"expected numbers, got {frame['tco'].dtype}")
     return frame
 
 
