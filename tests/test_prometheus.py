@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -324,16 +325,13 @@ def openmetrics(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n# EOF\n"
 
 
-@pytest.fixture(scope="module")
-def prometheus_server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[str, pd.DataFrame]]:
+@contextlib.contextmanager
+def serving(openmetrics_text: str, folder: Path) -> Iterator[str]:
+    """A real Prometheus over a TSDB backfilled from ``openmetrics_text``; its URL."""
     found = binaries()
     assert found is not None
     prometheus, promtool = found
-    folder = tmp_path_factory.mktemp("prometheus")
-    frame = source_profile()
-    (folder / "data.om").write_text(openmetrics(frame))
+    (folder / "data.om").write_text(openmetrics_text)
     done = subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics",
          str(folder / "data.om"), str(folder / "tsdb")],
@@ -367,10 +365,19 @@ def prometheus_server(
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail("Prometheus did not become ready within 60 s")
             time.sleep(0.3)
-        yield url, frame
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def prometheus_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    frame = source_profile()
+    with serving(openmetrics(frame), tmp_path_factory.mktemp("prometheus")) as url:
+        yield url, frame
 
 
 def test_a_real_prometheus_gives_the_source_profile_back(
@@ -520,42 +527,8 @@ def shipped_queries(folder: Path, data_nodes: str | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def exporter_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    found = binaries()
-    assert found is not None
-    folder = tmp_path_factory.mktemp("exporters")
-    (folder / "data.om").write_text(exporter_series())
-    done = subprocess.run(
-        [found[1], "tsdb", "create-blocks-from", "openmetrics", str(folder / "data.om"),
-         str(folder / "tsdb")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    (folder / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
-    port = free_port()
-    process = subprocess.Popen(
-        [found[0], f"--config.file={folder / 'prometheus.yml'}",
-         f"--storage.tsdb.path={folder / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}",
-         "--storage.tsdb.retention.time=100y"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("Prometheus did not become ready within 60 s")
-            time.sleep(0.3)
+    with serving(exporter_series(), tmp_path_factory.mktemp("exporters")) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def _pull(url: str, queries: Path, out: Path) -> Any:
