@@ -215,3 +215,53 @@ def test_structural_alternatives_as_a_yaml_list() -> None:
     assert rows[1]["holstebro:drives"] > rows[0]["holstebro:drives"]
     with pytest.raises(InputError, match="YAML list"):
         parse_vary("storage.protection=[{scheme: replicas")
+
+
+def _sweep_with(scheduler: str, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "planner", "sweep", "--vary", "growth_per_year.cpu_cores=0.06,0.1",
+         "--scheduler", scheduler, "--out", str(out)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_bad_scheduler_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        free = closed.getsockname()[1]
+    cases = {
+        "http://127.0.0.1:8786": "expected tcp://host:port",
+        "not an address": "expected tcp://host:port",
+        "tcp://127.0.0.1": "expected tcp://host:port",
+        f"tcp://127.0.0.1:{free}": "nothing answers there",
+    }
+    for address, message in cases.items():
+        out = tmp_path / "out"
+        started = time.monotonic()
+        done = _sweep_with(address, out)
+        assert done.returncode == 2, (address, done.stderr)
+        assert message in done.stderr, (address, done.stderr)
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert time.monotonic() - started < 20
+        assert not out.exists()
+
+
+def test_a_port_that_accepts_and_never_speaks_dask_is_cut_off(tmp_path: Path) -> None:
+    """A listener whose connections are accepted by the kernel and never answered: the
+    handshake would wait for minutes; the sweep gives up after its stated time."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        out = tmp_path / "out"
+        started = time.monotonic()
+        done = _sweep_with(f"tcp://127.0.0.1:{port}", out)
+        took = time.monotonic() - started
+    assert done.returncode == 2, done.stderr
+    assert "not a Dask scheduler" in done.stderr
+    assert took < 60
+    assert not out.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,8 @@ def sweep(
         table,
     )
 
+    if scheduler is not None:
+        check_scheduler(scheduler)
     inputs = resolve_inputs(given)
     check_output_folder(out_dir, "sweep", inputs.paths())
     variations = (*map(parse_vary, vary), *map(parse_catalog_vary, catalog_vary))
@@ -134,14 +137,7 @@ class DaskClient:
         for name in ("distributed", "tornado", "bokeh"):
             logging.getLogger(name).setLevel(logging.ERROR)
         if self.address:
-            try:
-                self.client = Client(self.address, timeout="20s")  # type: ignore[no-untyped-call]
-            except OSError as error:
-                from planner.errors import InputError
-
-                raise InputError(
-                    "--scheduler", self.address, f"cannot reach a Dask scheduler there ({error})"
-                ) from None
+            self.client = _connect(Client, self.address)
             return self.client
         self.cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=self.workers or os.cpu_count() or 1,
@@ -158,6 +154,56 @@ class DaskClient:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+#: How long a Dask scheduler has to answer, in all (a port that accepts and never speaks
+#: Dask must not hold the sweep).
+CONNECT_TIMEOUT_S = 15.0
+_ADDRESS = re.compile(r"^(tcp|tls)://([^:/\s]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$")
+
+
+def check_scheduler(address: str) -> None:
+    """Before anything starts: ``address`` is tcp:// or tls:// host:port, and something
+    listens there (a TCP connection within a few seconds)."""
+    import socket
+
+    from planner.errors import InputError
+
+    match = _ADDRESS.match(address)
+    if not match or not 0 < int(match[3]) < 65536:
+        raise InputError("--scheduler", repr(address), "expected tcp://host:port (or tls://)")
+    host = match[2].strip("[]")
+    try:
+        with socket.create_connection((host, int(match[3])), timeout=5):
+            pass
+    except OSError as error:
+        raise InputError(
+            "--scheduler", address, f"nothing answers there ({error.strerror or error})"
+        ) from None
+
+
+def _connect(client_type: Any, address: str) -> Any:
+    """A client of the scheduler at ``address`` within :data:`CONNECT_TIMEOUT_S` in all;
+    a thread keeps a hanging handshake from holding the command."""
+    import threading
+
+    from planner.errors import InputError
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_type(address, timeout=f"{CONNECT_TIMEOUT_S / 2:g}s")
+        except Exception as error:  # any failure is reported the same way
+            box["error"] = error
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT_S)
+    if "client" in box:
+        return box["client"]
+    why = box.get("error") or f"no Dask handshake within {CONNECT_TIMEOUT_S:g} s"
+    raise InputError("--scheduler", address, f"not a Dask scheduler ({why})")
 
 
 def _bar(total: int) -> Any:
