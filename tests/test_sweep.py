@@ -265,3 +265,22 @@ def test_a_port_that_accepts_and_never_speaks_dask_is_cut_off(tmp_path: Path) ->
     assert "not a Dask scheduler" in done.stderr
     assert took < 60
     assert not out.exists()
+
+
+def test_vary_values_go_through_the_strict_loader() -> None:
+    bomb = "[&a [x, x, x, x, x, x, x, x, x], &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]]"
+    with pytest.raises(InputError, match=r"--vary protection.*alias"):
+        parse_vary(f"protection={bomb}")
+    assert parse_vary("growth_per_year.cpu_cores=0.06,0.1").values == (0.06, 0.1)
+    assert parse_vary("storage.protection=[{scheme: replicas, copies: 3}]").values == (
+        {"scheme": "replicas", "copies": 3},
+    )
+
+
+def test_the_scenario_count_has_a_stated_limit() -> None:
+    many = tuple(parse_vary(f"k{i}=" + ",".join(str(v) for v in range(10))) for i in range(4))
+    with pytest.raises(InputError, match=r"10,000 combinations.*at most 1,000 scenarios.*--max"):
+        scenarios(many)
+    assert len(scenarios(many, limit=10_000)) == 10_000
+    with pytest.raises(InputError, match=r"--samples.*5,000.*at most 1,000"):
+        scenarios(many, samples=5_000)

@@ -39,6 +39,13 @@ from planner.cli.size import input_options, resolve_inputs
     help="Size a Latin hypercube sample of this many scenarios instead of every combination.",
 )
 @click.option(
+    "--max-scenarios",
+    type=click.IntRange(min=1, max=100_000),
+    default=1_000,
+    show_default=True,
+    help="Refuse a sweep of more scenarios than this (each is a full sizing).",
+)
+@click.option(
     "--scheduler",
     metavar="ADDRESS",
     help="A running Dask scheduler (tcp://host:8786); default: a local cluster of "
@@ -57,6 +64,7 @@ def sweep(
     vary: tuple[str, ...],
     catalog_vary: tuple[str, ...],
     samples: int | None,
+    max_scenarios: int,
     scheduler: str | None,
     workers: int | None,
     years: int,
@@ -91,7 +99,7 @@ def sweep(
     if not variations:
         raise click.UsageError("nothing to sweep: give at least one --vary or --catalog-vary")
     options = SweepOptions(years=years, seed=seed, samples=samples)
-    assignments = scenarios(variations, samples, options.sample_seed)
+    assignments = scenarios(variations, samples, options.sample_seed, max_scenarios)
     spec_base, catalog_base = load_bases(inputs.spec, inputs.catalog)
     tasks = list(build_tasks(spec_base, catalog_base, assignments, str(inputs.spec),
                              str(inputs.catalog)))  # fmt: skip

@@ -24,18 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from planner.errors import InputError
 from planner.inputs.catalog import Catalog, catalog_from_mapping
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec, spec_from_mapping
-from planner.inputs.yaml_loader import load_yaml_mapping
+from planner.inputs.yaml_loader import load_yaml_mapping, load_yaml_text
 from planner.jobs.inputs import usable_catalog
 from planner.jobs.size import Reduction, reduce_profile
 from planner.outputs.report.whatif import INPUT_PREFIX
 
-MAX_SCENARIOS = 100_000
+MAX_SCENARIOS = 100_000  # what --max-scenarios may raise the limit to
+#: Scenarios a sweep sizes unless --max-scenarios says more (each is a full sizing, seconds
+#: each: 1,000 is already an hour or so on a few cores).
+DEFAULT_MAX_SCENARIOS = 1_000
 PRICE_FIELDS = ("price",)
 
 
@@ -73,21 +74,20 @@ def _scalar(text: str, option: str) -> Any:
         raise InputError(option, "", "empty value; expected KEY=V1,V2,...")
     if text.endswith("%") and text[:-1].lstrip("+-").replace(".", "", 1).isdigit():
         return text  # relative, applied to the base value
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return value
+    try:  # the strict loader: no aliases (an alias bomb), no deep nesting
+        return load_yaml_text(text, option)
+    except InputError:
+        return text  # not YAML: the text itself
 
 
 def _values(text: str, option: str) -> tuple[Any, ...]:
     """``V1,V2,...`` as YAML scalars (or ``+10%``), or one YAML flow list ``[...]`` for
     values that are themselves mappings: ``[{scheme: replicas, copies: 3}, ...]``."""
     if text.strip().startswith("["):
-        try:
-            parsed = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise InputError(option, text, f"expected a YAML list ({error})") from None
+        try:  # the strict loader: aliases (an alias bomb) and deep nesting are refused
+            parsed = load_yaml_text(text, option)
+        except InputError as error:
+            raise InputError(option, "", f"expected a YAML list ({error.expected})") from None
         if not isinstance(parsed, list) or not parsed:
             raise InputError(option, text, "expected a non-empty YAML list")
         return tuple(parsed)
@@ -113,7 +113,10 @@ def parse_catalog_vary(option: str) -> Variation:
 
 
 def scenarios(
-    variations: tuple[Variation, ...], samples: int | None = None, seed: int = 7
+    variations: tuple[Variation, ...],
+    samples: int | None = None,
+    seed: int = 7,
+    limit: int = DEFAULT_MAX_SCENARIOS,
 ) -> list[dict[str, Any]]:
     """Every combination of the variations' values, or ``samples`` of them drawn by a Latin
     hypercube over the value lists (each value's share of the sample within one of even)."""
@@ -124,9 +127,12 @@ def scenarios(
         total = 1
         for v in variations:
             total *= len(v.values)
-        if total > MAX_SCENARIOS:
+        if total > limit:
             raise InputError(
-                "--vary", f"{total:,} combinations", f"at most {MAX_SCENARIOS:,} (use --samples N)"
+                "--vary",
+                f"{total:,} combinations",
+                f"at most {limit:,} scenarios (each is a sizing: use --samples N, or raise "
+                "--max-scenarios)",
             )
         return [
             dict(zip(keys, combo, strict=True))
@@ -136,6 +142,10 @@ def scenarios(
 
     if samples < 1:
         raise InputError("--samples", str(samples), "expected at least 1")
+    if samples > limit:
+        raise InputError(
+            "--samples", f"{samples:,}", f"at most {limit:,} scenarios (raise --max-scenarios)"
+        )
     unit = qmc.LatinHypercube(d=len(variations), seed=seed).random(samples)
     out = []
     for point in unit:
