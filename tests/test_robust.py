@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +121,25 @@ def test_robust_refuses_a_sweep_of_another_spec(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="another spec"):
         run_robust(dataclasses.replace(SizeInputs.bundled(), spec=other), sweep)
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"scenarios": "growth"}, "key 'scenarios'"),
+        ({"scenarios": [{}, 2]}, "key 'scenarios[1]'"),
+        ({"spec": "spec.yaml"}, "key 'spec'"),
+        ({"catalog": {"name": "c.yaml"}}, "key 'catalog'"),
+    ],
+)
+def test_a_hand_edited_sweep_is_a_one_line_error_naming_the_key(
+    tmp_path: Path, change: dict[str, Any], where: str
+) -> None:
+    import json
+
+    folder = write_sweep(tmp_path / "s", "growth_per_year.cpu_cores=0.06,0.12")
+    doc = json.loads((folder / "sweep.json").read_text())
+    doc.update(change)
+    (folder / "sweep.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=rf"sweep\.json: {re.escape(where)}: .*planner sweep"):
+        run_robust(SizeInputs.bundled(), folder)

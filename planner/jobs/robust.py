@@ -24,6 +24,34 @@ from planner.sizing.model import ModelOptions
 from planner.sizing.robust import Scenario, optimise_robust
 from planner.sizing.verify import verified
 
+_INPUT_REF = {
+    "type": "object",
+    "required": ["sha256"],
+    "properties": {"name": {"type": "string"}, "sha256": {"type": "string"}},
+}
+#: sweep.json as `planner sweep` writes it (jobs/sweep.py `sweep_document`)
+SWEEP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["spec", "catalog", "scenarios"],
+    "properties": {
+        "spec": _INPUT_REF,
+        "catalog": _INPUT_REF,
+        "profile": _INPUT_REF,
+        "variations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["key", "values"],
+                "properties": {"key": {"type": "string"}, "values": {"type": "array"}},
+            },
+        },
+        "scenarios": {
+            "type": "array",
+            "items": {"type": "object", "propertyNames": {"type": "string", "minLength": 1}},
+        },
+    },
+}
+
 
 def read_sweep_document(folder: Path) -> dict[str, Any]:
     path = folder / "sweep.json"
@@ -33,9 +61,20 @@ def read_sweep_document(folder: Path) -> dict[str, Any]:
         doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(str(path), "", f"expected JSON ({error})") from None
-    for key in ("spec", "catalog", "scenarios"):
-        if key not in doc:
-            raise InputError(str(path), f"key '{key}'", "expected a sweep document")
+    import jsonschema
+
+    from planner.outputs.plan import _pointer, _short
+
+    problem = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(SWEEP_SCHEMA).iter_errors(doc)
+    )
+    if problem is not None:
+        where = _pointer(problem.absolute_path)
+        raise InputError(
+            str(path),
+            f"key '{where}'" if where else "",
+            f"{_short(problem.message)} (a sweep document as `planner sweep` writes it)",
+        )
     return doc
 
 
