@@ -91,6 +91,16 @@ def test_check_passes_then_fails_after_an_input_change(
     stale = run(check)
     assert stale.exit_code == 1
     assert "is out of date: the spec spec.yaml changed since the plan was made" in stale.output
+    # a plan edited by hand is not out of date but unreadable: bad input, as the README says
+    edited = json.loads(plan.read_text())
+    edited["sites"][0]["servers"][0]["count"] += 1
+    plan.write_text(json.dumps(edited))
+    hand = run(check)
+    assert hand.exit_code == 2, hand.output
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "a plan\nedited by hand" in readme or "a plan edited by hand" in readme.replace(
+        "\n", " "
+    )
 
 
 def test_infeasible_exits_1_with_the_reason(small_inputs: dict[str, Path], tmp_path: Path) -> None:
