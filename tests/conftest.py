@@ -354,3 +354,24 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         env={**os.environ, "CI": "1"},
     )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One closing line when tests that need a Debian package were skipped, so that a
+    newcomer's `make test` says what did not run and how to run it."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    packages = sorted(
+        {
+            name
+            for report in skipped
+            for name in ("chromium", "prometheus")
+            if name in str(getattr(report, "longrepr", ""))
+        }
+    )
+    if packages:
+        terminalreporter.write_line(
+            f"{len(skipped)} skipped: they drive Debian's {' and '.join(packages)}, not "
+            f"installed here; `sudo apt-get install {' '.join(packages)}` (or `.ci/run`, which "
+            "installs them) runs them"
+        )
