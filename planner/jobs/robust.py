@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from planner.errors import InputError
+from planner.inputs.files import check_schema
 from planner.jobs.inputs import SizeInputs, load_inputs
 from planner.jobs.size import Reduction, SizeResult, reduce_profile
 from planner.jobs.sweep import PRICE_FIELDS, build_tasks, load_bases, reduction_key
@@ -61,20 +62,7 @@ def read_sweep_document(folder: Path) -> dict[str, Any]:
         doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(str(path), "", f"expected JSON ({error})") from None
-    import jsonschema
-
-    from planner.outputs.plan import _pointer, _short
-
-    problem = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(SWEEP_SCHEMA).iter_errors(doc)
-    )
-    if problem is not None:
-        where = _pointer(problem.absolute_path)
-        raise InputError(
-            str(path),
-            f"key '{where}'" if where else "",
-            f"{_short(problem.message)} (a sweep document as `planner sweep` writes it)",
-        )
+    check_schema(doc, SWEEP_SCHEMA, str(path), " (a sweep document as `planner sweep` writes it)")
     return doc
 
 

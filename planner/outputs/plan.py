@@ -19,6 +19,7 @@ from planner import __version__
 from planner.errors import InputError, PlannerError
 from planner.fsutil import atomic_write
 from planner.inputs.catalog import Catalog
+from planner.inputs.files import check_schema
 from planner.inputs.spec import Spec
 
 if TYPE_CHECKING:  # the sizing stack is imported where a plan is built, not where one is read
@@ -651,25 +652,8 @@ def _schema() -> dict[str, Any]:
 
 def validate_plan(plan: dict[str, Any], source: str) -> None:
     """The JSON Schema, then the semantic checks (sums, every workload in every site)."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(plan))
-    if error is not None:
-        where = _pointer(error.absolute_path)
-        raise InputError(source, f"key '{where}'" if where else "", _short(error.message))
+    check_schema(plan, _schema(), source)
     _check_semantics(plan, source)
-
-
-def _pointer(path: Any) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _short(message: str) -> str:
-    return message if len(message) <= 160 else message[:157] + "..."
 
 
 def _close(a: float, b: float) -> bool:
