@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def survivors(counts: dict[str, int], lost: dict[str, int]) -> dict[str, int]:
+    """``counts`` less ``lost`` per SKU, SKUs with none left dropped."""
+    return {k: n - lost.get(k, 0) for k, n in counts.items() if n - lost.get(k, 0) > 0}
+
+
 @dataclass(frozen=True)
 class SiteFleet:
     site: str

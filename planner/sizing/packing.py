@@ -38,6 +38,7 @@ import numpy as np
 from planner.errors import SolverError
 from planner.inputs.catalog import Catalog
 from planner.inputs.spec import Spec
+from planner.sizing.fleet import survivors
 from planner.sizing.pods import PRIORITIES, PodGroup, queued_pods
 from planner.sizing.scheduler import Allocatable, schedule
 
@@ -85,10 +86,6 @@ def removal_sets(counts: dict[str, int], r: int) -> list[dict[str, int]]:
         if all(lost[k] <= counts[k] for k in lost):
             out.append(dict(lost))
     return out
-
-
-def survivors(counts: dict[str, int], lost: dict[str, int]) -> dict[str, int]:
-    return {k: n - lost.get(k, 0) for k, n in counts.items() if n - lost.get(k, 0) > 0}
 
 
 def fits(group: PodGroup, node: Node) -> bool:

@@ -22,7 +22,7 @@ from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.inputs.units import BYTES_PER_MIB, BYTES_PER_TB, SECONDS_PER_YEAR, allowed_exceedances
-from planner.sizing.fleet import SiteFleet
+from planner.sizing.fleet import SiteFleet, survivors
 from planner.sizing.verify_placement import check_pod_placement, check_storage_after_loss
 from planner.sizing.workloads import WorkloadSizing
 
@@ -368,7 +368,7 @@ def _site_checks(
             ("cpu_cores", cpu_each, "cores"),
             ("memory_gib", mem_each, "GiB"),
         ):
-            survivors = sorted(each, reverse=True)[r:]  # the r largest servers are lost
+            kept = sorted(each, reverse=True)[r:]  # the r largest servers are lost
             smallest = min(each) if each else 0.0
             ceiling = spec.cpu_ceiling if metric == "cpu_cores" else spec.memory_ceiling
             checks.append(
@@ -378,12 +378,12 @@ def _site_checks(
                     scenario,
                     unit,
                     _scenario_load(profile, spec, site, lost_site, metric),
-                    float(sum(survivors)),
+                    float(sum(kept)),
                     spec.percentile[metric],
                     smallest,
                     step_s=profile.step_s,
                     spec=spec,
-                    physical=float(sum(survivors)) / ceiling,
+                    physical=float(sum(kept)) / ceiling,
                 )
             )
         read_cap = sum(d.read_iops for d in drives) * spec.drive_iops_ceiling
@@ -514,7 +514,12 @@ def _site_checks(
         item.name
         for k in sorted(fleet.drives)
         for item in check_storage_after_loss(
-            _without_one(fleet, "drives", k), catalog, spec, stored, read_design, write_design
+            replace(fleet, drives=survivors(fleet.drives, {k: 1})),
+            catalog,
+            spec,
+            stored,
+            read_design,
+            write_design,
         )
         if item.left < item.need * (1 - REL_TOL) - 1e-9
     }
@@ -540,7 +545,9 @@ def _placement_checks(
     same way, leaves a pod out: tried, not estimated from the CPU margin (memory, the
     spread rules and the pods' sizes decide as often)."""
     out = []
-    fewer = [_without_one(fleet, "servers", k) for k in sorted(fleet.servers)]
+    fewer = [
+        replace(fleet, servers=survivors(fleet.servers, {k: 1})) for k in sorted(fleet.servers)
+    ]
     breaks = {
         r.scenario
         for f in fewer
@@ -563,12 +570,3 @@ def _placement_checks(
             )
         )
     return out
-
-
-def _without_one(fleet: SiteFleet, kind: str, sku: str) -> SiteFleet:
-    """``fleet`` with one ``sku`` fewer among its ``kind`` ("servers" or "drives")."""
-    have: dict[str, int] = fleet.servers if kind == "servers" else fleet.drives
-    counts = {k: n - (k == sku) for k, n in have.items() if n - (k == sku) > 0}
-    if kind == "servers":
-        return replace(fleet, servers=counts)
-    return replace(fleet, drives=counts)
