@@ -334,17 +334,11 @@ def render_summary(result: SizeResult) -> str:
     exact = sorted({c.name for c in floors if c.binding})
     if exact:
         lines.append(f"Floors met exactly (minimum counts, by design): {'; '.join(exact)}")
-    norm = plan["cpu_normalisation"]
-    if norm["normalised"]:
-        m = norm["measured_on"]
-        scales = ", ".join(
-            f"{site}: a core of {v['server']} counts {v['request_scale']:.3f}"
-            for site, v in norm["sites"].items()
-        )
-        lines.append(
-            f"CPU in cores of {m['hardware']} ({m['rate_per_core']:.4g} SPECrate2017_int_base "
-            f"per core, {m['result']}); {scales}"
-        )
+    if plan["cpu_normalisation"]["normalised"]:  # the report's own lines for it
+        from planner.outputs.report.text import normalisation_rows
+
+        factors = normalisation_rows(plan["cpu_normalisation"])
+        lines += [f"{name}: {value} ({source})" for name, value, source in factors]
     lines.append("What the percentile leaves out (real peak against the sized capacity):")
     for check in result.report.checks:
         if check.name.startswith("cpu_cores") and check.peak is not None:
