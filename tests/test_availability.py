@@ -130,3 +130,45 @@ def test_a_regional_outage_with_one_site_holding_costs_only_the_failover() -> No
     expected = regional * math.exp(-runtime / mean) * (move - runtime)
     low, high = result.ci99_downtime_min
     assert low <= expected <= high
+
+
+def test_a_regional_day_without_generators_is_a_day_dark_however_fast_the_failover() -> None:
+    """Every outage regional and exactly 24 h, no generator ever starts, failover perfect
+    (lands in 1 minute, never fails): each site's work moves to a site that is itself on
+    battery, and both go dark. Work is back only after the grid and the restart, so each
+    outage costs D + Q - max(R_A, R_B) minutes, not 0."""
+    regional, day, restart = 1.25, 1_440.0, 120.0
+    runtimes = (30.0, 55.0)
+    down, longest = simulate_years(
+        np.random.default_rng(9),
+        20_000,
+        OutageModel(
+            0.0, "lognormal", p50_minutes=day, p95_minutes=day, regional_outages_per_year=regional
+        ),
+        tuple(chain(r, 1.0, 0.0, restart) for r in runtimes),
+    )
+    result = summarise(down, longest)
+    expected = regional * (day + restart - max(runtimes))
+    low, high = result.ci99_downtime_min
+    assert low <= expected <= high
+    assert high - low < 0.05 * expected
+
+
+def test_a_failover_onto_a_site_on_battery_lasts_only_until_that_site_goes_dark() -> None:
+    """Regional outages only, both generators fail. Site A's battery lasts 10 min and its
+    work moves in 5 min to B, whose battery lasts 40 min; B's failover never lands. A's
+    work is up on B until B goes dark at 40, then down with B's own until the grid and
+    the restart return: per outage D + Q - 40 minutes (every D here exceeds 40)."""
+    regional, day, restart = 2.0, 600.0, 30.0
+    down, longest = simulate_years(
+        np.random.default_rng(10),
+        20_000,
+        OutageModel(
+            0.0, "lognormal", p50_minutes=day, p95_minutes=day, regional_outages_per_year=regional
+        ),
+        (chain(10.0, 5.0, 0.0, restart), chain(40.0, 5.0, 1.0, restart)),
+    )
+    result = summarise(down, longest)
+    expected = regional * (day + restart - 40.0)
+    low, high = result.ci99_downtime_min
+    assert low <= expected <= high

@@ -142,3 +142,46 @@ def test_survival_curve_matches_the_monte_carlo() -> None:
     assert closed[0] == 1.0  # shorter than the battery
     old = as_was_survival_curve(power, hours)
     assert all(o <= s for o, s in zip(old, closed, strict=True))
+
+
+def test_the_regional_survival_curve_matches_the_monte_carlo_of_a_regional_outage() -> None:
+    """Both sites lose the grid for exactly X hours: the closed form against the
+    simulation's regional kernel (no shutdown time, so both count a failover too late
+    alike), and below the one-site curve once both sites can go dark."""
+    from planner.power.risk import regional_survival_curve
+    from planner.simulate.availability import regional_survival_by_duration
+
+    power = power_spec(
+        generator_fail_to_start=0.3,
+        generator_fail_to_run_per_hour=0.05,
+        failover_failure_probability=0.2,
+        failover_p50_min=5,
+        failover_p95_min=12,
+        shutdown_min=0,
+    )
+    runtimes = (15.0, 25.0)
+    hours = (0.1, 0.5, 2.0, 8.0)
+    closed = regional_survival_curve(power, runtimes, hours)
+    chains = tuple(
+        SiteChain(
+            generator_fail_to_start=0.3,
+            generator_fail_to_run_per_hour=0.05,
+            detection_minutes=(power.generator_start_s + power.generator_transfer_s) / 60.0,
+            runtime_new_minutes=r,
+            peukert_k=0.0,
+            end_of_life_capacity=1.0,
+            failover_p50_minutes=5,
+            failover_p95_minutes=12,
+            failover_failure_probability=0.2,
+        )
+        for r in runtimes
+    )
+    n = 200_000
+    simulated = regional_survival_by_duration(np.random.default_rng(3), chains, hours, n)
+    for p, q in zip(closed, simulated, strict=True):
+        se = math.sqrt(max(p * (1 - p), 1e-6) / n)
+        assert abs(q - p) < 4 * se + 1e-3
+    assert closed[0] == 1.0
+    one_site = survival_curve(power, min(runtimes), hours)
+    assert all(r <= o + 1e-12 for r, o in zip(closed, one_site, strict=True))
+    assert closed[-1] < one_site[-1] - 0.05  # both dark: lost however fast the failover

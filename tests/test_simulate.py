@@ -162,7 +162,11 @@ def test_cli_simulations_on_a_small_plan(powered_inputs: dict[str, Path], tmp_pa
     assert availability.exit_code == 0, availability.output
     assert "sized design (both sites)" in availability.output
     assert "as-was design" in availability.output
-    assert "chance of no clinical downtime in a grid outage of 0.5 h" in availability.output
+    assert (
+        "chance of no clinical downtime in a grid outage at one site of 0.5 h"
+        in availability.output
+    )
+    assert "in a grid outage at both sites at once of 0.5 h" in availability.output
     as_json = CliRunner().invoke(
         main, ["simulate", "availability", str(plan), *inputs, "--years", "2000", "--json"]
     )

@@ -231,6 +231,7 @@ def availability(plan: Path, years: int, seed: int, as_json: bool, **given: Any)
     runs = run_availability(spec_obj, plan_doc, years, seed, progress)
     sized, old = runs["sized"].result, runs["as-was"].result
     survival = {name: run.survival for name, run in runs.items()}
+    regional = {name: run.regional_survival for name, run in runs.items()}
     elapsed = time.perf_counter() - started
     if as_json:
         doc = {
@@ -251,6 +252,10 @@ def availability(plan: Path, years: int, seed: int, as_json: bool, **given: Any)
                     "survival": [
                         {"outage_hours": h, "p_no_clinical_downtime": p}
                         for h, p in zip(SURVIVAL_HOURS, survival[design], strict=True)
+                    ],
+                    "regional_survival": [
+                        {"outage_hours": h, "p_no_clinical_downtime": p}
+                        for h, p in zip(SURVIVAL_HOURS, regional[design], strict=True)
                     ],
                 }
                 for name, design, result in (("sized", "sized", sized), ("as_was", "as-was", old))
@@ -273,10 +278,13 @@ def availability(plan: Path, years: int, seed: int, as_json: bool, **given: Any)
             f"{result.p_outage_over_hour:.2e}"
         )
     for name, label in (("sized", "sized design"), ("as-was", "as-was design")):
-        shown = ", ".join(
-            f"{h:g} h {100 * p:.2f} %" for h, p in zip(SURVIVAL_HOURS, survival[name], strict=True)
-        )
-        click.echo(f"{label}: chance of no clinical downtime in a grid outage of {shown}")
+        for curve, where in ((survival, "at one site"), (regional, "at both sites at once")):
+            shown = ", ".join(
+                f"{h:g} h {100 * p:.2f} %" for h, p in zip(SURVIVAL_HOURS, curve[name], strict=True)
+            )
+            click.echo(
+                f"{label}: chance of no clinical downtime in a grid outage {where} of {shown}"
+            )
     click.echo(f"{2 * years:,} simulated site-years in {elapsed:.2f} s, seed {seed}", err=True)
 
 

@@ -95,6 +95,7 @@ def build_plan(
         doc["pods"] = _pod_docs(spec, sizings, fleet.site, scales[fleet.site][0])
         doc["drive_layout"] = drive_layout(place_drives(fleet.servers, fleet.drives, catalog))
         site_docs.append(doc)
+    _add_regional_survival(spec, site_docs)
     capex = totals["servers"] + totals["drives"] + totals["batteries"] + totals["ups"]
     totals_doc = {**totals, "capex": capex}
     totals_doc["tco"] = totals_doc["capex"] + totals["maintenance"] + totals["energy"]
@@ -246,6 +247,28 @@ def _site_doc(
             "tco": costs.tco,
         },
     }
+
+
+def _add_regional_survival(spec: Spec, site_docs: list[dict[str, Any]]) -> None:
+    """Each survival point gets ``sized_regional``: the chance of no clinical downtime
+    when both sites lose the grid at once for that long, with both sites' ride-through."""
+    batteries = [doc["battery"] for doc in site_docs]
+    if spec.power is None or any(b.get("status") != "sized" for b in batteries):
+        return
+    from planner.power.risk import SURVIVAL_HOURS, regional_survival_curve
+
+    # the same ride-through as the one-site curve: end of life, room limit
+    ride = tuple(
+        min(
+            float(b["runtime_minutes_at_design_load"]["end_of_life"]),
+            float((b.get("thermal") or {}).get("minutes_to_limit") or math.inf),
+        )
+        for b in batteries
+    )
+    curve = regional_survival_curve(spec.power, ride, SURVIVAL_HOURS)
+    for battery in batteries:
+        for point, p in zip(battery["survival"], curve, strict=True):
+            point["sized_regional"] = p
 
 
 def battery_doc(

@@ -204,6 +204,43 @@ def survival_curve(
     return _survival(power, runtime_min, failover_too_late(power, runtime_min), hours)
 
 
+def regional_survival_curve(
+    power: PowerSpec, runtimes_min: tuple[float, ...], hours: tuple[float, ...] = SURVIVAL_HOURS
+) -> list[float]:
+    """P(carrying clinical work through a grid outage of X hours at both sites at once).
+
+    Each site i goes dark with q_i (its generator lost and the outage outlasting its
+    ride-through R_i, as in :func:`outage_given_duration` without the rescue); the sites
+    are independent. If both go dark, the work of both is down (the failover target has
+    no power either); if one goes dark, only a failover too late or failed (B(R_i))
+    costs clinical time:
+
+        P = (1 - q_A)(1 - q_B) + q_A (1 - q_B)(1 - B_A) + q_B (1 - q_A)(1 - B_B)
+    """
+    out = []
+    for h in hours:
+        dark = [
+            outage_given_duration(
+                fail_to_start=power.generator_fail_to_start,
+                fail_to_run_per_hour=power.generator_fail_to_run_per_hour,
+                runtime_min=r,
+                too_late=1.0,
+                duration_min=60.0 * h,
+            )
+            for r in runtimes_min
+        ]
+        if len(dark) == 1:
+            out.append(1.0 - dark[0] * failover_too_late(power, runtimes_min[0]))
+            continue
+        (qa, qb), (ra, rb) = dark, runtimes_min
+        out.append(
+            (1 - qa) * (1 - qb)
+            + qa * (1 - qb) * (1 - failover_too_late(power, ra))
+            + qb * (1 - qa) * (1 - failover_too_late(power, rb))
+        )
+    return out
+
+
 def as_was_survival_curve(
     power: PowerSpec, hours: tuple[float, ...] = SURVIVAL_HOURS
 ) -> list[float]:

@@ -19,9 +19,12 @@ the move fails outright with p_ff. Clinical downtime of one outage, with G = D -
 
 A **regional** outage (rate ``regional_outages_per_year``) takes the grid from both
 sites at once for the same D; each site's generator, battery and failover play out
-independently, a failover lands only while the other site has power, and the year's
+independently. A site's work moved to the other site runs only while that site has
+power itself: a failover onto a site on battery lasts until that site goes dark, and
+work that lands on a dark site waits for it (or its own site) to come back. The year's
 downtime counts the minutes in which either site's clinical work is down (the union of
-the two sites' intervals).
+the two works' down intervals). With both generators failed and both batteries flat,
+both works are down until the grid and the restart return, however fast the failover.
 
 The as-was design is the same kernel with one site, a fixed battery runtime and the
 cold standby's activation time and failure probability in place of the failover.
@@ -86,6 +89,9 @@ def _durations(rng: np.random.Generator, model: OutageModel, n: int) -> npt.NDAr
         return rng.exponential(model.mean_minutes, n)
     mu, sigma = lognormal_from_p50_p95(model.p50_minutes, model.p95_minutes)
     return rng.lognormal(mu, sigma, n)
+
+
+_Times = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -171,31 +177,63 @@ def simulate_years(
     return total, longest
 
 
+def _work_down(
+    mine: _Outcomes, other: _Outcomes
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+]:
+    """The minutes in which one site's clinical work is down when both sites lose the grid:
+    up to two intervals [s1, e1) and [s2, e2) per outage (empty: s >= e).
+
+    The work runs at home until the home site goes dark (at ``dark``), and again once the
+    home site is back (``P``). In between it runs on the other site only from the moment
+    the failover lands (``M``) and only while that site has power: before it goes dark
+    (``D'``) or after it is back (``P'``). So, with Q = max(M, P'):
+
+        down = [dark, min(P, M))  u  [max(dark, M, D'), min(P, Q))
+    """
+    dark = mine.dark_at
+    home_back = np.where(np.isfinite(dark), mine.power_back_at, -np.inf)
+    s1, e1 = dark, np.minimum(home_back, mine.moved_at)
+    s2 = np.maximum(np.maximum(dark, mine.moved_at), other.dark_at)
+    e2 = np.minimum(home_back, np.maximum(mine.moved_at, other.power_back_at))
+    return s1, e1, s2, e2
+
+
+def _union_minutes(
+    starts: list[npt.NDArray[np.float64]], ends: list[npt.NDArray[np.float64]]
+) -> npt.NDArray[np.float64]:
+    """The length of the union of k intervals per row (empty ones, s >= e, count nothing)."""
+    s = np.stack(starts, axis=1)
+    e = np.stack(ends, axis=1)
+    empty = ~(e > s)
+    s = np.where(empty, np.inf, s)
+    e = np.where(empty, 0.0, e)
+    order = np.argsort(s, axis=1, kind="stable")
+    s = np.take_along_axis(s, order, axis=1)
+    e = np.take_along_axis(e, order, axis=1)
+    total = np.zeros(s.shape[0])
+    reach = np.full(s.shape[0], -np.inf)  # the end of what is counted so far
+    for k in range(s.shape[1]):
+        real = np.isfinite(s[:, k])
+        begin = np.maximum(s[:, k], reach)
+        total += np.where(real, np.maximum(e[:, k] - begin, 0.0), 0.0)
+        reach = np.where(real, np.maximum(reach, e[:, k]), reach)
+    return total
+
+
 def _regional_downtime(
     rng: np.random.Generator, sites: tuple[SiteChain, ...], duration: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Minutes in which either site's clinical work is down, both sites losing the grid."""
+    """Minutes in which either site's clinical work is down, both sites losing the grid
+    (the union of the two works' down intervals, :func:`_work_down`)."""
     a, b = (_site_outcomes(rng, chain, duration) for chain in sites)
-
-    def interval(
-        mine: _Outcomes, other: _Outcomes
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        # a failover lands only while the other site has power; otherwise the work waits
-        # for whichever site comes back first. A site that never goes dark: an empty
-        # interval at 0.
-        lands = (mine.moved_at < other.dark_at) | (mine.moved_at >= other.power_back_at)
-        moved = np.where(lands, mine.moved_at, np.maximum(mine.moved_at, other.power_back_at))
-        dark = np.isfinite(mine.dark_at)
-        start = np.zeros(dark.shape[0])
-        end = np.zeros(dark.shape[0])
-        start[dark] = mine.dark_at[dark]
-        end[dark] = np.maximum(np.minimum(moved[dark], mine.power_back_at[dark]), start[dark])
-        return start, end
-
-    s1, e1 = interval(a, b)
-    s2, e2 = interval(b, a)
-    overlap = np.maximum(0.0, np.minimum(e1, e2) - np.maximum(s1, s2))
-    return np.asarray((e1 - s1) + (e2 - s2) - overlap)
+    a1, a2, a3, a4 = _work_down(a, b)
+    b1, b2, b3, b4 = _work_down(b, a)
+    return _union_minutes([a1, a3, b1, b3], [a2, a4, b2, b4])
 
 
 def survival_by_duration(
@@ -205,6 +243,20 @@ def survival_by_duration(
     out = []
     for h in hours:
         downtime = _downtime(_site_outcomes(rng, chain, np.full(samples, 60.0 * h)))
+        out.append(float(np.mean(downtime <= 0.0)))
+    return out
+
+
+def regional_survival_by_duration(
+    rng: np.random.Generator, chains: tuple[SiteChain, ...], hours: tuple[float, ...], samples: int
+) -> list[float]:
+    """P(no clinical downtime) in a grid outage of exactly X hours at both sites at once,
+    per X (one site: the same as :func:`survival_by_duration`)."""
+    if len(chains) != 2:
+        return survival_by_duration(rng, chains[0], hours, samples)
+    out = []
+    for h in hours:
+        downtime = _regional_downtime(rng, chains, np.full(samples, 60.0 * h))
         out.append(float(np.mean(downtime <= 0.0)))
     return out
 

@@ -19,6 +19,7 @@ from planner.power.risk import SURVIVAL_HOURS
 from planner.simulate import SEED, YEARS
 from planner.simulate.availability import (
     AvailabilityResult,
+    regional_survival_by_duration,
     simulate_years,
     summarise,
     survival_by_duration,
@@ -32,7 +33,8 @@ SURVIVAL_SAMPLES = 200_000  # outages per duration for the survival curve
 @dataclass(frozen=True)
 class DesignRun:
     result: AvailabilityResult
-    survival: list[float]  # P(no clinical downtime) per SURVIVAL_HOURS
+    survival: list[float]  # P(no clinical downtime) per SURVIVAL_HOURS, one site's grid lost
+    regional_survival: list[float]  # the same with both sites' grid lost at once
 
     @property
     def downtime_per_year(self) -> npt.NDArray[np.float64]:
@@ -68,6 +70,7 @@ def run_availability(
         name: DesignRun(
             results[name],
             survival_by_duration(rng, chains[0], SURVIVAL_HOURS, SURVIVAL_SAMPLES),
+            regional_survival_by_duration(rng, chains, SURVIVAL_HOURS, SURVIVAL_SAMPLES),
         )
         for name, chains in designs.items()
     }

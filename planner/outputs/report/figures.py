@@ -133,10 +133,12 @@ def survival_chart(battery: dict[str, Any]) -> bytes:
     hours = [p["outage_hours"] for p in points]
     figure, axes = _figure(7.0, 3.0)
     for colour, key, label in (
-        (COLOURS[0], "sized", "new design"),
+        (COLOURS[0], "sized", "new design, one site's grid lost"),
+        (COLOURS[2], "sized_regional", "new design, both sites' grid lost at once"),
         (COLOURS[1], "as_was", "old design (as it was)"),
     ):
-        axes.plot(hours, [100 * p[key] for p in points], marker="o", color=colour, label=label)
+        if all(key in p for p in points):
+            axes.plot(hours, [100 * p[key] for p in points], marker="o", color=colour, label=label)
     axes.set_xlabel("length of the grid outage (hours)")
     axes.set_ylabel("chance of no clinical outage (%)")
     axes.set_ylim(top=100.5)

@@ -105,6 +105,12 @@ def board_summary(data: ReportData) -> list[str]:
                 f"{100 * curve[8.0]['sized']:.2f} %, the old one "
                 f"{100 * curve[8.0]['as_was']:.2f} %."
             )
+            if "sized_regional" in curve[8.0]:
+                lines.append(
+                    f"If both sites lose the grid at once for 8 hours, the new design carries "
+                    f"on with a chance of {100 * curve[8.0]['sized_regional']:.2f} %: with both "
+                    "generators lost there is no site left to fail over to."
+                )
     lines.append("What the design does not protect against: " + "; ".join(NOT_PROTECTED) + ".")
     return lines
 
