@@ -188,3 +188,39 @@ def test_cli_refuses_a_plan_from_other_inputs(
     result = CliRunner().invoke(main, ["simulate", "incident", str(plan), *inputs])
     assert result.exit_code == 2
     assert "is out of date: the spec spec.yaml changed since the plan was made" in result.output
+
+
+def test_the_replay_heats_the_room_by_the_plans_own_room_model() -> None:
+    """With the chilled-water buffer on the UPS and a failover too slow to matter, the
+    replay reaches the inlet limit between the steady-load answers of the plan's model
+    at the window's highest and lowest load: the buffer removes only the heat there is
+    (it does not drain at its full rate while the room is cooler than it could be)."""
+    import dataclasses
+
+    from planner.power.thermal import minutes_to_limit
+    from planner.simulate.incident import _grown, design_peak_index
+    from planner.sizing.power_chain import ups_load
+
+    result, fleets = bundled_fleets()
+    spec, catalog, profile = result.spec, result.catalog, result.profile
+    option = spec.power.cooling_options[0]
+    cooled = tuple(dataclasses.replace(f, cooling=(option.name,)) for f in fleets)
+    outcome = replay_incident(
+        profile, spec, catalog, cooled, site="skejby", failover_minutes=600.0, grid_minutes=1440.0
+    )
+    hot = outcome.room_at_limit_at_min
+    assert hot is not None
+    fleet = cooled[1]
+    start = design_peak_index(profile, spec, "skejby")
+    cpu = _grown(profile, spec, "cpu_cores")[profile.sites.index("skejby")].sum(axis=0)
+    steps = int(hot // (profile.step_s / 60.0)) + 1
+    loads = [ups_load(fleet, catalog, spec, float(c)).total_w for c in cpu[start : start + steps]]
+    room = spec.power.room
+    assert (
+        minutes_to_limit(room, max(loads), [option])
+        <= hot
+        <= minutes_to_limit(room, min(loads), [option])
+    )
+    # the buffer's store of 20 kWh at its full 25 kW would last 48 min: the room then
+    # heats at the whole load; the plan's model lets the store last as long as the heat needs
+    assert hot > 48.0 + 1.0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.inputs.spec import CoolingOption, Room
 from planner.power.thermal import heat_capacity_j_per_k, minutes_to_limit
@@ -41,3 +43,39 @@ def test_cooling_that_outruns_the_heat_makes_its_store_last_longer() -> None:
 def test_cooling_already_on_the_ups_counts() -> None:
     room = Room(100.0, 879.4, 22.0, 32.0, cooling_on_ups_removes_w=5_000.0)
     assert minutes_to_limit(room, 10_000.0) == pytest.approx(2000 / 60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    heat_kw=st.floats(1.0, 60.0),
+    removes_kw=st.floats(0.0, 40.0),
+    stored_kwh=st.floats(0.0, 30.0),
+    pieces=st.integers(1, 200),
+)
+def test_advancing_the_room_minute_by_minute_agrees_with_the_steady_answer(
+    heat_kw: float, removes_kw: float, stored_kwh: float, pieces: int
+) -> None:
+    """The replay steps the room a minute at a time; the plan asks for the steady answer.
+    One model: stepping a steady heat in pieces reaches the limit when the steady answer
+    says, and a buffer that could remove more than the heat lasts heat-limited."""
+    from planner.power.thermal import advance_room, room_at_start
+
+    option = CoolingOption("buffer", 0.0, removes_kw * 1000, stored_kwh, 0.0, "test")
+    steady = minutes_to_limit(ROOM, heat_kw * 1000, [option])
+    state = room_at_start([option])
+    elapsed_s, reached_at = 0.0, None
+    piece_s = 60.0 * (steady if math.isfinite(steady) else 100.0) / pieces * 1.5
+    for _ in range(pieces + 2):
+        state, reached = advance_room(ROOM, [option], state, heat_kw * 1000, piece_s)
+        if reached is not None:
+            reached_at = elapsed_s + reached
+            break
+        elapsed_s += piece_s
+    if math.isinf(steady):
+        assert reached_at is None
+    else:
+        assert reached_at is not None
+        assert reached_at / 60.0 == pytest.approx(steady, rel=1e-9)
+    if 0 < heat_kw < removes_kw and stored_kwh > 0:
+        # the store removes the whole heat until it is spent: (C dT + E) / P
+        assert steady == pytest.approx((1e7 + stored_kwh * 3.6e6) / (heat_kw * 1000) / 60)

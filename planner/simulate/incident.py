@@ -35,7 +35,7 @@ from planner.inputs.profiles import Profile
 from planner.inputs.spec import Spec
 from planner.inputs.units import growth_factors
 from planner.power.battery import lognormal_quantile
-from planner.power.thermal import heat_capacity_j_per_k
+from planner.power.thermal import advance_room, room_at_start
 from planner.power.ups import site_required_runtime
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.power_chain import end_of_life as end_of_life_capacity
@@ -164,21 +164,11 @@ def replay_incident(
         for k, n in surv_fleet.servers.items()
     )
     room = power.room
-    budget_j = (
-        heat_capacity_j_per_k(room) * (room.limit_c - room.start_c)
-        if room is not None
-        else math.inf
-    )
-    coolers = [
-        [o.removes_w, o.stored_kwh * 3.6e6 if o.stored_kwh > 0 else math.inf]
-        for o in power.cooling_options
-        if o.name in fleet.cooling
-    ]
-    base_removal = room.cooling_on_ups_removes_w if room is not None else 0.0
+    coolers = [o for o in power.cooling_options if o.name in fleet.cooling]
+    room_state = room_at_start(coolers)
     start_label = pd.Timestamp(int(profile.timestamps_ns[start]), tz="UTC").isoformat()
     events = [Event(0.0, f"grid lost at {site}; UPS on battery")]
     soc, empty_at, hot_at, soc_handover = 1.0, None, None, None
-    heat_j = 0.0
     peak_cpu = peak_mem = 0.0
     end = max(window_minutes, shut_down + 1, min(grid_minutes, 24 * 60.0) + 1)
     minutes = int(np.ceil(end))
@@ -211,17 +201,13 @@ def replay_incident(
                 events.append(Event(empty_at, f"battery at {site} empty: the site goes dark"))
             else:
                 soc -= used
-            removed = base_removal
-            for cooler in coolers:
-                take = min(cooler[0], cooler[1] / 60.0)
-                cooler[1] -= take * 60.0
-                removed += take
-            heat_j += max(0.0, load_w - removed) * 60.0
-            if heat_j >= budget_j and hot_at is None and empty_at is None:
-                hot_at = t + 1.0
-                events.append(
-                    Event(hot_at, f"room at {site} at its inlet limit: the equipment stops")
-                )
+            if room is not None and hot_at is None and empty_at is None:
+                room_state, reached_s = advance_room(room, coolers, room_state, load_w, 60.0)
+                if reached_s is not None:
+                    hot_at = t + reached_s / 60.0
+                    events.append(
+                        Event(hot_at, f"room at {site} at its inlet limit: the equipment stops")
+                    )
         if soc_handover is None and not generator_starts and t + 1 > handover:
             soc_handover = soc
             events.append(
