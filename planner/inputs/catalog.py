@@ -101,6 +101,9 @@ class BatterySku:
     runtime_source: str = ""
     rated_minutes: float = 0.0  # the law's minutes at max_kw (only without a table)
     runtime_exponent: float = 0.0  # the law's exponent (0: the chemistry's)
+    #: the share of ``kwh`` a discharge to the end voltage can deliver (depth of
+    #: discharge); no runtime may draw more than ``kwh x usable_fraction`` from a module
+    usable_fraction: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,7 @@ def _read_battery(node: Node) -> BatterySku:
             "runtime_source",
             "rated_minutes",
             "runtime_exponent",
+            "usable_fraction",
         }
     )
     table: tuple[tuple[float, float], ...] = ()
@@ -287,6 +291,7 @@ def _read_battery(node: Node) -> BatterySku:
         runtime_source=node.string("runtime_source") if table else "",
         rated_minutes=node.number("rated_minutes", exclusive_minimum=0) if has_law else 0.0,
         runtime_exponent=node.number("runtime_exponent", default=0.0, minimum=0),
+        usable_fraction=node.number("usable_fraction", default=1.0, exclusive_minimum=0, maximum=1),
     )
 
 

@@ -6,7 +6,9 @@ rated power, new, at 25 C. :class:`RuntimeCurve` interpolates such a table log-l
 (straight lines between points on log load, log minutes; the end segments extended).
 Without a table the law t = t_rated x (1 / x)^k stands in, with t_rated the minutes at
 the rated power and k the chemistry's exponent or one fitted to a table
-(:func:`fitted_exponent`); it is the fallback, not the default.
+(:func:`fitted_exponent`); it is the fallback, not the default. Either way no runtime
+exceeds what the module's usable energy gives at that power: t <= 60 E_usable / (x P_rated)
+(a law with k > 1 would otherwise claim more energy at light load than the cells hold).
 
 **Strings.** A string is modules in series up to the UPS frame's battery DC bus: s =
 ceil(V_bus,min / V_module) modules, allowed only if s x V_module <= V_bus,max. Strings
@@ -102,13 +104,20 @@ class RuntimeCurve:
     table: tuple[tuple[float, float], ...] = ()
     rated_minutes: float = 0.0
     exponent: float = 1.0
+    #: minutes the module's usable energy lasts at its rated power (kWh x usable / kW x
+    #: 60): at fraction x no runtime exceeds energy_minutes / x, whatever the law says
+    energy_minutes: float = math.inf
 
     def minutes(self, fraction: float) -> float:
-        """Runtime [min] at load ``fraction`` of the rated power (> 1 is over the rating: 0)."""
+        """Runtime [min] at load ``fraction`` of the rated power (> 1 is over the rating: 0),
+        never more than the usable energy lasts at that power."""
         if fraction <= 0:
             return math.inf
         if fraction > 1.0 + 1e-12:
             return 0.0
+        return min(self._law_minutes(fraction), self.energy_minutes / fraction)
+
+    def _law_minutes(self, fraction: float) -> float:
         if not self.table:
             return float(self.rated_minutes * fraction ** (-self.exponent))
         x = np.log([f for f, _ in self.table])
@@ -141,11 +150,13 @@ def fitted_exponent(table: tuple[tuple[float, float], ...]) -> float:
 
 
 def curve_of(battery: BatterySku) -> RuntimeCurve:
-    """The module's runtime curve: its table, else the law with its own or its chemistry's k."""
+    """The module's runtime curve: its table, else the law with its own or its chemistry's
+    k; either capped by the module's usable energy."""
+    energy = 60.0 * battery.kwh * battery.usable_fraction / battery.max_kw
     if battery.runtime_table:
-        return RuntimeCurve(table=battery.runtime_table)
+        return RuntimeCurve(table=battery.runtime_table, energy_minutes=energy)
     k = battery.runtime_exponent or CHEMISTRIES[battery.chemistry].peukert_k
-    return RuntimeCurve(rated_minutes=battery.rated_minutes, exponent=k)
+    return RuntimeCurve(rated_minutes=battery.rated_minutes, exponent=k, energy_minutes=energy)
 
 
 def modules_per_string(battery: BatterySku, frame: UpsFrameSku) -> int | None:
