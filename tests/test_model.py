@@ -568,3 +568,43 @@ def test_ups_frames_come_in_one_model_per_site() -> None:
     solution = optimise(spec, cat, envelope(cpu_cores=1), ())
     for fleet in solution.fleets:
         assert fleet.ups == {"u20": 2}
+
+
+def test_the_ups_design_load_bounds_every_placement_the_scheduler_may_choose() -> None:
+    """Packing the busy cores onto the fewest servers draws more than spreading them on
+    a convex curve; the UPS design load must bound every placement, random ones included,
+    and equal the packed one on whole servers of one model."""
+    import random
+
+    from planner.inputs.catalog import ServerSku, default_catalog_path, read_catalog
+    from planner.sizing.fleet import SiteFleet
+    from planner.sizing.server_power import (
+        segments,
+        site_power_even_w,
+        site_power_worst_w,
+    )
+
+    catalog = read_catalog(default_catalog_path())
+    rng = random.Random(4)
+    for sku in catalog.servers:
+        n = 6
+        fleet = SiteFleet("a", {sku.sku: n}, {}, {}, {}, 0, ())
+        (half, s1), (_, s2) = segments(sku)
+
+        def draw(
+            b: float, sku: ServerSku = sku, half: float = half, s1: float = s1, s2: float = s2
+        ) -> float:
+            return sku.idle_w + s1 * min(b, half) + s2 * max(0.0, b - half)
+
+        cores = sku.ref_cores
+        for _ in range(200):
+            busy = rng.uniform(0, n * cores)
+            cuts = sorted(rng.uniform(0, busy) for _ in range(n - 1))
+            shares = [b - a for a, b in zip([0.0, *cuts], [*cuts, busy], strict=True)]
+            if any(x > cores for x in shares):
+                continue
+            placed = sum(draw(x) for x in shares)
+            assert placed <= site_power_worst_w(fleet, catalog, busy) + 1e-6
+        packed = 4 * draw(cores) + 2 * draw(0.0)
+        assert site_power_worst_w(fleet, catalog, 4 * cores) == pytest.approx(packed)
+        assert packed > site_power_even_w(fleet, catalog, 4 * cores)

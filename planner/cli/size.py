@@ -292,11 +292,17 @@ def render_summary(result: SizeResult) -> str:
                 ],
             )
         )
-        rows.append(("UPS kW", [f"{s['battery']['ups_kw']:g}" for s in sites]))
-    rows.append(("power kW mean", [f"{s['power_kw']['mean']:.1f}" for s in sites]))
+        rows.append(("UPS frames kW installed", [f"{s['battery']['ups_kw']:g}" for s in sites]))
+        rows.append(
+            (
+                "UPS design load kW (all on the UPS, worst)",
+                [f"{s['battery']['design_load_kw']:.1f}" for s in sites],
+            )
+        )
+    rows.append(("IT kW (servers, drives), mean", [f"{s['power_kw']['mean']:.1f}" for s in sites]))
     for i, site in enumerate(sites):
         other = names[1 - i]
-        label = f"power kW design, {other} lost"
+        label = f"IT kW (servers, drives) at the sized demand, {other} lost"
         cells = ["" for _ in sites]
         cells[i] = f"{site['power_kw'][f'lost-{other}']:.1f}"
         rows.append((label, cells))

@@ -289,6 +289,7 @@ def battery_doc(
         thermal_minutes,
         ups_load,
     )
+    from planner.sizing.server_power import site_power_even_w
 
     power = spec.power
     strings = installed_strings(fleet, catalog)
@@ -344,12 +345,18 @@ def battery_doc(
         "design_load_kw": load_w / 1000.0,
         "design_load": {
             "rule": (
-                "the largest CPU load of any timestep and scenario, grown to the horizon, "
-                "spread evenly over the servers (SPECpower curve), plus drives and the other "
-                "loads on the UPS"
+                "the largest CPU load of any timestep and scenario, grown to the horizon, at "
+                "the worst placement the scheduler may choose (every busy core at its "
+                "server's steepest SPECpower chord: the optimiser's own bound, on which the "
+                "UPS, the battery and the room's cooling were bought), plus drives and the "
+                "other loads on the UPS"
             ),
             "peak_busy_cores": peak_busy_cores,
             "servers_and_drives_kw": load.it_w / 1000.0,
+            "servers_and_drives_spread_evenly_kw": site_power_even_w(
+                fleet, catalog, peak_busy_cores
+            )
+            / 1000.0,
             "other_loads": [
                 {"name": x.name, "kw": x.watts / 1000.0, "source": x.source}
                 for x in power.ups_loads

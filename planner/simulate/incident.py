@@ -3,7 +3,7 @@
 Grid power is lost at one site at the worst moment of the profile (by default the
 design peak: the timestep where the survivor's failover load is largest, at the
 horizon's end). The generator does not start; the UPS battery strings carry the site's
-real load (servers with the load spread evenly, drives, the other loads on the UPS),
+real load (servers at the worst placement of the load, drives, the other loads on the UPS),
 discharging by Miner's rule on the module's runtime curve (each minute at load P uses
 1 / runtime(P) of the charge), while the room heats (:mod:`planner.power.thermal`) and
 reaching its inlet limit stops the equipment as surely as an empty battery. Once the

@@ -33,7 +33,7 @@ from planner.sizing.envelope import Envelope, SiteEnvelope
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.packing import packing_failures, place_drives, storage_failures
 from planner.sizing.pods import PodGroup, requests, site_pod_sets
-from planner.sizing.server_power import segments
+from planner.sizing.server_power import segments, server_watts_per_core
 from planner.sizing.workloads import WorkloadSizing
 
 DAYS_PER_YEAR = 365.0
@@ -422,24 +422,16 @@ def define_energy(model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope)
     model.row(f"mean_load[{env.site}]", total, env.mean_busy_cores, env.mean_busy_cores)
 
 
-def server_watts_per_core(server: ServerSku) -> float:
-    """The steepest chord of a server's power curve from idle [W per busy core]:
-    max((P_50 - P_idle) / (C/2), (P_100 - P_idle) / C). With load spread evenly, a server
-    at utilisation u draws at most P_idle + u C x this (the curve lies under the chord)."""
-    half = (server.half_w - server.idle_w) / (server.ref_cores / 2.0)
-    full = (server.full_w - server.idle_w) / server.ref_cores
-    return max(half, full)
-
-
 def define_design_load(
     model: Model, spec: Spec, catalog: Catalog, env: SiteEnvelope
 ) -> tuple[dict[int, float], float]:
     """The site's UPS load at its worst, as a linear expression plus a constant [W].
 
     The worst is the largest busy-core load B of any timestep of any scenario the site
-    carries (grown to the horizon: the real peak, not the design percentile), spread
-    evenly over the servers as a scheduler spreads it. Each server then draws at most
-    P_idle + u C w_k with w_k :func:`server_watts_per_core`, so
+    carries (grown to the horizon: the real peak, not the design percentile), placed as
+    badly as the scheduler may place it: every busy core at the steepest chord w_k of its
+    server's curve (:func:`~planner.sizing.server_power.server_watts_per_core`), which
+    bounds every placement, packed or spread (:func:`site_power_worst_w`), so
 
         P_ups = sum_k P_idle,k n_k + p + sum_j P_j d_j + sum_o W_o x_o + P_other,
         p >= B w_k u_k  for every SKU k,  n_k <= N u_k  (u_k binary: SKU k is bought),

@@ -19,14 +19,14 @@ from planner.power.battery import (
 )
 from planner.power.thermal import minutes_to_limit
 from planner.sizing.fleet import SiteFleet
-from planner.sizing.server_power import site_power_even_w
+from planner.sizing.server_power import site_power_worst_w
 
 
 @dataclass(frozen=True)
 class UpsLoad:
     """What the UPS carries at a given CPU load [W], part by part."""
 
-    it_w: float  # servers (load spread evenly) and drives
+    it_w: float  # servers (at the worst placement of the load) and drives
     other_w: float  # the spec's other loads on the UPS, and cooling already on it
     cooling_w: float  # cooling options the sizing put on the UPS
 
@@ -41,7 +41,7 @@ def ups_load(fleet: SiteFleet, catalog: Catalog, spec: Spec, busy_cores: float) 
     if spec.power.room is not None:
         other += spec.power.room.cooling_on_ups_w
     cooling = sum(o.ups_watts for o in spec.power.cooling_options if o.name in fleet.cooling)
-    return UpsLoad(site_power_even_w(fleet, catalog, busy_cores), other, cooling)
+    return UpsLoad(site_power_worst_w(fleet, catalog, busy_cores), other, cooling)
 
 
 def installed_strings(fleet: SiteFleet, catalog: Catalog) -> BatteryStrings | None:

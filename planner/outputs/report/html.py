@@ -213,8 +213,14 @@ def _bom(site: SiteReport, data: ReportData, currency: str) -> dict[str, Any]:
     ]
     capex = sum(i.total for i in site.items)
     design = ", ".join(
-        f"{v:.1f} kW at design load ({k})" for k, v in site.power_kw.items() if k != "mean"
+        f"{v:.1f} kW at the sized demand ({k})" for k, v in site.power_kw.items() if k != "mean"
     )
+    ups = site.battery.get("design_load_kw")
+    if ups is not None:
+        design += (
+            f"; UPS design load (servers at the worst peak, drives, network and cooling on "
+            f"the UPS) {ups:.1f} kW"
+        )
     return {
         "title": site.name.capitalize(),
         "table": Table(
@@ -232,8 +238,8 @@ def _bom(site: SiteReport, data: ReportData, currency: str) -> dict[str, Any]:
             frozenset({3, 4, 5, 6}),
             ["Total", "", "", "", "", "", f"{capex:,.0f}", ""],
         ),
-        "note": f"{site.rack_units} U of rack space; IT power {site.power_kw['mean']:.1f} kW on "
-        f"average, {design}.",
+        "note": f"{site.rack_units} U of rack space; IT power (servers, drives) "
+        f"{site.power_kw['mean']:.1f} kW on average, {design}.",
     }
 
 

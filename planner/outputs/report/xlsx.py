@@ -140,13 +140,15 @@ def write_xlsx(data: ReportData, path: Path) -> None:
         total.font = BOLD
         ws.cell(row=total_row, column=9, value=f"=SUM(I4:I{total_row - 1})").font = BOLD
         info = total_row + 2
-        ws.cell(row=info, column=1, value="IT power, mean (kW)")
+        ws.cell(row=info, column=1, value="IT power (servers, drives), mean (kW)")
         ws.cell(row=info, column=4, value=round(site.power_kw["mean"], 2))
         for offset, (scenario, kw) in enumerate(
             (k, v) for k, v in site.power_kw.items() if k != "mean"
         ):
             ws.cell(
-                row=info + 1 + offset, column=1, value=f"IT power at design load, {scenario} (kW)"
+                row=info + 1 + offset,
+                column=1,
+                value=f"IT power (servers, drives) at the sized demand, {scenario} (kW)",
             )
             ws.cell(row=info + 1 + offset, column=4, value=round(kw, 2))
         _print_setup(ws, 3, [15, 24, 34, 9, 12, 10, 14, 10, 10, 50, 10])
