@@ -224,3 +224,23 @@ def test_the_replay_heats_the_room_by_the_plans_own_room_model() -> None:
     # the buffer's store of 20 kWh at its full 25 kW would last 48 min: the room then
     # heats at the whole load; the plan's model lets the store last as long as the heat needs
     assert hot > 48.0 + 1.0
+
+
+def test_the_as_reported_replay_takes_the_specs_figures(
+    powered_inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The published figures are defaults: a spec whose incident had a 20-minute UPS and
+    the grid back after 45 minutes replays those, not 27 and 31 (the rest published)."""
+    import yaml
+
+    doc = yaml.safe_load(powered_inputs["spec"].read_text())
+    doc["power"]["as_was"]["as_reported"] = {"ups_minutes": 20, "grid_minutes": 45}
+    powered_inputs["spec"].write_text(yaml.safe_dump(doc))
+    plan = tmp_path / "plan.json"
+    assert CliRunner().invoke(main, size_args(powered_inputs, plan)).exit_code == 0
+    inputs = size_args(powered_inputs, plan)[1:-2]
+    run = CliRunner().invoke(main, ["simulate", "incident", str(plan), *inputs, "--as-reported"])
+    assert run.exit_code == 0, run.output
+    assert "grid back after 45 min (as reported)" in run.output
+    # flat at 20, the record back 450 min after the start (published): 430 min down
+    assert "clinical downtime 430 min" in run.output

@@ -114,14 +114,15 @@ def incident(
 ) -> None:
     """Replay the incident minute by minute: grid lost, generator fails, battery, failover,
     grid back, restart after a hard power loss; the new design and the as-was one."""
-    from planner.simulate.incident import AS_REPORTED, replay_as_was, replay_incident
-
-    if grid_minutes is None:
-        grid_minutes = AS_REPORTED.grid_minutes if as_reported else 1440.0
+    from planner.simulate.incident import replay_as_was, replay_incident
 
     with stages("loading", 1) as advance:
         advance("the plan and its inputs")
         plan_doc, spec_obj, catalog_obj, profile_obj, fleets = load_checked(plan, given)
+    assert spec_obj.power is not None
+    reported = spec_obj.power.as_reported  # the published figures unless the spec says
+    if grid_minutes is None:
+        grid_minutes = reported.grid_minutes if as_reported else 1440.0
     sites = [site] if site else list(spec_obj.site_names)
     for name in sites:
         if name not in spec_obj.site_names:
@@ -159,14 +160,14 @@ def incident(
             f"{100 * outcome.survivor_peak_memory_utilisation:.0f} %; battery at handover {soc}"
             + ("; UNCLEAN SHUTDOWN" if outcome.unclean_shutdown else "")
         )
-    cases = [AS_REPORTED.standby_works] if as_reported else [True, False]
+    cases = [reported.standby_works] if as_reported else [True, False]
     for works in cases:
         old = replay_as_was(
             spec_obj,
             standby_works=works,
             grid_minutes=grid_minutes,
-            ups_minutes=AS_REPORTED.ups_minutes if as_reported else None,
-            recovery_minutes=AS_REPORTED.recovery_minutes if as_reported else None,
+            ups_minutes=reported.ups_minutes if as_reported else None,
+            recovery_minutes=reported.recovery_minutes if as_reported else None,
         )
         label = "standby activated" if works else "standby did not work (as in the incident)"
         if old.battery_flat_at_min is None:

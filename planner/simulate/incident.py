@@ -14,7 +14,8 @@ site that went dark (battery empty or room too hot) comes back only after the re
 after a hard power loss (core network, storage, databases, applications). Clinical
 downtime is any time in which the lost site's clinical work runs nowhere.
 
-``AS_REPORTED`` holds the incident's published figures (Computerworld Denmark, articles
+``AS_REPORTED`` holds the incident's published figures (a spec may give its own under
+``power.as_was.as_reported``; these are the defaults) (Computerworld Denmark, articles
 228721, 228725 and 228744): the UPS carried the room for 27 minutes, the grid was back
 after 31 minutes, the core network took until about 3.5 hours after the start, and the
 patient record was partly back about 7.5 hours after the start; the read-only standby
@@ -32,7 +33,7 @@ import pandas as pd
 
 from planner.inputs.catalog import Catalog
 from planner.inputs.profiles import Profile
-from planner.inputs.spec import Spec
+from planner.inputs.spec import AsReported, Spec
 from planner.inputs.units import growth_factors
 from planner.power.battery import lognormal_quantile
 from planner.power.thermal import advance_room, room_at_start
@@ -81,22 +82,7 @@ class AsWasOutcome:
     ups_minutes: float
 
 
-@dataclass(frozen=True)
-class AsReported:
-    """The incident's published figures (see the module docstring)."""
-
-    ups_minutes: float = 27.0
-    grid_minutes: float = 31.0
-    core_network_back_at_min: float = 210.0
-    patient_record_back_at_min: float = 450.0
-    standby_works: bool = False
-
-    @property
-    def recovery_minutes(self) -> float:
-        """The restart after the room went dark: from the grid's return to the record."""
-        return self.patient_record_back_at_min - self.grid_minutes
-
-
+#: the published figures, the defaults of a spec's ``power.as_was.as_reported``
 AS_REPORTED = AsReported()
 
 

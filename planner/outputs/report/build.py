@@ -66,9 +66,11 @@ def incident_as_reported(
 ) -> dict[str, Any]:
     """The incident's published figures replayed on the old design and on the new one
     (each site losing the grid in turn; the worse kept), for the board summary."""
-    from planner.simulate.incident import AS_REPORTED, replay_as_was, replay_incident
+    from planner.simulate.incident import replay_as_was, replay_incident
     from planner.simulate.plan_fleet import fleets_from_plan
 
+    assert spec.power is not None
+    reported = spec.power.as_reported
     fleets = fleets_from_plan(plan, "plan")
     new = max(
         (
@@ -79,7 +81,7 @@ def incident_as_reported(
                 fleets,
                 site=site,
                 end_of_life=True,
-                grid_minutes=AS_REPORTED.grid_minutes,
+                grid_minutes=reported.grid_minutes,
             )
             for site in spec.site_names
         ),
@@ -87,12 +89,12 @@ def incident_as_reported(
     )
     old = replay_as_was(
         spec,
-        standby_works=AS_REPORTED.standby_works,
-        grid_minutes=AS_REPORTED.grid_minutes,
-        ups_minutes=AS_REPORTED.ups_minutes,
-        recovery_minutes=AS_REPORTED.recovery_minutes,
+        standby_works=reported.standby_works,
+        grid_minutes=reported.grid_minutes,
+        ups_minutes=reported.ups_minutes,
+        recovery_minutes=reported.recovery_minutes,
     )
-    return {"reported": AS_REPORTED, "new": new, "old": old}
+    return {"reported": reported, "new": new, "old": old}
 
 
 def write_report(
