@@ -109,7 +109,7 @@ def test_infeasible_exits_1_with_the_reason(small_inputs: dict[str, Path], tmp_p
     small_inputs["spec"].write_text(yaml.safe_dump(doc))
     result = run(size_args(small_inputs, tmp_path / "plan.json"))
     assert result.exit_code == 1
-    assert "rack space: site alpha needs at least" in result.output
+    assert "rack space (sites.alpha.max_rack_units)" in result.output
     assert not (tmp_path / "plan.json").exists()
 
 

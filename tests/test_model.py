@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -137,8 +138,29 @@ def test_rack_limit_infeasibility_names_the_shortfall() -> None:
     with pytest.raises(InfeasibleError) as caught:
         optimise(spec, cat, envelope(cpu_cores=40), ())  # N+1 -> 5 servers = 10 U
     assert caught.value.reasons == [
-        "rack space: site alpha needs at least 10 U of servers to meet the envelope, the spec "
-        "allows 4 U (short by 6 U)"
+        "rack space (sites.alpha.max_rack_units): the fewest rack units that meet the "
+        "envelope and place every pod after losing 1 server(s), anti-affinity included, are "
+        "10 U (5 x 2 U s); the spec allows 4 U (short by 6 U)"
+    ]
+
+
+def test_rack_space_is_named_when_only_the_placement_needs_more_servers() -> None:
+    """Two databases of three 300 GiB replicas, each spread one per server, on 512 GiB
+    4 U servers: memory alone says 5 servers (20 U), but no server holds two replicas,
+    so 6 pods after losing one server need 7 servers (28 U) against 24 U. The planner
+    named nothing ("a reason the planner cannot name"); it must name the rack space."""
+    spec = base_spec(sites=(Site("alpha", max_rack_units=24), Site("beta")))
+    cat = catalog([server("s", 64, 512, 1.0, rack_units=4)], [drive("d", 1.0)])
+    dbs = tuple(
+        WorkloadSizing(name, "alpha", "critical", 3, 3, 2.0, 300.0, 0, True, {}, {})
+        for name in ("db-a", "db-b")
+    )
+    with pytest.raises(InfeasibleError) as caught:
+        optimise(spec, cat, envelope(cpu_cores=10), dbs)
+    assert caught.value.reasons == [
+        "rack space (sites.alpha.max_rack_units): the fewest rack units that meet the "
+        "envelope and place every pod after losing 1 server(s), anti-affinity included, are "
+        "28 U (7 x 4 U s); the spec allows 24 U (short by 4 U)"
     ]
 
 
@@ -608,3 +630,39 @@ def test_the_ups_design_load_bounds_every_placement_the_scheduler_may_choose() -
         packed = 4 * draw(cores) + 2 * draw(0.0)
         assert site_power_worst_w(fleet, catalog, 4 * cores) == pytest.approx(packed)
         assert packed > site_power_even_w(fleet, catalog, 4 * cores)
+
+
+def test_an_infeasible_room_is_named_with_its_minutes_and_what_would_do(tmp_path: Path) -> None:
+    """A failover failing 1 time in 20 needs about 111 min on battery; without the
+    chilled-water buffer the room reaches its limit after about 34 min. The planner must
+    name the room, both times and a remedy, not "no mix of servers and drives"."""
+    import yaml
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    assert (
+        CliRunner().invoke(main, ["example", "--out", str(tmp_path), "--days", "7"]).exit_code == 0
+    )
+    spec = yaml.safe_load((tmp_path / "spec.yaml").read_text())
+    spec["power"]["failover"]["failure_probability"] = 0.05
+    del spec["power"]["cooling_options"]
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    run = CliRunner().invoke(
+        main,
+        [
+            "size",
+            "--profile",
+            str(tmp_path / "profile.parquet"),
+            "--spec",
+            str(tmp_path / "spec.yaml"),
+            "--out",
+            str(tmp_path / "plan.json"),
+        ],
+    )
+    assert run.exit_code == 1, run.output
+    assert "room temperature" in run.output
+    assert "required runtime of 110.7 min" in run.output
+    assert "no mix of catalogue servers and drives" not in run.output
+    assert "kJ/K more thermal mass" in run.output
+    assert not (tmp_path / "plan.json").exists()

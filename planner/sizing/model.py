@@ -15,6 +15,7 @@ The solver sees the reduced envelope (:mod:`planner.sizing.envelope`), never a t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ class ModelOptions:
     time_limit_s: float = 120.0
     mip_rel_gap: float = 1e-9
     enforce_rack_limits: bool = True
+    enforce_thermal: bool = True  # off only to tell whether the room is what is infeasible
     objective: str = "tco"  # or "rack_units" (used to explain an infeasible rack limit)
 
 
@@ -174,7 +176,7 @@ def build_model(
             load = define_design_load(model, spec, catalog, site_envelope)
             define_ups_power(model, spec, catalog, site, load)
             define_battery(model, spec, catalog, site, load)
-            if spec.power.room is not None:
+            if spec.power.room is not None and options.enforce_thermal:
                 define_thermal(model, spec, site, load)
     if options.objective == "rack_units":
         model.cost = [0.0] * len(model.cost)
@@ -797,28 +799,90 @@ def explain_infeasible(
     sizings: tuple[WorkloadSizing, ...],
     options: ModelOptions,
 ) -> list[str]:
-    """Which requirement no catalogue mix can meet. Rack space is the only finite limit."""
+    """Which requirement no catalogue mix can meet: the room, or rack space (the only
+    finite limit), found by the same search as the sizing (fleets that cannot place
+    their pods after a loss cut off) with the fewest rack units as the objective."""
     relaxed = ModelOptions(
         time_limit_s=options.time_limit_s,
         mip_rel_gap=options.mip_rel_gap,
         enforce_rack_limits=False,
         objective="rack_units",
     )
-    model = build_model(spec, catalog, envelope, sizings, relaxed)
-    solved = solve(model, relaxed)
-    if solved is None:
-        return ["no mix of catalogue servers and drives meets the envelope, even without limits"]
-    fleets = extract_fleets(model, solved[0], spec, catalog)
+    try:
+        found = search_placeable(
+            [(spec, envelope, sizings)],
+            catalog,
+            relaxed,
+            lambda cuts: build_model(spec, catalog, envelope, sizings, relaxed, cuts[0]),
+            lambda model, x: (extract_fleets(model, x, spec, catalog),),
+            lambda: _without_limits(spec, catalog, envelope, sizings, relaxed),
+            "the MILP is infeasible for a reason the planner cannot name",
+        )
+    except (InfeasibleError, SolverError) as exc:
+        return getattr(exc, "reasons", None) or [str(exc)]
     reasons = []
-    for fleet, site in zip(fleets, spec.sites, strict=True):
+    for fleet, site in zip(found.fleets[0], spec.sites, strict=True):
         used = sum(n * catalog.server(k).rack_units for k, n in fleet.servers.items())
         if site.max_rack_units is not None and used > site.max_rack_units:
+            servers = ", ".join(
+                f"{n} x {catalog.server(k).rack_units} U {k}" for k, n in fleet.servers.items()
+            )
             reasons.append(
-                f"rack space: site {site.name} needs at least {used} U of servers to meet the "
-                f"envelope, the spec allows {site.max_rack_units} U "
-                f"(short by {used - site.max_rack_units} U)"
+                f"rack space (sites.{site.name}.max_rack_units): the fewest rack units that "
+                f"meet the envelope and place every pod after losing {spec.servers_lost} "
+                f"server(s), anti-affinity included, are {used} U ({servers}); the spec "
+                f"allows {site.max_rack_units} U (short by {used - site.max_rack_units} U)"
             )
     return reasons or ["the MILP is infeasible for a reason the planner cannot name"]
+
+
+def _without_limits(
+    spec: Spec,
+    catalog: Catalog,
+    envelope: Envelope,
+    sizings: tuple[WorkloadSizing, ...],
+    relaxed: ModelOptions,
+) -> list[str]:
+    """Infeasible without rack limits: the room, if dropping it makes a fleet; else say so."""
+    if spec.power is not None and spec.power.room is not None:
+        no_room = dataclasses.replace(relaxed, enforce_thermal=False)
+        model = build_model(spec, catalog, envelope, sizings, no_room)
+        solved = solve(model, no_room)
+        if solved is not None:
+            fleets = extract_fleets(model, solved[0], spec, catalog)
+            return [explain_room(spec, catalog, envelope, fleet) for fleet in fleets]
+    return ["no mix of catalogue servers and drives meets the envelope, even without limits"]
+
+
+def explain_room(spec: Spec, catalog: Catalog, envelope: Envelope, fleet: SiteFleet) -> str:
+    """The room, named: a fleet that meets every other requirement, every cooling option
+    on its UPS, reaches the inlet limit before the required runtime; and what would do."""
+    from planner.power.thermal import heat_capacity_j_per_k, minutes_to_limit
+    from planner.power.ups import site_required_runtime
+    from planner.sizing.power_chain import ups_load
+
+    assert spec.power is not None
+    assert spec.power.room is not None
+    power, room = spec.power, spec.power.room
+    every = dataclasses.replace(fleet, cooling=tuple(o.name for o in power.cooling_options))
+    heat_w = ups_load(every, catalog, spec, envelope.site(fleet.site).peak_busy_cores).total_w
+    reached = minutes_to_limit(room, heat_w, power.cooling_options)
+    required = site_required_runtime(power).minutes
+    # the heat capacity at which the same heat lasts the required runtime
+    stored_j = sum(o.stored_kwh * 3.6e6 for o in power.cooling_options if o.stored_kwh > 0)
+    net_w = heat_w - room.cooling_on_ups_removes_w
+    need_j_per_k = max(0.0, (net_w * 60.0 * required - stored_j) / (room.limit_c - room.start_c))
+    more_kj_per_k = max(0.0, need_j_per_k - heat_capacity_j_per_k(room)) / 1000.0
+    return (
+        f"room temperature: at {fleet.site} a fleet that meets everything else draws "
+        f"{heat_w / 1000:.1f} kW on the UPS at the worst peak, and with every cooling option "
+        f"on the UPS the room reaches its {room.limit_c:g} C inlet limit after "
+        f"{reached:.1f} min, against a required runtime of {required:.1f} min; feasible "
+        f"with about {more_kj_per_k:,.0f} kJ/K more thermal mass, cooling on the UPS that "
+        f"removes the heat (power.room.cooling_on_ups_removes_w or a cooling option), a "
+        f"higher inlet limit, or a shorter required runtime (power.accepted_risk, "
+        f"power.failover)"
+    )
 
 
 def _gib(value: float) -> str:
