@@ -60,6 +60,7 @@ class Stub(ThreadingHTTPServer):
     calls = 0
     token = "s3cret-token-value"
     delay_s = 0.0
+    fail_after = 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -92,6 +93,9 @@ class Handler(BaseHTTPRequestHandler):
             auth = self.headers.get("Authorization", "")
             self._send(400, {"status": "error", "error": f"bad request with {auth}"})
             return
+        if stub.mode == "dies" and stub.calls > stub.fail_after:
+            self.close_connection = True  # the server is gone: no answer at all
+            return
         if stub.mode == "flaky" and stub.calls <= 2:
             self._send(503, {"status": "error", "error": "unavailable"})
             return
@@ -101,6 +105,9 @@ class Handler(BaseHTTPRequestHandler):
         start, end = int(query["start"][0]), int(query["end"][0])
         step = int(query["step"][0].rstrip("s"))
         site, workload, metric = SERIES.search(query["query"][0]).groups()  # type: ignore[union-attr]
+        if stub.mode == "refuse-db" and workload == "db":
+            self._send(400, {"status": "error", "errorType": "bad_data", "error": "parse error"})
+            return
         if stub.mode == "empty" and metric == "write_iops":
             result: list[Any] = []
         elif stub.mode == "gap" and (site, workload) == ("beta", "db"):
@@ -180,7 +187,8 @@ def test_503_twice_is_retried(stub: Stub, tmp_path: Path) -> None:
     args = pull_args(url_of(stub), queries_file(tmp_path), out, "--concurrency", "1")
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert stub.calls == 2 + len(SITES) * len(WORKLOADS) * len(METRICS)
+    # two refusals, then each query once as a probe and once for the pull
+    assert stub.calls == 2 + 2 * len(SITES) * len(WORKLOADS) * len(METRICS)
 
 
 def test_no_answer_is_a_clear_error_after_the_timeout(stub: Stub, tmp_path: Path) -> None:
@@ -192,7 +200,7 @@ def test_no_answer_is_a_clear_error_after_the_timeout(stub: Stub, tmp_path: Path
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    assert "no answer within 1 s after 2 tries" in lines[0]
+    assert "no answer within 1 s after 2 tries over" in lines[0]
     assert time.perf_counter() - started < 30
     assert list(tmp_path.iterdir()) == [tmp_path / "queries.yaml"]  # nothing written
 
@@ -203,11 +211,12 @@ def test_a_query_without_series_is_named(stub: Stub, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, pull_args(url_of(stub), queries_file(tmp_path), out))
     assert result.exit_code == 2
     line = result.output.strip()
-    assert (
-        "(alpha, web, write_iops), 2025-03-28T23:00:00+00:00 to 2025-03-29T01:00:00+00:00" in line
-    )
-    assert 'the query returned no data: sum(planner_load{site="alpha"' in line
-    assert not out.exists()
+    assert "2025-03-28T23:00:00+00:00 to 2025-03-29T01:00:00+00:00" in line
+    assert "6 of 36 queries returned no data" in line
+    for site in SITES:  # every failing series is named, not only the first
+        for workload in WORKLOADS:
+            assert f'({site}, {workload}, write_iops) [sum(planner_load{{site="{site}"' in line
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "queries.yaml"]  # nothing written
 
 
 def test_missing_steps_follow_the_gap_policy_of_file_profiles(stub: Stub, tmp_path: Path) -> None:
@@ -340,7 +349,18 @@ def serving(openmetrics_text: str, folder: Path) -> Iterator[str]:
     assert done.returncode == 0, done.stderr
     (folder / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
     port = free_port()
-    process = subprocess.Popen(
+    process = start_prometheus(prometheus, folder, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def start_prometheus(prometheus: str, folder: Path, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             prometheus,
             f"--config.file={folder / 'prometheus.yml'}",
@@ -351,24 +371,21 @@ def serving(openmetrics_text: str, folder: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
 
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("Prometheus did not become ready within 60 s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+
+def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            pytest.fail("Prometheus did not become ready within 60 s")
+        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
@@ -566,7 +583,7 @@ def test_a_shipped_query_that_matches_nothing_is_an_error(
     result = _pull(exporter_prometheus, shipped_queries(tmp_path, "nodb-[0-9]+.*"), out)
     assert result.exit_code == 2, result.output
     assert "(holstebro, epr-db, read_iops)" in result.output
-    assert "the query returned no data" in result.output
+    assert "queries returned no data" in result.output
     assert not out.exists()
 
 
@@ -582,7 +599,7 @@ def test_a_password_in_the_url_is_never_shown(stub: Stub, tmp_path: Path) -> Non
     out = tmp_path / "p.parquet"
     result = CliRunner().invoke(main, pull_args(url, queries_file(tmp_path), out))
     assert result.exit_code == 2, result.output
-    assert "the query returned no data" in result.output
+    assert "queries returned no data" in result.output
     assert "hunter2" not in result.output
     assert "ops:***@127.0.0.1" in result.output
 
@@ -680,3 +697,106 @@ def test_a_server_that_never_finishes_is_cut_off(
     assert message in result.output
     assert time.monotonic() - started < 15  # not 108 requests x 2 s: the rest are dropped
     assert not out.exists()
+
+
+def test_a_pull_rides_through_a_10_s_prometheus_restart_with_the_same_bytes(
+    tmp_path: Path,
+) -> None:
+    """A real Prometheus stopped after the first answers of a pull and started again 10 s
+    later on the same TSDB: the pull, default options, completes with the same bytes as
+    a pull that saw no restart (the old budget of 3 retries, 3.5 s in all, failed it)."""
+    from planner.inputs.profiles import write_profile
+    from planner.inputs.prometheus import PullOptions, get_profile_frame
+    from planner.inputs.queries import read_queries
+
+    found = binaries()
+    assert found is not None
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    with serving(openmetrics(source_profile()), folder) as url:
+        queries = read_queries(queries_file(tmp_path))
+        options = PullOptions(
+            url=url,
+            start_s=int(pd.Timestamp("2025-10-25T00:00:00+02:00").timestamp()),
+            end_s=int(pd.Timestamp("2025-10-27T22:55:00+01:00").timestamp()),
+            step_s=300,
+        )
+        clean, _ = get_profile_frame(queries, options)
+        write_profile(clean, tmp_path / "clean.parquet")
+    port = int(url.rsplit(":", 1)[1])
+    process = start_prometheus(found[0], folder, port)
+    wait_ready(url, process)
+    state = {"done": 0, "stopped_at": 0.0}
+    restarted: list[subprocess.Popen[bytes]] = []
+
+    def restart_later() -> None:
+        time.sleep(10.0)
+        restarted.append(start_prometheus(found[0], folder, port))
+
+    def progress(n: int) -> None:
+        state["done"] += n
+        if state["done"] == 5:  # mid-pull: 31 of 36 requests still to come
+            process.terminate()
+            process.wait(timeout=20)
+            state["stopped_at"] = time.monotonic()
+            threading.Thread(target=restart_later, daemon=True).start()
+
+    try:
+        frame, _ = get_profile_frame(queries, options, progress=progress)
+        finished = time.monotonic()
+    finally:
+        for p in [process, *restarted]:
+            p.terminate()
+            p.wait(timeout=20)
+    assert state["stopped_at"] > 0
+    assert finished - state["stopped_at"] >= 10.0  # the pull did wait out the restart
+    write_profile(frame, tmp_path / "restarted.parquet")
+    assert (tmp_path / "restarted.parquet").read_bytes() == (
+        tmp_path / "clean.parquet"
+    ).read_bytes()
+
+
+def test_a_failed_pull_resumes_from_the_requests_it_finished(stub: Stub, tmp_path: Path) -> None:
+    """The server goes away after 20 answers; the pull fails (a short retry budget), says
+    how many requests it kept and where; the same command afterwards asks only for the
+    rest, writes the same bytes as an unbroken pull, and leaves no folder behind."""
+    queries = queries_file(tmp_path)
+    whole = tmp_path / "whole.parquet"
+    assert CliRunner().invoke(main, pull_args(url_of(stub), queries, whole)).exit_code == 0
+    stub.calls = 0
+    stub.mode, stub.fail_after = "dies", 36 + 20  # the probes, then 20 of 36 answers
+    out = tmp_path / "pulled.parquet"
+    args = pull_args(url_of(stub), queries, out, "--retry-for", "1", "--concurrency", "1")
+    broken = CliRunner().invoke(main, args)
+    assert broken.exit_code == 2, broken.output
+    assert "20 of 36 requests finished and kept in" in broken.output
+    assert ".pulled.parquet.pull" in broken.output
+    assert not out.exists()
+    stub.mode, stub.calls = "ok", 0
+    resumed = CliRunner().invoke(main, args)
+    assert resumed.exit_code == 0, resumed.output
+    assert stub.calls == 36 + 16  # the probes, then only what was missing
+    assert "resumed: 20 of 36 requests from the last run" in resumed.output
+    assert out.read_bytes() == whole.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "pulled.parquet",
+        "queries.yaml",
+        "whole.parquet",
+    ]
+
+
+def test_refused_queries_fail_before_the_pull_naming_every_one(stub: Stub, tmp_path: Path) -> None:
+    """Every db query is refused: the probe names all six series at once, and no bulk
+    request is made (36 probes, nothing after)."""
+    stub.mode = "refuse-db"
+    out = tmp_path / "pulled.parquet"
+    result = CliRunner().invoke(main, pull_args(url_of(stub), queries_file(tmp_path), out))
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1
+    assert "12 of 36 queries fail before the pull" in line
+    for site in SITES:
+        for metric in METRICS:
+            assert f"({site}, db, {metric}): query refused" in line
+    assert stub.calls == 36
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "queries.yaml"]

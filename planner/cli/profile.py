@@ -125,10 +125,26 @@ def is_profile_file(path: Path) -> bool:
 )
 @click.option(
     "--retries",
-    type=click.IntRange(0, 10),
-    default=3,
+    type=click.IntRange(0, 100),
+    default=30,
     show_default=True,
-    help="Tries more after a timeout, a dropped connection, 429 or 5xx, with growing waits.",
+    help="Tries more at most after a timeout, a dropped connection, 429 or 5xx, with "
+    "jittered waits doubling from 0.5 s to 8 s (within --retry-for).",
+)
+@click.option(
+    "--retry-for",
+    type=FiniteFloat(0, 3600),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long one request keeps retrying (long enough for a Prometheus restart).",
+)
+@click.option(
+    "--resume/--no-resume",
+    default=True,
+    show_default=True,
+    help="Keep finished requests in .OUT.pull/ beside the output, so that a rerun of the "
+    "same command after a failure asks only for the rest (removed when the pull completes).",
 )
 @click.option(
     "--bearer-token-file",
@@ -169,6 +185,8 @@ def pull(
     concurrency: int,
     timeout: float,
     retries: int,
+    retry_for: float,
+    resume: bool,
     bearer_token_file: Path | None,
     bearer_token_env: str | None,
     basic_auth_user: str | None,
@@ -181,6 +199,7 @@ def pull(
     from planner.inputs.profile_options import ProfileOptions
     from planner.inputs.profiles import write_profile
     from planner.inputs.prometheus import Credentials, PullOptions, chunks, get_profile_frame
+    from planner.inputs.pull_cache import PullCache, cache_dir_for
     from planner.inputs.queries import read_queries
 
     if not url.startswith(("http://", "https://")):
@@ -207,6 +226,7 @@ def pull(
         concurrency=concurrency,
         timeout_s=timeout,
         retries=retries,
+        retry_for_s=retry_for,
         ca_bundle=ca_bundle,
         credentials=Credentials(token, basic_auth_user, password),
         gaps=ProfileOptions(fill_gaps_s=fill_gaps, fill_method=fill_method),
@@ -219,11 +239,16 @@ def pull(
     total = len(queries.series()) * len(
         chunks(options.start_s, options.end_s, options.step_s, options.max_points)
     )
+    cache = PullCache(cache_dir_for(out)) if resume else None
     if interactive():
         with click.progressbar(length=total, label="querying Prometheus", file=sys.stderr) as bar:
-            frame, notes = get_profile_frame(queries, options, progress=lambda n: bar.update(n))
+            frame, notes = get_profile_frame(
+                queries, options, progress=lambda n: bar.update(n), cache=cache
+            )
     else:
-        frame, notes = get_profile_frame(queries, options)
+        frame, notes = get_profile_frame(queries, options, cache=cache)
+    if cache is not None and cache.kept:
+        click.echo(f"note: resumed: {cache.kept} of {total} requests from the last run", err=True)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     write_profile(frame, out, replaceable=is_profile_file)

@@ -3,7 +3,10 @@
 For each (site, workload, metric) of a :class:`~planner.inputs.queries.QuerySet` the
 range [start, end] is queried at a fixed step, in chunks of at most ``max_points``
 points (Prometheus refuses more than 11,000 per series), several requests at a time,
-with retries and exponential backoff on 5xx, 429, timeouts and dropped connections.
+with retries on 5xx, 429, timeouts and dropped connections: jittered exponential backoff
+for up to a minute per request (a Prometheus restart), and finished requests kept on
+disk so that a rerun resumes (:mod:`planner.inputs.pull_cache`). Every query is probed
+once before the bulk pull, so a refused query fails at once, naming every failing series.
 Prometheus omits the steps where a series has no sample; those are gaps, filled or
 refused by the same policy as file profiles (:func:`planner.inputs.profiles.fill_gaps`).
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import ssl
 import time
 from collections.abc import Callable
@@ -30,12 +34,14 @@ import pandas as pd
 from planner.errors import InputError
 from planner.inputs.profile_options import ProfileOptions
 from planner.inputs.profiles import fill_gaps
+from planner.inputs.pull_cache import PullCache
 from planner.inputs.queries import QuerySet
 from planner.inputs.units import METRICS
 
 #: Prometheus refuses more than 11,000 points per series in one query_range.
 PROMETHEUS_MAX_POINTS = 11_000
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+BACKOFF_CAP_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,9 @@ class PullOptions:
     max_points: int = 10_000
     concurrency: int = 4
     timeout_s: float = 30.0
-    retries: int = 3
-    backoff_s: float = 0.5
+    retries: int = 30  # tries more at most, within retry_for_s
+    retry_for_s: float = 60.0  # how long one request keeps retrying (a Prometheus restart)
+    backoff_s: float = 0.5  # the first wait; it doubles up to BACKOFF_CAP_S, jittered
     ca_bundle: Path | None = None
     credentials: Credentials = field(default_factory=Credentials)
     gaps: ProfileOptions = field(default_factory=ProfileOptions)
@@ -134,6 +141,10 @@ class _Answer:
         return json.loads(self.body)
 
 
+class UnreachableError(InputError):
+    """Prometheus gave no usable answer within the retry budget (not the query's fault)."""
+
+
 class PrometheusClient:
     """`query_range` with retries; errors are one-line :class:`InputError`s."""
 
@@ -156,6 +167,7 @@ class PrometheusClient:
             else None
         )
         self.options = options
+        self._jitter = random.Random()
         self.client = httpx.Client(
             base_url=options.url.rstrip("/"),
             timeout=options.timeout_s,
@@ -208,9 +220,18 @@ class PrometheusClient:
         }
         where = f"{what}, {_iso(first_s)} to {_iso(last_s)}"
         problem = ""
+        started = time.monotonic()
+        tries = 0
         for attempt in range(self.options.retries + 1):
             if attempt:
-                time.sleep(self.options.backoff_s * 2 ** (attempt - 1))
+                # exponential backoff with jitter (requests in flight together do not
+                # come back together), within the request's retry budget
+                wait = min(BACKOFF_CAP_S, self.options.backoff_s * 2 ** (attempt - 1))
+                wait *= self._jitter.uniform(0.5, 1.0)
+                if time.monotonic() - started + wait > self.options.retry_for_s:
+                    break
+                time.sleep(wait)
+            tries += 1
             try:
                 response = self._get(params, where)
             except (httpx.TimeoutException, _OverdueError):
@@ -230,10 +251,11 @@ class PrometheusClient:
                 problem = f"HTTP {response.status_code}"
                 continue
             return self._result(response, query, where)
-        raise InputError(
+        raise UnreachableError(
             self.options.shown_url,
             where,
-            f"{problem} after {self.options.retries + 1} tries; is Prometheus reachable?",
+            f"{problem} after {tries} tries over {time.monotonic() - started:.0f} s; is "
+            "Prometheus reachable?",
         )
 
     def _result(self, response: Any, query: str, where: str) -> list[Any]:
@@ -277,10 +299,14 @@ def get_profile_frame(
     queries: QuerySet,
     options: PullOptions,
     progress: Callable[[int], None] = lambda _: None,
+    cache: PullCache | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Pull every series; the long-format profile and notes about gaps filled.
 
-    ``progress(n)`` is called as each of the requests finishes.
+    Every query is first asked once for a short window (:func:`probe_queries`), so a
+    refused query fails before the bulk pull and every failing series is named.
+    ``progress(n)`` is called as each of the bulk requests finishes. With ``cache``,
+    finished requests are kept and read back on a rerun (:mod:`planner.inputs.pull_cache`).
     """
     grid = np.arange(options.start_s, options.end_s + 1, options.step_s, dtype=np.int64)
     series = queries.series()
@@ -293,7 +319,18 @@ def get_profile_frame(
         i, (first, last) = task
         site, workload, metric = series[i]
         query = queries.query(site, workload, metric)
-        points = client.query_range(query, first, last, f"({site}, {workload}, {metric})")
+        key = {
+            "url": redact_url(options.url),
+            "query": query,
+            "first": first,
+            "last": last,
+            "step": options.step_s,
+        }
+        points = cache.get(key) if cache is not None else None
+        if points is None:
+            points = client.query_range(query, first, last, f"({site}, {workload}, {metric})")
+            if cache is not None:
+                cache.put(key, points)
         for stamp, text in points:
             t = round((float(stamp) - options.start_s) / options.step_s)
             value = float(text)
@@ -303,25 +340,85 @@ def get_profile_frame(
         progress(1)
 
     try:
+        probe_queries(client, queries, options)
         tasks = [(i, part) for i in range(len(series)) for part in parts]
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-            futures = [pool.submit(pull, task) for task in tasks]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:  # the first failure ends the pull: drop what is queued
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        _run_all(pull, tasks, options.concurrency)
+    except InputError as exc:
+        kept = cache.count() if cache is not None else 0
+        if cache is not None and not isinstance(exc, UnreachableError):
+            cache.remove()  # the input is wrong, not the server: nothing to resume
+        elif kept:
+            raise InputError(
+                exc.source,
+                exc.where,
+                f"{exc.expected} ({kept} of {len(series) * len(parts)} requests finished and "
+                f"kept in {cache.folder if cache else ''}: the same command resumes from them)",
+            ) from None
+        raise
     finally:
         client.close()
-    for i in np.flatnonzero(~seen):
-        site, workload, metric = series[i]
+    empty = [
+        f"({site}, {workload}, {metric}) [{queries.query(site, workload, metric)}]"
+        for i, (site, workload, metric) in enumerate(series)
+        if not seen[i]
+    ]
+    if empty:
+        if cache is not None:
+            cache.remove()
         raise InputError(
             options.shown_url,
-            f"({site}, {workload}, {metric}), {_iso(options.start_s)} to {_iso(options.end_s)}",
-            f"the query returned no data: {queries.query(site, workload, metric)}",
+            f"{_iso(options.start_s)} to {_iso(options.end_s)}",
+            f"{len(empty)} of {len(series)} queries returned no data: " + "; ".join(empty),
         )
-    return _frame(queries, series, values, grid, options)
+    result = _frame(queries, series, values, grid, options)
+    if cache is not None:
+        cache.remove()
+    return result
+
+
+def probe_queries(client: PrometheusClient, queries: QuerySet, options: PullOptions) -> None:
+    """Ask each query once for its first few steps; raise one error naming every series
+    whose query is refused (a syntax error, several series, authentication), not just the
+    first. No data in the window is not an error here: the bulk pull decides that."""
+    series = queries.series()
+    last = min(options.end_s, options.start_s + 10 * options.step_s)
+    failures: list[str | None] = [None] * len(series)
+
+    def probe(i: int) -> None:
+        site, workload, metric = series[i]
+        try:
+            client.query_range(
+                queries.query(site, workload, metric),
+                options.start_s,
+                last,
+                f"({site}, {workload}, {metric})",
+            )
+        except InputError as exc:
+            if not exc.where or isinstance(exc, UnreachableError):
+                raise  # the server or the credentials, not this query
+            failures[i] = f"({site}, {workload}, {metric}): {exc.expected}"
+
+    _run_all(probe, list(range(len(series))), options.concurrency)
+    failed = [f for f in failures if f is not None]
+    if failed:
+        raise InputError(
+            options.shown_url,
+            "",
+            f"{len(failed)} of {len(series)} queries fail before the pull: " + "; ".join(failed),
+        )
+
+
+def _run_all(work: Callable[[Any], None], tasks: list[Any], concurrency: int) -> None:
+    """``work`` on every task, ``concurrency`` at a time; the first failure ends the run
+    (what is still queued is dropped) and is raised."""
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(work, task) for task in tasks]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _namer(queries: QuerySet, pairs: list[tuple[str, str]], metric: str) -> Callable[[int], str]:
