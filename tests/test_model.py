@@ -284,40 +284,25 @@ def feasible(
             left = [a for i, a in enumerate(alloc) if i not in chosen]
             if not pods_place(left, pods):
                 return False
-            if not scheduler_places(left, queued):
+            if not arrival_safe(left, queued):
                 return False
     return True
 
 
-def scheduler_places(
+def arrival_safe(
     servers: list[tuple[float, float]], pods: list[tuple[str, float, float, int, int, bool]]
 ) -> bool:
-    """The scheduler restated: highest priority first (then larger memory, then CPU), each
-    pod on the server with the most free share after it among those with room, no second
-    pod of an anti-affinity workload, hostname skew at most the cap; True when no pod above
-    the deferrable class is left Pending."""
-    free = [list(s) for s in servers]
-    count = [dict[str, int]() for _ in servers]
-    order = sorted(range(len(pods)), key=lambda i: (-pods[i][4], -pods[i][2], -pods[i][1], i))
-    for i in order:
-        name, cpu, mem, cap, priority, anti = pods[i]
-        least = min((c.get(name, 0) for c in count), default=0)
-        best, score = -1, -1.0
-        for b, (fc, fm) in enumerate(free):
-            here = count[b].get(name, 0)
-            if cpu > fc + 1e-9 or mem > fm + 1e-9 or (anti and here) or here + 1 - least > cap:
-                continue
-            value = (fc - cpu) / servers[b][0] + (fm - mem) / servers[b][1]
-            if value > score + 1e-9:
-                best, score = b, value
-        if best < 0:
-            if priority > PRIORITIES["deferrable"]:
-                return False
-            continue
-        free[best][0] -= cpu
-        free[best][1] -= mem
-        count[best][name] = count[best].get(name, 0) + 1
-    return True
+    """The sizing's arrival rule (:mod:`planner.sizing.arrival`, tested on its own against
+    random orders): no arrival order found strands a pod above the deferrable class."""
+    from planner.sizing.arrival import orders_that_strand, stranded_in_some_order
+    from planner.sizing.scheduler import Allocatable, QueuedPod
+
+    nodes = [Allocatable(c, m) for c, m in servers]
+    queued = [QueuedPod(w, prio, cpu, mem, anti, cap) for w, cpu, mem, cap, prio, anti in pods]
+    floor = PRIORITIES["deferrable"] + 1
+    if not stranded_in_some_order(nodes, queued, floor):
+        return True
+    return orders_that_strand(nodes, queued, floor)[0] == 0
 
 
 @st.composite

@@ -61,14 +61,22 @@ def test_fragmentation_a_packing_exists_the_scheduler_does_not_find() -> None:
         PodGroup("large", 1, 4.0, 4.0, 1, False, PRIORITIES["degradable"]),
     )
     failures = packing_failures({"s4": 2}, cat, spec, {"normal": groups})
-    assert failures == [
-        "normal: after losing none the scheduler leaves 1 x large Pending "
-        "(a packing exists that it does not find)"
-    ]
+    assert len(failures) == 1
+    assert failures[0].startswith("normal: after losing none, ")
+    assert failures[0].endswith(
+        "arrival orders leave large Pending (the scheduler's queue is first-in-first-out "
+        "within a priority)"
+    )
     assert packing_failures({"s4": 3}, cat, spec, {"normal": groups}) == []
-    # deferrable work may wait for room while the packing still holds a place for it
+    # one rule for deferrable work: with every server up it runs; after a loss it may
+    # wait for room (three servers, one lost: the small pods spread over the other two)
+    one_lost = base_spec(servers_lost=1)
     deferrable = (groups[0], PodGroup("large", 1, 4.0, 4.0, 1, False, PRIORITIES["deferrable"]))
-    assert packing_failures({"s4": 2}, cat, spec, {"normal": deferrable}) == []
+    assert packing_failures({"s4": 3}, cat, one_lost, {"normal": deferrable}) == []
+    assert packing_failures({"s4": 2}, cat, one_lost, {"normal": deferrable}) != []
+    degradable = packing_failures({"s4": 3}, cat, one_lost, {"normal": groups})
+    assert degradable
+    assert "after losing 1 x s4" in degradable[0]
     # and no packing at all is the other message
     too_many = (PodGroup("small", 5, 2.0, 2.0, 5, False),)
     assert packing_failures({"s4": 2}, cat, spec, {"normal": too_many}) == [

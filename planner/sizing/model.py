@@ -33,7 +33,7 @@ from planner.sizing.cpu_class import define_cpu_class
 from planner.sizing.envelope import Envelope, SiteEnvelope
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.packing import packing_failures, place_drives, storage_failures
-from planner.sizing.pods import PodGroup, requests, site_pod_sets
+from planner.sizing.pods import PRIORITIES, PodGroup, requests, site_pod_sets
 from planner.sizing.server_power import segments, server_watts_per_core
 from planner.sizing.workloads import WorkloadSizing
 
@@ -256,18 +256,25 @@ def define_pod_requests(
     site: str,
     pod_sets: dict[str, tuple[PodGroup, ...]],
 ) -> None:
-    """The pods' requests fit the allocatable resources after losing any r servers, per
-    scenario (a necessary condition of placement, in the N+r form of
+    """The pods' requests fit the allocatable resources with every server up, and those
+    of the pods that must run (all but deferrable ones, which may wait while a server is
+    out) after losing any r servers, per scenario (necessary conditions of placement, in
+    the N+r form of
     :func:`define_compute_redundancy` with c_k = cores_k - reserved, or GiB_k - reserved,
     and D = sum_g R_g x request_g). Placement itself is checked pod by pod in
     :func:`optimise`."""
     cpu_caps = {s.sku: s.usable_cores(spec.reserved_cpu_cores) for s in catalog.servers}
     mem_caps = {s.sku: max(0.0, s.memory_gib - spec.reserved_memory_gib) for s in catalog.servers}
     for scenario, groups in pod_sets.items():
-        cpu, memory = requests(groups)
         r = spec.servers_lost
-        _n_plus_r(model, site, f"requested_cpu,{scenario}", cpu_caps, cpu, r)
-        _n_plus_r(model, site, f"requested_memory,{scenario}", mem_caps, memory, r)
+        # every pod with every server up; after a loss deferrable pods may wait
+        cpu, memory = requests(groups)
+        _n_plus_r(model, site, f"requested_cpu,{scenario}", cpu_caps, cpu, 0)
+        _n_plus_r(model, site, f"requested_memory,{scenario}", mem_caps, memory, 0)
+        must = tuple(g for g in groups if g.priority > PRIORITIES["deferrable"])
+        cpu, memory = requests(must)
+        _n_plus_r(model, site, f"requested_cpu_after_loss,{scenario}", cpu_caps, cpu, r)
+        _n_plus_r(model, site, f"requested_memory_after_loss,{scenario}", mem_caps, memory, r)
 
 
 def define_dominance_cuts(

@@ -12,8 +12,9 @@ site's fleet can place a scenario's pod set after the loss of any r servers:
   0 <= x[g,b] <= cap_g (1 under anti-affinity), and x[g,b] = 0 where a pod does not fit.
   First-fit heuristics settle most cases; otherwise a small MILP (HiGHS) decides.
 
-The sizing accepts a fleet only when the scheduler itself places every pod
-(:func:`packing_failures`), which is stricter than a packing existing.
+The sizing accepts a fleet only when no arrival order of the pods leaves one that must
+run Pending (:func:`packing_failures`, :mod:`planner.sizing.arrival`), which is stricter
+than a packing existing.
 
 Drives sit in server bays: :func:`place_drives` spreads them so every server carries
 about the same raw capacity, and :func:`storage_failures` checks capacity, IOPS and the
@@ -38,9 +39,14 @@ import numpy as np
 from planner.errors import SolverError
 from planner.inputs.catalog import Catalog
 from planner.inputs.spec import Spec
+from planner.sizing.arrival import (
+    orders_that_strand,
+    stranded_in_some_order,
+    strands_in_some_order,
+)
 from planner.sizing.fleet import survivors
 from planner.sizing.pods import PRIORITIES, PodGroup, queued_pods
-from planner.sizing.scheduler import Allocatable, schedule
+from planner.sizing.scheduler import Allocatable
 
 EPS = 1e-9
 DEFERRABLE = PRIORITIES["deferrable"]
@@ -212,32 +218,51 @@ def packing_failures(
     spec: Spec,
     pod_sets: dict[str, tuple[PodGroup, ...]],
 ) -> list[str]:
-    """One line per (scenario, loss) where a pod is left without a server:
+    """One line per (scenario, loss) where a pod can be left without a server.
 
-    * no placement of the whole pod set within the per-server caps exists (exact; the
-      plan's rule, stricter than the hostname spread the scheduler enforces), or
-    * the scheduler's greedy, priority-ordered choice (:mod:`planner.sizing.scheduler`)
-      leaves a pod of clinical work (database, critical or degradable) Pending. Deferrable
-      pods come last in its queue and may wait for room while a server is out (that is
-      what deferrable means); the exact placement above still holds a place for them.
+    One rule for deferrable pods, here and in the verifier: with every server up, every
+    pod runs; after losing servers, deferrable pods may wait for room (that is what
+    deferrable means), so only the clinical pods (database, critical, degradable) must
+    be placed. For the pods that must run:
+
+    * a placement of them within the per-server caps must exist (exact; the plan's rule,
+      stricter than the hostname spread the scheduler enforces), and
+    * no arrival order may leave one Pending (:mod:`planner.sizing.arrival`: after a
+      failure the scheduler's queue is first-in-first-out within a priority, and pods
+      arrive as their controllers recreate them, in no fixed order).
     """
     out = []
     for scenario, groups in pod_sets.items():
-        pods = queued_pods(groups)
-        for lost in removal_sets(counts, spec.servers_lost):
+        losses = removal_sets(counts, spec.servers_lost)
+        every_up: list[dict[str, int]] = [] if {} in losses else [{}]
+        for lost in every_up + losses:  # every server up, too
             nodes = nodes_of(survivors(counts, lost), catalog, spec, counts)
             what = ", ".join(f"{n} x {k}" for k, n in sorted(lost.items())) or "none"
-            if not can_place(nodes, groups):
+            floor = DEFERRABLE if not lost else DEFERRABLE + 1
+            needed = tuple(g for g in groups if g.priority >= floor)
+            if not can_place(nodes, needed):
                 out.append(f"{scenario}: pods do not fit after losing {what}")
                 continue
             servers = [Allocatable(n.cpu_cores, n.memory_gib) for n in nodes]
-            pending = schedule(servers, pods).pending
-            stuck = Counter(pods[i].workload for i in pending if pods[i].priority > DEFERRABLE)
-            if stuck:
-                names = ", ".join(f"{n} x {w}" for w, n in sorted(stuck.items()))
+            pods = queued_pods(groups)
+            if not stranded_in_some_order(servers, pods, floor):
+                continue  # proven for every arrival order by the bound
+            exact = strands_in_some_order(servers, pods, floor)
+            if exact is False:
+                continue  # every arrival order tried
+            bad, tried, stuck = orders_that_strand(servers, pods, floor)
+            if exact and not bad:
                 out.append(
-                    f"{scenario}: after losing {what} the scheduler leaves {names} Pending "
-                    "(a packing exists that it does not find)"
+                    f"{scenario}: after losing {what}, an arrival order leaves a pod that "
+                    "must run Pending (found by trying every order; the scheduler's queue is "
+                    "first-in-first-out within a priority)"
+                )
+                continue
+            if bad:
+                out.append(
+                    f"{scenario}: after losing {what}, {bad} of {tried} arrival orders leave "
+                    f"{', '.join(sorted(stuck))} Pending (the scheduler's queue is "
+                    "first-in-first-out within a priority)"
                 )
     return out
 

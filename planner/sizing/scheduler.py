@@ -5,10 +5,11 @@ scheduler does not search for it. It takes pods one at a time from its queue, hi
 priority first, and puts each on the best-scored server that passes its filters. This
 module plays that, so a plan is accepted only when the scheduler itself places every pod:
 
-* **Queue:** by priority, highest first. Within a priority the arrival order is not
-  fixed by Kubernetes; this model takes larger pods first (memory, then CPU), then the
-  caller's order. A preempting pod evicts lower-priority pods, so placing in priority
-  order reaches the state preemption reaches.
+* **Queue:** by priority, highest first; within a priority first-in-first-out, in the
+  order the pods arrived (after a failure: whatever order their controllers recreate
+  them in, so the sizing tries many, :mod:`planner.sizing.arrival`). A preempting pod
+  evicts lower-priority pods, so placing in priority order reaches the state preemption
+  reaches.
 * **Filters** (``NodeResourcesFit``, ``InterPodAffinity``, ``PodTopologySpread``): the
   pod's requests fit the server's free allocatable CPU [cores] and memory [GiB]; under
   required hostname anti-affinity no pod of its workload is on the server; under a
@@ -58,49 +59,142 @@ class Schedule:
 
     pending: tuple[int, ...]
     placement: tuple[tuple[int, ...], ...]
+    #: the least room any placed pod had: over the servers that passed its spread and
+    #: affinity filters, the most of min(free CPU - request, free memory - request
+    #: [in the server's cores per GiB]) [cores]; how close the order came to a Pending pod
+    tightest: float = float("inf")
+    #: the fewest servers that passed every filter for a placed pod
+    fewest_options: int = 0
 
 
-def queue_order(pods: Sequence[QueuedPod]) -> list[int]:
-    """Pod indices in the order the scheduler takes them (see the module docstring)."""
-    return sorted(
-        range(len(pods)),
-        key=lambda i: (-pods[i].priority, -pods[i].memory_gib, -pods[i].cpu_cores, i),
-    )
+def queue_order(pods: Sequence[QueuedPod], arrival: Sequence[int] | None = None) -> list[int]:
+    """Pod indices in the order the scheduler takes them: highest priority first, and
+    within a priority first-in-first-out in ``arrival`` (default: the pods' order)."""
+    position = {i: k for k, i in enumerate(arrival if arrival is not None else range(len(pods)))}
+    return sorted(range(len(pods)), key=lambda i: (-pods[i].priority, position[i]))
 
 
-def schedule(servers: Sequence[Allocatable], pods: Sequence[QueuedPod]) -> Schedule:
-    """Place ``pods`` on ``servers`` as the scheduler would; the rest stay Pending."""
-    free_cpu = [s.cpu_cores for s in servers]
-    free_mem = [s.memory_gib for s in servers]
-    counts: list[dict[str, int]] = [{} for _ in servers]
-    placement: list[list[int]] = [[] for _ in servers]
-    pending: list[int] = []
-    for i in queue_order(pods):
-        pod = pods[i]
-        least = min((c.get(pod.workload, 0) for c in counts), default=0)
+class Board:
+    """The servers' free resources and each workload's pods per server, as the scheduler
+    sees them while it places pods one at a time (:meth:`place`)."""
+
+    def __init__(self, servers: Sequence[Allocatable], workloads: Sequence[str] = ()) -> None:
+        self.free_cpu = [s.cpu_cores for s in servers]
+        self.free_mem = [s.memory_gib for s in servers]
+        self.inv_cpu = [1.0 / s.cpu_cores if s.cpu_cores > 0 else 0.0 for s in servers]
+        self.inv_mem = [1.0 / s.memory_gib if s.memory_gib > 0 else 0.0 for s in servers]
+        self.ratio = [s.cpu_cores / s.memory_gib if s.memory_gib > 0 else 0.0 for s in servers]
+        self.counts: dict[str, list[int]] = {}  # per workload, its pods on each server
+        # for :meth:`key`: each server's size and its pods per workload of ``workloads``
+        self.slot = {w: k for k, w in enumerate(workloads)}
+        self.rows = [((s.cpu_cores, s.memory_gib), (0,) * len(workloads)) for s in servers]
+
+    def copy(self) -> Board:
+        other = Board.__new__(Board)
+        other.free_cpu, other.free_mem = list(self.free_cpu), list(self.free_mem)
+        other.inv_cpu, other.inv_mem, other.ratio = self.inv_cpu, self.inv_mem, self.ratio
+        other.counts = {w: list(c) for w, c in self.counts.items()}
+        other.slot, other.rows = self.slot, list(self.rows)
+        return other
+
+    def key(self) -> tuple[object, ...]:
+        """The state up to the order of the servers (servers of one size holding the same
+        pods are interchangeable; what is free follows from the pods), for a search over
+        the workloads given at construction to recognise where it has been."""
+        return tuple(sorted(self.rows))
+
+    def best_servers(self, pod: QueuedPod) -> list[int]:
+        """Every server the scheduler may pick for ``pod``: those that pass the filters
+        with the highest score (the real scheduler picks one of a tie at random)."""
+        n = len(self.free_cpu)
+        here = self.counts.get(pod.workload, [0] * n)
+        least = min(here, default=0)
+        scored = []
+        for b in range(n):
+            left_cpu = self.free_cpu[b] - pod.cpu_cores
+            left_mem = self.free_mem[b] - pod.memory_gib
+            if left_cpu < -EPS or left_mem < -EPS:
+                continue
+            if pod.anti_affinity and here[b] > 0:
+                continue
+            if pod.max_skew is not None and here[b] + 1 - least > pod.max_skew:
+                continue
+            scored.append((left_cpu * self.inv_cpu[b] + left_mem * self.inv_mem[b], b))
+        if not scored:
+            return []
+        top = max(score for score, _ in scored)
+        return [b for score, b in scored if score >= top - EPS]
+
+    def key_after(self, pod: QueuedPod, b: int) -> tuple[object, ...]:
+        """:meth:`key` as it would be after :meth:`put` (``b`` < 0: unchanged)."""
+        k = self.slot.get(pod.workload)
+        if b < 0 or k is None:
+            return self.key()
+        rows = list(self.rows)
+        size, held = rows[b]
+        rows[b] = (size, (*held[:k], held[k] + 1, *held[k + 1 :]))
+        return tuple(sorted(rows))
+
+    def put(self, pod: QueuedPod, b: int) -> None:
+        here = self.counts.setdefault(pod.workload, [0] * len(self.free_cpu))
+        self.free_cpu[b] -= pod.cpu_cores
+        self.free_mem[b] -= pod.memory_gib
+        here[b] += 1
+        k = self.slot.get(pod.workload)
+        if k is not None:
+            size, held = self.rows[b]
+            self.rows[b] = (size, (*held[:k], held[k] + 1, *held[k + 1 :]))
+
+    def place(self, pod: QueuedPod) -> tuple[int, float, int]:
+        """Put ``pod`` where the scheduler would: (server or -1 for Pending, the most room
+        among the servers that passed the filters, how many passed)."""
+        n = len(self.free_cpu)
+        here = self.counts.setdefault(pod.workload, [0] * n)
+        least = min(here, default=0)
+        cpu, mem = pod.cpu_cores, pod.memory_gib
         best, best_score = -1, -1.0
-        for b, server in enumerate(servers):
-            if pod.cpu_cores > free_cpu[b] + EPS or pod.memory_gib > free_mem[b] + EPS:
+        roomiest = -float("inf")
+        options = 0
+        for b in range(n):
+            left_cpu, left_mem = self.free_cpu[b] - cpu, self.free_mem[b] - mem
+            if left_cpu < -EPS or left_mem < -EPS:
                 continue
-            here = counts[b].get(pod.workload, 0)
-            if pod.anti_affinity and here > 0:
+            if pod.anti_affinity and here[b] > 0:
                 continue
-            if pod.max_skew is not None and here + 1 - least > pod.max_skew:
+            if pod.max_skew is not None and here[b] + 1 - least > pod.max_skew:
                 continue
-            score = _share(free_cpu[b] - pod.cpu_cores, server.cpu_cores) + _share(
-                free_mem[b] - pod.memory_gib, server.memory_gib
-            )
+            room = min(left_cpu, left_mem * self.ratio[b])
+            if room > roomiest:
+                roomiest = room
+            options += 1
+            score = left_cpu * self.inv_cpu[b] + left_mem * self.inv_mem[b]
             if score > best_score + EPS:
                 best, best_score = b, score
+        if best >= 0:
+            self.free_cpu[best] -= cpu
+            self.free_mem[best] -= mem
+            here[best] += 1
+        return best, roomiest, options
+
+
+def schedule(
+    servers: Sequence[Allocatable],
+    pods: Sequence[QueuedPod],
+    arrival: Sequence[int] | None = None,
+) -> Schedule:
+    """Place ``pods`` on ``servers`` as the scheduler would, taking them in ``arrival``
+    order within a priority; the rest stay Pending."""
+    board = Board(servers)
+    placement: list[list[int]] = [[] for _ in servers]
+    pending: list[int] = []
+    tightest = float("inf")
+    fewest = len(servers)
+    for i in queue_order(pods, arrival):
+        best, roomiest, options = board.place(pods[i])
         if best < 0:
             pending.append(i)
             continue
-        free_cpu[best] -= pod.cpu_cores
-        free_mem[best] -= pod.memory_gib
-        counts[best][pod.workload] = counts[best].get(pod.workload, 0) + 1
+        tightest = min(tightest, roomiest)
+        fewest = min(fewest, options)
         placement[best].append(i)
-    return Schedule(tuple(sorted(pending)), tuple(tuple(p) for p in placement))
-
-
-def _share(free: float, capacity: float) -> float:
-    return free / capacity if capacity > 0 else 0.0
+    return Schedule(tuple(sorted(pending)), tuple(tuple(p) for p in placement), tightest, fewest)

@@ -5,7 +5,8 @@ model. From the fleet and the workload sizings alone it rebuilds
 
 * each scenario's pods (replicas of the scenario, requests, at most one database replica
   per server, at most ceil(share x replicas_max) pods of a workload per server), and places
-  them pod by pod on the servers left after each distinct loss of r servers: first fit by
+  them pod by pod on all the servers, and, all but the deferrable ones (which may wait
+  while a server is out), on the servers left after each distinct loss of r servers: first fit by
   memory, or each pod on the emptiest server, then an exhaustive search with symmetry
   pruning (exact; for fleets too large to finish within its budget, an assignment MILP
   settles the case);
@@ -37,6 +38,7 @@ class Pod:
     cpu: float
     mem: float
     cap: int  # pods of this workload one server may hold
+    deferrable: bool = False  # may wait for room while a server is out
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,10 @@ def scenario_pods(
         cap = (
             1 if z.anti_affinity else max(1, math.ceil(spec.max_pod_share_per_server * most - 1e-9))
         )
+        later = z.criticality == "deferrable"
         pods.extend(
-            Pod(z.workload, z.cpu_request_cores, z.memory_request_gib, cap) for _ in range(count)
+            Pod(z.workload, z.cpu_request_cores, z.memory_request_gib, cap, later)
+            for _ in range(count)
         )
     return pods
 
@@ -226,10 +230,14 @@ def check_pod_placement(
         placed = 0
         failed = ""
         least = math.inf
+        # every pod with every server up; after a loss, deferrable pods may wait
+        if not _place(alloc, pods):
+            failed = "none"
+        must = [p for p in pods if not p.deferrable]
         for lost in losses:
             left = [a for i, a in enumerate(alloc) if i not in lost]
             least = min(least, sum(c for c, _ in left))
-            if _place(left, pods):
+            if _place(left, must if lost else pods) and failed != "none":
                 placed += 1
             elif not failed:
                 failed = ", ".join(
