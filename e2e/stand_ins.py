@@ -161,11 +161,10 @@ def node(
     }
 
 
-def planned_nodes(
-    site: str, site_doc: Mapping[str, Any], reserved_cpu: float, reserved_gib: float
-) -> list[Obj]:
+def planned_nodes(site: str, site_doc: Mapping[str, Any]) -> list[Obj]:
     """One node per planned server of ``site``, named as the drill names them
-    (``<sku>-<i>``), allocatable = the SKU's cores and memory less the node reservation,
+    (``<sku>-<i>``), allocatable = the SKU's cores and memory less the reservation the
+    plan states for the model,
     laid into racks of :data:`RACK_UNITS` in order."""
     out, used = [], 0
     for server in site_doc["servers"]:
@@ -173,8 +172,8 @@ def planned_nodes(
         for i in range(int(server["count"])):
             rack = f"{site}-rack-{used // RACK_UNITS + 1}"
             used += units
-            cpu = max(0.0, float(server["cores"]) - reserved_cpu)
-            mem = max(0.0, float(server["memory_gib"]) - reserved_gib)
+            cpu = max(0.0, float(server["cores"]) - float(server["reserved_cpu_cores"]))
+            mem = max(0.0, float(server["memory_gib"]) - float(server["reserved_memory_gib"]))
             alloc = {
                 "cpu": f"{round(cpu * 1000)}m",
                 "memory": f"{round(mem * 1024)}Mi",

@@ -63,9 +63,7 @@ class World:
         if location == self.settings.witness.name:
             return witness_nodes(location, witness_votes(self.plan))
         doc = next(s for s in self.plan["sites"] if s["name"] == location)
-        return planned_nodes(
-            location, doc, self.spec.reserved_cpu_cores, self.spec.reserved_memory_gib
-        )
+        return planned_nodes(location, doc)
 
     def start(self) -> None:
         started = time.monotonic()

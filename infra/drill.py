@@ -351,18 +351,17 @@ def drill_site(
     return reports
 
 
-def nodes_of(
-    site_doc: Mapping[str, Any], reserved_cpu: float, reserved_gib: float
-) -> list[DrillNode]:
-    """The survivor's planned servers with their allocatable resources."""
+def nodes_of(site_doc: Mapping[str, Any]) -> list[DrillNode]:
+    """The survivor's planned servers with their allocatable resources: each model's
+    cores and memory less the reservation the plan states for it."""
     out = []
     for server in site_doc["servers"]:
         for i in range(int(server["count"])):
             out.append(
                 DrillNode(
                     f"{server['sku']}-{i}",
-                    max(0.0, server["cores"] - reserved_cpu),
-                    max(0.0, server["memory_gib"] - reserved_gib),
+                    max(0.0, server["cores"] - server["reserved_cpu_cores"]),
+                    max(0.0, server["memory_gib"] - server["reserved_memory_gib"]),
                 )
             )
     return out
@@ -530,9 +529,7 @@ def run_drill(
         for survivor in settings.sites:
             if survivor.name == lost.name:
                 continue
-            nodes = nodes_of(
-                sites[survivor.name], spec.reserved_cpu_cores, spec.reserved_memory_gib
-            )
+            nodes = nodes_of(sites[survivor.name])
             result.cases += drill_site(
                 resources, workloads, survivor.name, lost.name, nodes, spec.servers_lost, runbook
             )

@@ -256,7 +256,12 @@ def feasible(
     ):
         return False
     alloc = [
-        (s.cores - spec.reserved_cpu_cores, s.memory_gib - spec.reserved_memory_gib)
+        (
+            s.cores - spec.reserved_cpu_cores - s.drive_bays * spec.reserved_cpu_cores_per_drive,
+            s.memory_gib
+            - spec.reserved_memory_gib
+            - s.drive_bays * spec.reserved_memory_gib_per_drive,
+        )
         for s in servers
     ]
     for failover in (False, True):
@@ -342,6 +347,8 @@ def instances(draw: st.DrawFn) -> tuple[Spec, Catalog, Envelope, tuple[WorkloadS
         servers_lost=draw(st.integers(0, 2)),
         cpu_ceiling=draw(st.sampled_from([0.5, 0.7, 1.0])),
         reserved_cpu_cores=float(draw(st.integers(0, 2))),
+        reserved_cpu_cores_per_drive=draw(st.sampled_from([0.0, 0.25])),
+        reserved_memory_gib_per_drive=draw(st.sampled_from([0.0, 1.0])),
         protection=draw(
             st.sampled_from(
                 [Protection("replicas", copies=2), Protection("erasure", data=2, parity=1)]
@@ -651,3 +658,29 @@ def test_an_infeasible_room_is_named_with_its_minutes_and_what_would_do(tmp_path
     assert "no mix of catalogue servers and drives" not in run.output
     assert "kJ/K more thermal mass" in run.output
     assert not (tmp_path / "plan.json").exists()
+
+
+def test_the_node_reservation_follows_the_drive_bays_of_each_model() -> None:
+    """50 cores at ceiling 1, r = 0, on 32-core servers with 4 bays: 2 servers (64) carry
+    it with no storage daemons; with 2 cores per drive bay each server keeps 8 cores for
+    its OSDs, 2 x 24 = 48 < 50, so a third server is bought. The plan states the
+    reservation per model and where the per-drive figure comes from."""
+    plain = base_spec(servers_lost=0, cpu_ceiling=1.0)
+    per_drive = base_spec(
+        servers_lost=0,
+        cpu_ceiling=1.0,
+        reserved_cpu_cores_per_drive=2.0,
+        reserved_per_drive_source="test: 2 cores per OSD",
+    )
+    cat = catalog([server("s32", 32, 256, 1000.0)], [drive("d1", 1.0)])
+    assert optimise(plain, cat, envelope(cpu_cores=50), ()).fleets[0].servers == {"s32": 2}
+    assert optimise(per_drive, cat, envelope(cpu_cores=50), ()).fleets[0].servers == {"s32": 3}
+    assert per_drive.node_cpu_reserved(4) == 8.0
+    from tests.test_example import bundled_result
+
+    plan = bundled_result().plan
+    for site in plan["sites"]:
+        for model in site["servers"]:
+            assert model["reserved_cpu_cores"] == pytest.approx(2 + model["drive_bays"] * 1)
+            assert model["reserved_memory_gib"] == pytest.approx(16 + model["drive_bays"] * 4.66)
+    assert "per OSD" in plan["assumptions"]["node_reserved"]["per_drive_bay"]["source"]

@@ -227,7 +227,7 @@ class Spec:
     cpu_ceiling: float
     memory_ceiling: float
     drive_iops_ceiling: float
-    reserved_cpu_cores: float
+    reserved_cpu_cores: float  # per server: kubelet and system daemons
     reserved_memory_gib: float
     servers_lost: int
     protection: Protection
@@ -254,6 +254,20 @@ class Spec:
     price_decline_source: str = ""
     #: the hardware the profile's CPU was measured on (None: CPU is not normalised)
     measured_on: MeasuredOn | None = None
+    #: reserved per drive bay for the storage daemon (a Ceph OSD) each drive runs
+    reserved_cpu_cores_per_drive: float = 0.0
+    reserved_memory_gib_per_drive: float = 0.0
+    reserved_per_drive_source: str = ""
+
+    def node_cpu_reserved(self, drive_bays: int) -> float:
+        """Cores a server with ``drive_bays`` bays keeps from pods: kubelet and system
+        daemons, and one storage daemon per bay (a bay filled later brings its daemon
+        without a new reservation, so every bay is counted)."""
+        return self.reserved_cpu_cores + drive_bays * self.reserved_cpu_cores_per_drive
+
+    def node_memory_reserved(self, drive_bays: int) -> float:
+        """GiB a server with ``drive_bays`` bays keeps from pods (as :meth:`node_cpu_reserved`)."""
+        return self.reserved_memory_gib + drive_bays * self.reserved_memory_gib_per_drive
 
     @property
     def site_names(self) -> tuple[str, str]:
@@ -325,8 +339,12 @@ def spec_from_mapping(data: dict[str, Any], source: str) -> Spec:
     ceiling = root.child("utilisation_ceiling")
     ceiling.reject_unknown({"cpu", "memory", "drive_iops"})
     reserved = root.child("node_reserved") if root.has("node_reserved") else None
+    per_drive = None
     if reserved is not None:
-        reserved.reject_unknown({"cpu_cores", "memory_gib"})
+        reserved.reject_unknown({"cpu_cores", "memory_gib", "per_drive"})
+        per_drive = reserved.child("per_drive") if reserved.has("per_drive") else None
+    if per_drive is not None:
+        per_drive.reject_unknown({"cpu_cores", "memory_gib", "source"})
 
     redundancy = root.child("redundancy")
     redundancy.reject_unknown(
@@ -368,6 +386,13 @@ def spec_from_mapping(data: dict[str, Any], source: str) -> Spec:
         drive_iops_ceiling=ceiling.number("drive_iops", exclusive_minimum=0, maximum=1),
         reserved_cpu_cores=0.0 if reserved is None else reserved.number("cpu_cores", minimum=0),
         reserved_memory_gib=0.0 if reserved is None else reserved.number("memory_gib", minimum=0),
+        reserved_cpu_cores_per_drive=0.0
+        if per_drive is None
+        else per_drive.number("cpu_cores", minimum=0, maximum=64),
+        reserved_memory_gib_per_drive=0.0
+        if per_drive is None
+        else per_drive.number("memory_gib", minimum=0, maximum=1024),
+        reserved_per_drive_source="" if per_drive is None else per_drive.string("source"),
         servers_lost=redundancy.integer("servers", minimum=0),
         protection=_read_protection(storage.child("protection")),
         fill_ceiling=storage.number("fill_ceiling", exclusive_minimum=0, maximum=1),

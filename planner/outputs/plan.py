@@ -126,6 +126,15 @@ def build_plan(
                 "drive_iops": spec.drive_iops_ceiling,
             },
             "redundancy_servers_lost": spec.servers_lost,
+            "node_reserved": {
+                "cpu_cores": spec.reserved_cpu_cores,
+                "memory_gib": spec.reserved_memory_gib,
+                "per_drive_bay": {
+                    "cpu_cores": spec.reserved_cpu_cores_per_drive,
+                    "memory_gib": spec.reserved_memory_gib_per_drive,
+                    "source": spec.reserved_per_drive_source,
+                },
+            },
             "hot_failover": spec.hot_failover,
             "storage_overhead": spec.protection.overhead,
             "fill_ceiling": spec.fill_ceiling,
@@ -211,6 +220,8 @@ def _site_doc(
                 "memory_gib": s.memory_gib,
                 "rack_units": s.rack_units,
                 "drive_bays": s.drive_bays,
+                "reserved_cpu_cores": spec.node_cpu_reserved(s.drive_bays),
+                "reserved_memory_gib": spec.node_memory_reserved(s.drive_bays),
             }
             for s in servers
         ],

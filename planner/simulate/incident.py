@@ -142,11 +142,11 @@ def replay_incident(
         return min(profile.n_steps - 1, start + int(minute // step_min))
 
     allocatable_cpu = sum(
-        n * catalog.server(k).usable_cores(spec.reserved_cpu_cores)
+        n * catalog.server(k).usable_cores(spec.node_cpu_reserved(catalog.server(k).drive_bays))
         for k, n in surv_fleet.servers.items()
     )
     allocatable_mem = sum(
-        n * (catalog.server(k).memory_gib - spec.reserved_memory_gib)
+        n * (catalog.server(k).memory_gib - spec.node_memory_reserved(catalog.server(k).drive_bays))
         for k, n in surv_fleet.servers.items()
     )
     room = power.room

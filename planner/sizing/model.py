@@ -130,15 +130,20 @@ def server_capacity(server: ServerSku, spec: Spec, resource: str) -> float:
     cpu: (cores - reserved) x c_cpu [cores];  memory: (GiB - reserved) x c_mem [GiB].
     """
     if resource == "cpu_cores":
-        return server.usable_cores(spec.reserved_cpu_cores) * spec.cpu_ceiling
-    return max(0.0, server.memory_gib - spec.reserved_memory_gib) * spec.memory_ceiling
+        return server.usable_cores(spec.node_cpu_reserved(server.drive_bays)) * spec.cpu_ceiling
+    return (
+        max(0.0, server.memory_gib - spec.node_memory_reserved(server.drive_bays))
+        * spec.memory_ceiling
+    )
 
 
 def pod_fits(server: ServerSku, spec: Spec, sizing: WorkloadSizing) -> bool:
     """A pod's requests fit inside one server's allocatable resources."""
     return (
-        sizing.cpu_request_cores <= server.usable_cores(spec.reserved_cpu_cores) + 1e-9
-        and sizing.memory_request_gib <= server.memory_gib - spec.reserved_memory_gib + 1e-9
+        sizing.cpu_request_cores
+        <= server.usable_cores(spec.node_cpu_reserved(server.drive_bays)) + 1e-9
+        and sizing.memory_request_gib
+        <= server.memory_gib - spec.node_memory_reserved(server.drive_bays) + 1e-9
     )
 
 
@@ -263,8 +268,13 @@ def define_pod_requests(
     :func:`define_compute_redundancy` with c_k = cores_k - reserved, or GiB_k - reserved,
     and D = sum_g R_g x request_g). Placement itself is checked pod by pod in
     :func:`optimise`."""
-    cpu_caps = {s.sku: s.usable_cores(spec.reserved_cpu_cores) for s in catalog.servers}
-    mem_caps = {s.sku: max(0.0, s.memory_gib - spec.reserved_memory_gib) for s in catalog.servers}
+    cpu_caps = {
+        s.sku: s.usable_cores(spec.node_cpu_reserved(s.drive_bays)) for s in catalog.servers
+    }
+    mem_caps = {
+        s.sku: max(0.0, s.memory_gib - spec.node_memory_reserved(s.drive_bays))
+        for s in catalog.servers
+    }
     for scenario, groups in pod_sets.items():
         r = spec.servers_lost
         # every pod with every server up; after a loss deferrable pods may wait
@@ -770,8 +780,8 @@ def survival_cut(
 def explain_pod_fit(spec: Spec, catalog: Catalog, sizings: tuple[WorkloadSizing, ...]) -> list[str]:
     """Pods no server in the catalogue can hold, with the shortfall."""
     reasons = []
-    best_cpu = max(s.usable_cores(spec.reserved_cpu_cores) for s in catalog.servers)
-    best_mem = max(s.memory_gib - spec.reserved_memory_gib for s in catalog.servers)
+    best_cpu = max(s.usable_cores(spec.node_cpu_reserved(s.drive_bays)) for s in catalog.servers)
+    best_mem = max(s.memory_gib - spec.node_memory_reserved(s.drive_bays) for s in catalog.servers)
     seen: set[str] = set()
     for z in sizings:
         if z.replicas_max == 0 or z.workload in seen:

@@ -71,8 +71,10 @@ def nodes_of(
         server = catalog.server(sku)
         node = Node(
             sku,
-            catalog.placement_cores(sku, spec.reserved_cpu_cores, fleet or counts),
-            max(0.0, server.memory_gib - spec.reserved_memory_gib),
+            catalog.placement_cores(
+                sku, spec.node_cpu_reserved(server.drive_bays), fleet or counts
+            ),
+            max(0.0, server.memory_gib - spec.node_memory_reserved(server.drive_bays)),
         )
         out.extend([node] * counts[sku])
     return out

@@ -359,9 +359,12 @@ def _site_checks(
     r = spec.servers_lost
     checks: list[Check] = []
 
-    cpu_each = [s.usable_cores(spec.reserved_cpu_cores) * spec.cpu_ceiling for s in servers]
+    cpu_each = [
+        s.usable_cores(spec.node_cpu_reserved(s.drive_bays)) * spec.cpu_ceiling for s in servers
+    ]
     mem_each = [
-        max(0.0, s.memory_gib - spec.reserved_memory_gib) * spec.memory_ceiling for s in servers
+        max(0.0, s.memory_gib - spec.node_memory_reserved(s.drive_bays)) * spec.memory_ceiling
+        for s in servers
     ]
     for lost_site, scenario in ((None, "normal"), (other, f"lost-{other}")):
         for metric, each, unit in (
@@ -487,8 +490,9 @@ def _site_checks(
         hosts = [
             s
             for s in servers
-            if z.cpu_request_cores <= s.usable_cores(spec.reserved_cpu_cores) + 1e-9
-            and z.memory_request_gib <= s.memory_gib - spec.reserved_memory_gib + 1e-9
+            if z.cpu_request_cores <= s.usable_cores(spec.node_cpu_reserved(s.drive_bays)) + 1e-9
+            and z.memory_request_gib
+            <= s.memory_gib - spec.node_memory_reserved(s.drive_bays) + 1e-9
         ]
         need = (z.replicas_max if z.anti_affinity else 1) + r
         checks.append(

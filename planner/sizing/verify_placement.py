@@ -217,8 +217,14 @@ def check_pod_placement(
     kinds = [sku for sku, n in sorted(fleet.servers.items()) for _ in range(n)]
     alloc = [
         (
-            catalog.placement_cores(k, spec.reserved_cpu_cores, fleet.servers),
-            max(0.0, catalog.server(k).memory_gib - spec.reserved_memory_gib),
+            catalog.placement_cores(
+                k, spec.node_cpu_reserved(catalog.server(k).drive_bays), fleet.servers
+            ),
+            max(
+                0.0,
+                catalog.server(k).memory_gib
+                - spec.node_memory_reserved(catalog.server(k).drive_bays),
+            ),
         )
         for k in kinds
     ]

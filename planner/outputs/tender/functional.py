@@ -30,12 +30,20 @@ def _worst(plan: dict[str, Any], ks: list[int]) -> int | None:
     return max(ks, key=lambda k: float(plan["constraints"][k]["demand"]), default=None)
 
 
+def _reserved(base: float, per_drive: float) -> str:
+    """What a server keeps from pods, as the tender states it for any offered model."""
+    return f"{base:g}" if per_drive <= 0 else f"({base:g} + {per_drive:g} x its drive bays)"
+
+
 def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirement]:
     """The functional requirements of lot 1 at ``plan:/sites/i``."""
     site = plan["sites"][i]["name"]
     item = f"Servers and flash, {site}"
     r = spec.servers_lost
-    cores_r, gib_r = spec.reserved_cpu_cores, spec.reserved_memory_gib
+    cores_r, gib_r = (
+        _reserved(spec.reserved_cpu_cores, spec.reserved_cpu_cores_per_drive),
+        _reserved(spec.reserved_memory_gib, spec.reserved_memory_gib_per_drive),
+    )
     norm = plan["cpu_normalisation"]
     out: list[Requirement] = []
     cpu = _worst(plan, _constraints(plan, site, "cpu_cores N+"))
@@ -48,7 +56,7 @@ def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirem
                 Requirement(
                     item,
                     f"CPU throughput of the servers left after losing the {r} with the "
-                    f"highest: the sum of SPECrate2017_int_base x (cores - {cores_r:g}) / cores",
+                    f"highest: the sum of SPECrate2017_int_base x (cores - {cores_r}) / cores",
                     AT_LEAST,
                     round_up(c["demand"] * m["rate_per_core"] / spec.cpu_ceiling),
                     "SPECrate2017_int_base",
@@ -57,8 +65,8 @@ def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirem
                     f"the design CPU load ({c['scenario']}) in cores of the servers it was "
                     f"measured on ({m['rate_per_core']:.4g} per core, SPEC CPU 2017 result "
                     f"{m['result']}) under the "
-                    f"{spec.cpu_ceiling:g} utilisation ceiling; {cores_r:g} cores per server "
-                    "are reserved for the system and storage daemons",
+                    f"{spec.cpu_ceiling:g} utilisation ceiling; {cores_r} cores per server "
+                    "are reserved for the system and storage daemons (one per drive bay)",
                     "published SPEC CPU 2017 result of the offered configuration, or "
                     "equivalent",
                 )
@@ -66,7 +74,7 @@ def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirem
         else:
             out.append(
                 Requirement(item, f"physical cores left after losing the {r} servers with the "
-                            f"most, less {cores_r:g} per server", AT_LEAST,
+                            f"most, less {cores_r} per server", AT_LEAST,
                             round_up(c["demand"] / spec.cpu_ceiling), "cores",
                             (f"plan:/constraints/{cpu}/demand", ceiling),
                             "the design CPU load; the spec names no measured hardware, so "
@@ -77,7 +85,7 @@ def site_requirements(plan: dict[str, Any], spec: Spec, i: int) -> list[Requirem
         c = plan["constraints"][memory]
         out.append(
             Requirement(item, f"memory of the servers left after losing the {r} with the most, "
-                        f"less {gib_r:g} GiB per server", AT_LEAST,
+                        f"less {gib_r} GiB per server", AT_LEAST,
                         round_up(c["demand"] / spec.memory_ceiling), "GiB",
                         (f"plan:/constraints/{memory}/demand",
                          "1/plan:/assumptions/utilisation_ceiling/memory"),
@@ -161,6 +169,7 @@ def placement_condition(plan: dict[str, Any], spec: Spec, i: int) -> str:
     return (
         f"{site}: every pod of the pod table for {site} is placed on the servers left after "
         f"losing any {spec.servers_lost}, each server offering its cores less "
-        f"{spec.reserved_cpu_cores:g} and its memory less {spec.reserved_memory_gib:g} GiB, "
+        f"{_reserved(spec.reserved_cpu_cores, spec.reserved_cpu_cores_per_drive)} and its memory "
+        f"less {_reserved(spec.reserved_memory_gib, spec.reserved_memory_gib_per_drive)} GiB, "
         f"within the spread rules of the table (CPU in {unit})."
     )
