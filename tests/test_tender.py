@@ -85,7 +85,7 @@ def test_requirements_cover_what_the_issue_names() -> None:
         ("Servers and flash", "CPU throughput of the servers left after losing the 1 with the "
          "highest"),
         ("Servers and flash", "memory of the servers left after losing the 1 with the most, less "
-         "16 GiB per server"),
+         "(16 + 4.66 x its drive bays) GiB per server"),
         ("Servers and flash", "raw flash on the servers left after losing the 1 holding the most"),
         ("Servers and flash", "4 KiB random read IOPS of the drives left after losing the 1 "
          "servers holding the most"),
