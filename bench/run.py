@@ -136,6 +136,26 @@ def sizing(runs: int, smoke: bool, folder: Path) -> list[Figure]:
     return out
 
 
+def hard_sizing(smoke: bool) -> list[Figure]:
+    """The sizing loop's worst cases (:mod:`hard_sizing`): each under a minute."""
+    from hard_sizing import HARD_SEEDS, time_seed
+
+    out = []
+    for seed in HARD_SEEDS[:1] if smoke else HARD_SEEDS:
+        seconds, outcome = time_seed(seed)
+        out.append(
+            Figure(
+                "sizing",
+                f"3 models, N+2, 24 U: generated case {seed}",
+                "s",
+                [seconds],
+                target=None if smoke else 60.0,
+                note=outcome,
+            )
+        )
+    return out
+
+
 def reduction(smoke: bool) -> list[Figure]:
     from naive import compare, fitted_exponent
 
@@ -430,6 +450,7 @@ def main() -> None:
         # compute in this process last
         if "sizing" in groups:
             figures += sizing(runs, args.smoke, folder)
+            figures += hard_sizing(args.smoke)
         if "commands" in groups:
             figures += commands(runs, args.smoke, folder)
         if "availability" in groups:

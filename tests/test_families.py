@@ -63,6 +63,10 @@ def test_power_chart_peak_times_margin_is_the_ups_check(site: str) -> None:
     check = constraint("UPS power after losing 1 frame(s) (peak load x margin)", site)
     margin = bundled_result().spec.power.design_margin
     peak = max(float(v.max()) for v in chart.demand.values())
-    assert peak * margin == pytest.approx(check["demand"], rel=1e-6)
+    # the chart draws the sizing's bound (every busy core on its server's steepest chord);
+    # the verifier packs the busy cores onto the fewest servers, a placement that exists:
+    # the bound covers it, within one part-busy server's gap under its chord
+    assert peak * margin >= check["demand"] * (1 - 1e-9)
+    assert peak * margin <= check["demand"] * 1.05
     assert chart.physical == pytest.approx(check["capacity"])
     assert chart.ceiling == pytest.approx(check["capacity"] / margin)

@@ -170,7 +170,7 @@ def build_model(
             define_compute_redundancy(model, spec, catalog, site_envelope, resource)
         define_pod_placement(model, spec, catalog, site, [z for z in sizings if z.site == site])
         define_pod_requests(model, spec, catalog, site, site_pod_sets(sizings, spec, site))
-        define_dominance_cuts(model, catalog, site, (cuts or {}).get(site, []))
+        define_dominance_cuts(model, spec, catalog, site, (cuts or {}).get(site, []))
         define_drive_layout(model, spec, catalog, site_envelope)
         define_flash_endurance(model, spec, catalog, site_envelope)
         define_energy(model, spec, catalog, site_envelope)
@@ -285,28 +285,121 @@ def define_pod_requests(
         cpu, memory = requests(must)
         _n_plus_r(model, site, f"requested_cpu_after_loss,{scenario}", cpu_caps, cpu, r)
         _n_plus_r(model, site, f"requested_memory_after_loss,{scenario}", mem_caps, memory, r)
+        for label, pods, lost in (("", groups, 0), ("_after_loss", must, r)):
+            define_pod_slots(model, site, f"{scenario}{label}", cpu_caps, mem_caps, pods, lost)
+
+
+def define_pod_slots(
+    model: Model,
+    site: str,
+    label: str,
+    cpu_caps: dict[str, float],
+    mem_caps: dict[str, float],
+    groups: tuple[PodGroup, ...],
+    r: int,
+) -> None:
+    """Large pods need servers of their own, which the summed requests do not see.
+
+    For each request size t (of CPU, then of memory) of the pod set, the pods asking at
+    least t number P_t; a server of SKU k holds at most
+    s_k = min(floor(cap_k / t), sum over those workloads of their per-server cap) of them,
+    so after losing the r servers with the most slots: N+r over s_k >= P_t
+    (:func:`_n_plus_r`). A necessary condition of placement, so it cuts no fleet that
+    places its pods; it spares the search the fleets the sums pass and placement rejects
+    (ten 150 GiB pods on 256 GiB servers: one a server, not 1.7)."""
+    for resource, caps in (("cpu", cpu_caps), ("memory", mem_caps)):
+        size = {g.workload: g.cpu_cores if resource == "cpu" else g.memory_gib for g in groups}
+        for t in sorted({v for v in size.values() if v > 0}):
+            big = [g for g in groups if size[g.workload] >= t and g.replicas > 0]
+            count = sum(g.replicas for g in big)
+            spread = sum(g.max_per_server for g in big)
+            slots = {k: float(min(math.floor(c / t + 1e-9), spread)) for k, c in caps.items()}
+            if count > 0:
+                _n_plus_r(model, site, f"slots_{resource}>={t:g},{label}", slots, count, r)
 
 
 def define_dominance_cuts(
-    model: Model, catalog: Catalog, site: str, cuts: list[dict[str, int]]
+    model: Model, spec: Spec, catalog: Catalog, site: str, cuts: list[dict[str, int]]
 ) -> None:
-    """Exclude every fleet no larger than one that failed placement or storage after a
-    loss: for a failed fleet F (counts of server SKUs "n:k" and drive SKUs "d:j"), at
-    least one count must exceed F's: z_v binary, x_v - (F_v + 1) z_v >= 0, sum_v z_v >= 1.
-    Valid because feasibility only grows with the fleet (:mod:`planner.sizing.packing`)."""
-    names = [f"n:{s.sku}" for s in catalog.servers] + [f"d:{d.sku}" for d in catalog.drives]
+    """Exclude every fleet that a fleet F which failed placement or storage after a loss
+    dominates. Valid because feasibility only grows with the fleet
+    (:mod:`planner.sizing.packing`).
+
+    * A storage failure ("d:*" in F): every fleet no larger in each count, servers and
+      drives: z_v binary, x_v - (F_v + 1) z_v >= 0, sum_v z_v >= 1.
+    * A placement failure (servers only): every fleet whose servers map one to one onto
+      F's servers, each onto one at least as big (no fewer allocatable cores and GiB, the
+      same CPU class). By Hall's theorem that is: for every up-set U of server models
+      (closed under "at least as big"), n(U) <= F(U). So a fleet survives the cut when
+      it uses a model outside F's class, or some up-set holds more than F's:
+      z_U binary, n(U) - (F(U) + 1) z_U >= 0, plus z_o <= n(outside), sum z >= 1. This
+      cuts whole families across models, not the one rejected fleet alone.
+    """
     for c, failed in enumerate(cuts):
+        if "d:*" in failed:
+            _cut_componentwise(model, catalog, site, c, failed)
+            continue
+        models = [k.removeprefix("n:") for k, n in failed.items() if k.startswith("n:") and n]
+        scale = {float(f"{catalog.server(k).cpu_scale:.9g}") for k in models}
+        family = [
+            s.sku
+            for s in catalog.servers
+            if float(f"{s.cpu_scale:.9g}") in scale and len(scale) == 1
+        ] or [s.sku for s in catalog.servers]
         chooser: dict[int, float] = {}
-        for name in names:
-            if name not in failed and name.startswith("d:") and "d:*" not in failed:
-                continue  # a placement cut says nothing about drives
-            kind, sku = name.split(":", 1)
-            x = model.index[f"{kind}[{site},{sku}]"]
-            z = model.var(f"z[{site},{c},{name}]", integer=True, upper=1.0)
+        outside = [s.sku for s in catalog.servers if s.sku not in family]
+        if outside:
+            z = model.var(f"z[{site},{c},outside]", integer=True, upper=1.0)
             chooser[z] = 1.0
-            need = failed.get(name, 0) + 1
-            model.row(f"dominance[{site},{c},{name}]", {x: 1.0, z: -float(need)}, 0.0)
+            row = {model.index[f"n[{site},{k}]"]: 1.0 for k in outside}
+            row[z] = -1.0
+            model.row(f"dominance[{site},{c},outside]", row, 0.0)
+        for u, upset in enumerate(_upsets(spec, catalog, family)):
+            z = model.var(f"z[{site},{c},U{u}]", integer=True, upper=1.0)
+            chooser[z] = 1.0
+            held = sum(failed.get(f"n:{k}", 0) for k in upset)
+            row = {model.index[f"n[{site},{k}]"]: 1.0 for k in upset}
+            row[z] = -float(held + 1)
+            model.row(f"dominance[{site},{c},U{u}]", row, 0.0)
         model.row(f"dominance[{site},{c}]", chooser, 1.0)
+
+
+def _cut_componentwise(
+    model: Model, catalog: Catalog, site: str, c: int, failed: dict[str, int]
+) -> None:
+    names = [f"n:{s.sku}" for s in catalog.servers] + [f"d:{d.sku}" for d in catalog.drives]
+    chooser: dict[int, float] = {}
+    for name in names:
+        kind, sku = name.split(":", 1)
+        x = model.index[f"{kind}[{site},{sku}]"]
+        z = model.var(f"z[{site},{c},{name}]", integer=True, upper=1.0)
+        chooser[z] = 1.0
+        need = failed.get(name, 0) + 1
+        model.row(f"dominance[{site},{c},{name}]", {x: 1.0, z: -float(need)}, 0.0)
+    model.row(f"dominance[{site},{c}]", chooser, 1.0)
+
+
+def _upsets(spec: Spec, catalog: Catalog, family: list[str]) -> list[tuple[str, ...]]:
+    """Every non-empty up-set of ``family`` under "at least as big" (allocatable cores and
+    GiB after the node reservation), each as a tuple of SKUs."""
+    size = {
+        k: (
+            catalog.server(k).cores - spec.node_cpu_reserved(catalog.server(k).drive_bays),
+            catalog.server(k).memory_gib - spec.node_memory_reserved(catalog.server(k).drive_bays),
+        )
+        for k in family
+    }
+
+    def bigger(a: str, b: str) -> bool:  # b is at least as big as a, in the same CPU class
+        same = catalog.server(a).cpu_scale == catalog.server(b).cpu_scale
+        return same and size[b][0] >= size[a][0] - 1e-9 and size[b][1] >= size[a][1] - 1e-9
+
+    out = []
+    for mask in range(1, 2 ** len(family)):
+        chosen = [family[i] for i in range(len(family)) if mask >> i & 1]
+        if all(b in chosen for a in chosen for b in family if bigger(a, b)):
+            out.append(tuple(chosen))
+    return out
 
 
 def define_pod_placement(

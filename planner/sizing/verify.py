@@ -241,10 +241,10 @@ def _simple_check(
 
 def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, peak_cpu: float) -> list[Check]:
     """The power chain at the site's real peak CPU load (any timestep, any scenario),
-    spread evenly over the servers: UPS power after losing r frames, string voltage on the
-    frames' DC bus, battery runtime at end of life with one string lost, and the room's
-    thermal ride-through. Computed here from the SPECpower points and the data sheet's
-    curve, not from the model's linear bounds."""
+    placed as badly as the scheduler may (packed onto the fewest servers): UPS power
+    after losing r frames, string voltage on the frames' DC bus, battery runtime at end
+    of life with one string lost, and the room's thermal ride-through. Computed here from
+    the SPECpower points and the data sheet's curve, not from the model's linear bounds."""
     if spec.power is None:
         return []
     from planner.power.battery import curve_of
@@ -253,13 +253,19 @@ def _power_checks(spec: Spec, catalog: Catalog, fleet: SiteFleet, peak_cpu: floa
 
     power = spec.power
     site = fleet.site
-    total_cores = sum(n * catalog.server(k).ref_cores for k, n in fleet.servers.items())
-    u = min(1.0, peak_cpu / total_cores) if total_cores else 0.0
-    load_w = sum(
-        n * float(np.interp(u, [0.0, 0.5, 1.0], [sv.idle_w, sv.half_w, sv.full_w]))
-        for k, n in fleet.servers.items()
-        for sv in (catalog.server(k),)
+    # the worst placement: busy cores packed onto the fewest servers, the steepest first
+    # (on a convex curve a full server draws more than two half-busy ones)
+    boxes = sorted(
+        (catalog.server(k) for k, n in fleet.servers.items() for _ in range(n)),
+        key=lambda sv: -(sv.full_w - sv.idle_w) / sv.ref_cores,
     )
+    left = peak_cpu
+    load_w = 0.0
+    for sv in boxes:
+        busy = min(left, sv.ref_cores)
+        left -= busy
+        u = busy / sv.ref_cores
+        load_w += float(np.interp(u, [0.0, 0.5, 1.0], [sv.idle_w, sv.half_w, sv.full_w]))
     load_w += sum(n * catalog.drive(k).watts for k, n in fleet.drives.items())
     load_w += sum(x.watts for x in power.ups_loads)
     load_w += power.room.cooling_on_ups_w if power.room is not None else 0.0
