@@ -143,3 +143,14 @@ def test_a_hand_edited_sweep_is_a_one_line_error_naming_the_key(
     (folder / "sweep.json").write_text(json.dumps(doc))
     with pytest.raises(InputError, match=rf"sweep\.json: {re.escape(where)}: .*planner sweep"):
         run_robust(SizeInputs.bundled(), folder)
+
+
+def test_robust_refuses_more_scenarios_than_it_solves_stating_the_limit(tmp_path: Path) -> None:
+    """40 scenarios ended in "Time limit reached" (exit 1) after minutes: refused up front,
+    before any solve, with the limit named."""
+    from planner.jobs.robust import MAX_ROBUST_SCENARIOS
+
+    values = ",".join(f"{0.01 * i:.2f}" for i in range(40))
+    sweep = write_sweep(tmp_path / "s", f"growth_per_year.cpu_cores={values}")
+    with pytest.raises(InputError, match=f"takes at most {MAX_ROBUST_SCENARIOS}"):
+        run_robust(SizeInputs.bundled(), sweep)

@@ -31,6 +31,8 @@ _INPUT_REF = {
     "properties": {"name": {"type": "string"}, "sha256": {"type": "string"}},
 }
 #: sweep.json as `planner sweep` writes it (jobs/sweep.py `sweep_document`)
+#: Distinct scenarios one robust sizing takes (each adds a copy of the sizing model)
+MAX_ROBUST_SCENARIOS = 12
 SWEEP_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["spec", "catalog", "scenarios"],
@@ -114,6 +116,15 @@ def run_robust(
     ):
         if other not in specs:
             specs.append(other)
+    if len(specs) > MAX_ROBUST_SCENARIOS:
+        raise InputError(
+            where,
+            "key 'scenarios'",
+            f"{len(specs)} distinct scenarios; a robust plan solves one model over all of them "
+            f"and takes at most {MAX_ROBUST_SCENARIOS} (each adds a copy of the sizing model; "
+            "40 did not finish within the solver's time limit): sweep fewer values, or size "
+            "robustly over the scenarios that decide (the sweep's costliest)",
+        )
     reductions: dict[str, Reduction] = {}
     scenarios = []
     for each in specs:
