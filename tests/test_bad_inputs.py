@@ -321,6 +321,26 @@ CASES: dict[str, tuple[Setup, str, str]] = {
         "column 'cpu_cores': appears twice in the header",
         "error",
     ),
+    "CSV with a trailing comma on every row": (
+        edit_yaml_text(
+            "profile.csv",
+            lambda t: "".join(line + ",\n" for line in t.splitlines()),
+            *SIZE,
+        ),
+        "has no name: a ',' at the end of every row?",
+        "error",
+    ),
+    "as-reported incident with standby_works not a boolean": (
+        edit_yaml_text(
+            "spec.yaml",
+            lambda t: t.replace(
+                "  as_was:\n", "  as_was:\n    as_reported: {standby_works: maybe}\n", 1
+            ),
+            *SIZE,
+        ),
+        "standby_works",
+        "error",
+    ),
     "extra column with --strict": (
         edit_csv(lambda f: f.assign(pod_count="3"), *SIZE, "--strict"),
         "column 'pod_count': unknown column",

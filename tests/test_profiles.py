@@ -278,3 +278,45 @@ def test_any_row_order_and_jitter_within_tolerance_give_the_exact_cube(
     profile = _load(messy)
     for m, metric in enumerate(METRICS):
         assert profile.values[metric] == pytest.approx(cube[m], rel=1e-12, abs=1e-9)
+
+
+@pytest.mark.parametrize("form", ["new-york", "strings", "dictionary"])
+def test_parquet_timestamps_in_other_forms_give_the_same_profile(tmp_path: Path, form: str) -> None:
+    """Timestamps as ISO strings, in another zone (America/New_York) or dictionary-encoded
+    are the same instants: the same profile, so the same plan."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    frame = profile_frame()
+    clean = tmp_path / "clean.parquet"
+    write_profile(frame, clean)
+    other = frame.copy()
+    stamps = pd.to_datetime(other["timestamp"], utc=True)
+    if form == "new-york":
+        other["timestamp"] = stamps.dt.tz_convert("America/New_York")
+    elif form == "strings":
+        other["timestamp"] = stamps.dt.tz_convert("Europe/Copenhagen").dt.strftime(
+            "%Y-%m-%dT%H:%M:%S%z"
+        )
+    else:
+        other["timestamp"] = stamps
+    table = pa.Table.from_pandas(other, preserve_index=False)
+    if form == "dictionary":
+        i = table.schema.get_field_index("timestamp")
+        table = table.set_column(i, "timestamp", pc.dictionary_encode(table.column("timestamp")))
+    path = tmp_path / f"{form}.parquet"
+    pq.write_table(table, path)
+    assert read_profile(path, SPEC).content_hash() == read_profile(clean, SPEC).content_hash()
+
+
+def test_a_trailing_comma_on_every_csv_row_is_refused(tmp_path: Path) -> None:
+    """Not accepted silently: the unnamed last column is named, with the likely cause."""
+    text = frame_to_csv_text(profile_frame())
+    path = tmp_path / "p.csv"
+    path.write_text("".join(line + ",\n" for line in text.splitlines()))
+    with pytest.raises(InputError) as caught:
+        read_profile(path, SPEC)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: column ")
+    assert "has no name: a ',' at the end of every row?" in message

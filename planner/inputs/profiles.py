@@ -94,6 +94,16 @@ def _sniff_csv(path: Path) -> tuple[list[str], str]:
 
 def _read_csv(path: Path, notes: list[str]) -> pd.DataFrame:
     names, delimiter = _sniff_csv(path)
+    blank = [i for i, name in enumerate(names) if not name.strip()]
+    if blank:
+        trailing = blank[-1] == len(names) - 1
+        raise InputError(
+            str(path),
+            f"column {blank[0] + 1} of the header",
+            "has no name"
+            + (f": a '{delimiter}' at the end of every row? (remove it)" if trailing else "")
+            + "; expected only named columns",
+        )
     seen: set[str] = set()
     for name in names:
         if name in seen:
