@@ -19,7 +19,7 @@ from planner.inputs.example import example_spec_path, generate_example_frame
 from planner.inputs.profiles import profile_from_frame, read_profile, write_profile
 from planner.inputs.spec import read_spec
 from planner.sizing.envelope import compute_envelope
-from planner.sizing.model import optimise
+from planner.sizing.search import optimise
 from planner.sizing.verify import verify_plan
 from planner.sizing.workloads import size_workloads
 

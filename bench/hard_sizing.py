@@ -21,7 +21,8 @@ from planner.errors import InfeasibleError
 from planner.inputs.catalog import Catalog
 from planner.inputs.spec import Site, Spec
 from planner.sizing.envelope import Envelope
-from planner.sizing.model import ModelOptions, optimise
+from planner.sizing.model import ModelOptions
+from planner.sizing.search import optimise
 from planner.sizing.workloads import WorkloadSizing
 from tests.conftest import base_spec, catalog, drive, envelope, server
 

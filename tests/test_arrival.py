@@ -15,10 +15,10 @@ from planner.sizing.arrival import (
     strands_in_some_order,
 )
 from planner.sizing.fleet import survivors
-from planner.sizing.model import optimise
 from planner.sizing.packing import nodes_of, removal_sets
 from planner.sizing.pods import PRIORITIES, queued_pods, site_pod_sets
 from planner.sizing.scheduler import Allocatable, QueuedPod, schedule
+from planner.sizing.search import optimise
 from planner.sizing.workloads import WorkloadSizing
 from tests.conftest import base_spec, catalog, drive, envelope, server
 

@@ -10,7 +10,7 @@ from planner.inputs.profiles import profile_from_frame
 from planner.inputs.spec import Workload
 from planner.inputs.units import METRICS
 from planner.sizing.envelope import NORMAL, compute_envelope, lost
-from planner.sizing.model import optimise
+from planner.sizing.search import optimise
 from tests.conftest import base_spec, catalog, drive, server
 
 

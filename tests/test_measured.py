@@ -14,7 +14,7 @@ from planner.errors import InputError
 from planner.inputs.catalog import catalog_from_mapping, default_catalog_path, read_catalog
 from planner.inputs.measured import MeasuredOn, normalise_catalog, read_measured_on
 from planner.inputs.yaml_loader import Node
-from planner.sizing.model import optimise
+from planner.sizing.search import optimise
 from tests.conftest import base_spec, catalog, drive, envelope, server
 
 GOLD_6148 = MeasuredOn("Intel Xeon Gold 6148", 40, 205.0, "res2018q3/cpu2017-20180820-08531")

@@ -16,8 +16,9 @@ from planner.inputs.spec import Protection, Site, Spec, Workload
 from planner.sizing.costs import site_costs
 from planner.sizing.envelope import Envelope
 from planner.sizing.fleet import SiteFleet
-from planner.sizing.model import optimise, server_capacity
+from planner.sizing.model import server_capacity
 from planner.sizing.pods import PRIORITIES
+from planner.sizing.search import optimise
 from planner.sizing.workloads import WorkloadSizing
 from tests.conftest import base_spec, catalog, drive, envelope, power_spec, server
 

@@ -14,9 +14,9 @@ from planner.inputs.spec import LinkSpec, OverloadBounds, Protection, Workload
 from planner.sizing.envelope import compute_envelope
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.link import size_link
-from planner.sizing.model import optimise
 from planner.sizing.packing import can_place, nodes_of, place_drives, removal_sets
 from planner.sizing.pods import PodGroup
+from planner.sizing.search import optimise
 from planner.sizing.verify import verify_plan
 from planner.sizing.verify_placement import Pod, _place, _search, check_storage_after_loss
 from planner.sizing.workloads import WorkloadSizing

@@ -13,8 +13,8 @@ from planner.jobs.inputs import SizeInputs
 from planner.jobs.robust import run_robust
 from planner.jobs.size import run_size
 from planner.jobs.sweep import parse_catalog_vary, parse_vary, scenarios, sweep_document
-from planner.sizing.model import optimise
 from planner.sizing.robust import Scenario, optimise_robust
+from planner.sizing.search import optimise
 from tests.conftest import base_spec, catalog, drive, envelope, server
 
 

@@ -19,7 +19,8 @@ from planner.jobs.inputs import (  # re-exported: the names commands and tests u
 from planner.outputs.plan import build_plan, milp_solver
 from planner.sizing.envelope import Envelope, compute_envelope
 from planner.sizing.link import LinkSizing, check_link, size_link
-from planner.sizing.model import ModelOptions, Solution, optimise
+from planner.sizing.model import ModelOptions, Solution
+from planner.sizing.search import optimise
 from planner.sizing.verify import Report, verified
 from planner.sizing.workloads import WorkloadSizing, size_workloads
 

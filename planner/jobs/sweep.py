@@ -275,7 +275,7 @@ def _size(
     from planner.outputs.plan import build_plan, milp_solver
     from planner.simulate.runs import run_availability
     from planner.sizing.link import check_link
-    from planner.sizing.model import optimise
+    from planner.sizing.search import optimise
     from planner.sizing.verify import verified
 
     check_link(reduction.link)

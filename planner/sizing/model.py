@@ -15,24 +15,22 @@ The solver sees the reduced envelope (:mod:`planner.sizing.envelope`), never a t
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from planner.errors import InfeasibleError, SolverError
+from planner.errors import SolverError
 from planner.inputs.catalog import Catalog, ServerSku
 from planner.inputs.spec import Spec
 from planner.inputs.units import HOURS_PER_YEAR, TIB_PER_TB
 from planner.sizing.cpu_class import define_cpu_class
+from planner.sizing.cuts import define_dominance_cuts
 from planner.sizing.envelope import Envelope, SiteEnvelope
 from planner.sizing.fleet import SiteFleet
-from planner.sizing.packing import packing_failures, place_drives, storage_failures
 from planner.sizing.pods import PRIORITIES, PodGroup, requests, site_pod_sets
 from planner.sizing.server_power import segments, server_watts_per_core
 from planner.sizing.workloads import WorkloadSizing
@@ -41,8 +39,6 @@ DAYS_PER_YEAR = 365.0
 MAX_UPS_FRAMES = 1000.0
 MAX_STRINGS = 1000.0
 MAX_SERVERS = 10_000.0
-#: Candidate fleets the sizing loop may try before it gives up (each is one MILP solve).
-MAX_CANDIDATES = 200  # a bound for the one-model-per-site link, far above any real room
 
 
 @dataclass(frozen=True)
@@ -316,90 +312,6 @@ def define_pod_slots(
             slots = {k: float(min(math.floor(c / t + 1e-9), spread)) for k, c in caps.items()}
             if count > 0:
                 _n_plus_r(model, site, f"slots_{resource}>={t:g},{label}", slots, count, r)
-
-
-def define_dominance_cuts(
-    model: Model, spec: Spec, catalog: Catalog, site: str, cuts: list[dict[str, int]]
-) -> None:
-    """Exclude every fleet that a fleet F which failed placement or storage after a loss
-    dominates. Valid because feasibility only grows with the fleet
-    (:mod:`planner.sizing.packing`).
-
-    * A storage failure ("d:*" in F): every fleet no larger in each count, servers and
-      drives: z_v binary, x_v - (F_v + 1) z_v >= 0, sum_v z_v >= 1.
-    * A placement failure (servers only): every fleet whose servers map one to one onto
-      F's servers, each onto one at least as big (no fewer allocatable cores and GiB, the
-      same CPU class). By Hall's theorem that is: for every up-set U of server models
-      (closed under "at least as big"), n(U) <= F(U). So a fleet survives the cut when
-      it uses a model outside F's class, or some up-set holds more than F's:
-      z_U binary, n(U) - (F(U) + 1) z_U >= 0, plus z_o <= n(outside), sum z >= 1. This
-      cuts whole families across models, not the one rejected fleet alone.
-    """
-    for c, failed in enumerate(cuts):
-        if "d:*" in failed:
-            _cut_componentwise(model, catalog, site, c, failed)
-            continue
-        models = [k.removeprefix("n:") for k, n in failed.items() if k.startswith("n:") and n]
-        scale = {float(f"{catalog.server(k).cpu_scale:.9g}") for k in models}
-        family = [
-            s.sku
-            for s in catalog.servers
-            if float(f"{s.cpu_scale:.9g}") in scale and len(scale) == 1
-        ] or [s.sku for s in catalog.servers]
-        chooser: dict[int, float] = {}
-        outside = [s.sku for s in catalog.servers if s.sku not in family]
-        if outside:
-            z = model.var(f"z[{site},{c},outside]", integer=True, upper=1.0)
-            chooser[z] = 1.0
-            row = {model.index[f"n[{site},{k}]"]: 1.0 for k in outside}
-            row[z] = -1.0
-            model.row(f"dominance[{site},{c},outside]", row, 0.0)
-        for u, upset in enumerate(_upsets(spec, catalog, family)):
-            z = model.var(f"z[{site},{c},U{u}]", integer=True, upper=1.0)
-            chooser[z] = 1.0
-            held = sum(failed.get(f"n:{k}", 0) for k in upset)
-            row = {model.index[f"n[{site},{k}]"]: 1.0 for k in upset}
-            row[z] = -float(held + 1)
-            model.row(f"dominance[{site},{c},U{u}]", row, 0.0)
-        model.row(f"dominance[{site},{c}]", chooser, 1.0)
-
-
-def _cut_componentwise(
-    model: Model, catalog: Catalog, site: str, c: int, failed: dict[str, int]
-) -> None:
-    names = [f"n:{s.sku}" for s in catalog.servers] + [f"d:{d.sku}" for d in catalog.drives]
-    chooser: dict[int, float] = {}
-    for name in names:
-        kind, sku = name.split(":", 1)
-        x = model.index[f"{kind}[{site},{sku}]"]
-        z = model.var(f"z[{site},{c},{name}]", integer=True, upper=1.0)
-        chooser[z] = 1.0
-        need = failed.get(name, 0) + 1
-        model.row(f"dominance[{site},{c},{name}]", {x: 1.0, z: -float(need)}, 0.0)
-    model.row(f"dominance[{site},{c}]", chooser, 1.0)
-
-
-def _upsets(spec: Spec, catalog: Catalog, family: list[str]) -> list[tuple[str, ...]]:
-    """Every non-empty up-set of ``family`` under "at least as big" (allocatable cores and
-    GiB after the node reservation), each as a tuple of SKUs."""
-    size = {
-        k: (
-            catalog.server(k).cores - spec.node_cpu_reserved(catalog.server(k).drive_bays),
-            catalog.server(k).memory_gib - spec.node_memory_reserved(catalog.server(k).drive_bays),
-        )
-        for k in family
-    }
-
-    def bigger(a: str, b: str) -> bool:  # b is at least as big as a, in the same CPU class
-        same = catalog.server(a).cpu_scale == catalog.server(b).cpu_scale
-        return same and size[b][0] >= size[a][0] - 1e-9 and size[b][1] >= size[a][1] - 1e-9
-
-    out = []
-    for mask in range(1, 2 ** len(family)):
-        chosen = [family[i] for i in range(len(family)) if mask >> i & 1]
-        if all(b in chosen for a in chosen for b in family if bigger(a, b)):
-            out.append(tuple(chosen))
-    return out
 
 
 def define_pod_placement(
@@ -753,249 +665,3 @@ def extract_fleets(
             SiteFleet(site, servers, drives, batteries, ups, strings, cooling).without_zeros()
         )
     return tuple(fleets)
-
-
-#: One constraint set a fleet must meet and be placeable in: (spec, envelope, pods).
-Part = tuple[Spec, Envelope, tuple[WorkloadSizing, ...]]
-Cuts = dict[str, list[dict[str, int]]]
-
-
-@dataclass(frozen=True)
-class Searched:
-    """The first optimum whose fleets place their pods and keep their data in every part."""
-
-    model: Model
-    x: np.ndarray
-    objective: float
-    gap: float
-    fleets: tuple[tuple[SiteFleet, ...], ...]  # per part
-    candidates: int
-    solve_time_s: float
-
-
-def search_placeable(
-    parts: Sequence[Part],
-    catalog: Catalog,
-    options: ModelOptions,
-    build: Callable[[list[Cuts]], Model],
-    fleets_of: Callable[[Model, np.ndarray], tuple[tuple[SiteFleet, ...], ...]],
-    infeasible: Callable[[], list[str]],
-    give_up: str,
-) -> Searched:
-    """Solve the model ``build`` makes from the cuts so far; a part's fleet that cannot
-    place its pods or keep its data after a loss (:func:`survival_cut`) is cut off in that
-    part and the model solved again, up to MAX_CANDIDATES times. ``fleets_of`` reads each
-    part's fleets from a solution; ``infeasible`` explains a proven infeasibility."""
-    reasons = [r for spec, _, pods in parts for r in explain_pod_fit(spec, catalog, pods)]
-    if reasons:
-        raise InfeasibleError(list(dict.fromkeys(reasons)))
-    cuts: list[Cuts] = [{site: [] for site in spec.site_names} for spec, _, _ in parts]
-    started = time.perf_counter()
-    for candidate in range(1, MAX_CANDIDATES + 1):
-        model = build(cuts)
-        solved = solve(model, options)
-        if solved is None:
-            raise InfeasibleError(infeasible())
-        x, objective, gap = solved
-        fleets = fleets_of(model, x)
-        rejected = False
-        for (spec, envelope, pods), part_fleets, part_cuts in zip(parts, fleets, cuts, strict=True):
-            for fleet in part_fleets:
-                failed = survival_cut(fleet, spec, catalog, envelope, pods)
-                if failed is not None:
-                    part_cuts[fleet.site].append(failed)
-                    rejected = True
-        if not rejected:
-            return Searched(
-                model, x, objective, gap, fleets, candidate, time.perf_counter() - started
-            )
-    raise SolverError(give_up)
-
-
-def optimise(
-    spec: Spec,
-    catalog: Catalog,
-    envelope: Envelope,
-    sizings: tuple[WorkloadSizing, ...],
-    options: ModelOptions | None = None,
-) -> Solution:
-    """Build, solve and write back the least-TCO fleet; explain infeasibility."""
-    options = options or ModelOptions()
-    found = search_placeable(
-        [(spec, envelope, sizings)],
-        catalog,
-        options,
-        lambda cuts: build_model(spec, catalog, envelope, sizings, options, cuts[0]),
-        lambda model, x: (extract_fleets(model, x, spec, catalog),),
-        lambda: explain_infeasible(spec, catalog, envelope, sizings, options),
-        f"no fleet both optimal and placeable after {MAX_CANDIDATES} candidates; "
-        "the pod sizes or the storage layout need a look",
-    )
-    return Solution(
-        fleets=found.fleets[0],
-        objective=found.objective,
-        solve_time_s=found.solve_time_s,
-        mip_gap=found.gap,
-        variables=len(found.model.names),
-        constraints=len(found.model.rows),
-        candidates=found.candidates,
-    )
-
-
-def survival_cut(
-    fleet: SiteFleet,
-    spec: Spec,
-    catalog: Catalog,
-    envelope: Envelope,
-    sizings: tuple[WorkloadSizing, ...],
-) -> dict[str, int] | None:
-    """None when the fleet places every scenario's pods and keeps its data after losing
-    any r servers; else the counts to cut off (servers only for a placement failure,
-    servers and drives for a storage failure, marked "d:*")."""
-    servers = {f"n:{k}": v for k, v in fleet.servers.items()}
-    pods = site_pod_sets(sizings, spec, fleet.site)
-    if packing_failures(fleet.servers, catalog, spec, pods):
-        return servers
-    env = envelope.site(fleet.site)
-    placement = place_drives(fleet.servers, fleet.drives, catalog)
-    if storage_failures(
-        placement,
-        catalog,
-        spec,
-        env.design("stored_tib"),
-        env.design("read_iops"),
-        env.design("write_iops"),
-    ):
-        return {**servers, **{f"d:{k}": v for k, v in fleet.drives.items()}, "d:*": 0}
-    return None
-
-
-def explain_pod_fit(spec: Spec, catalog: Catalog, sizings: tuple[WorkloadSizing, ...]) -> list[str]:
-    """Pods no server in the catalogue can hold, with the shortfall."""
-    reasons = []
-    best_cpu = max(s.usable_cores(spec.node_cpu_reserved(s.drive_bays)) for s in catalog.servers)
-    best_mem = max(s.memory_gib - spec.node_memory_reserved(s.drive_bays) for s in catalog.servers)
-    seen: set[str] = set()
-    for z in sizings:
-        if z.replicas_max == 0 or z.workload in seen:
-            continue
-        if any(pod_fits(s, spec, z) for s in catalog.servers):
-            continue
-        seen.add(z.workload)
-        if z.memory_request_gib > best_mem:
-            reasons.append(
-                f"memory per node: workload {z.workload} needs {_gib(z.memory_request_gib)} per "
-                f"replica, the largest server has {_gib(best_mem)} allocatable "
-                f"(short by {_gib(z.memory_request_gib - best_mem)})"
-            )
-        if z.cpu_request_cores > best_cpu:
-            reasons.append(
-                f"cores per node: workload {z.workload} needs {z.cpu_request_cores:g} cores per "
-                f"replica, the largest server has {best_cpu:g} allocatable "
-                f"(short by {z.cpu_request_cores - best_cpu:g})"
-            )
-        if z.memory_request_gib <= best_mem and z.cpu_request_cores <= best_cpu:
-            reasons.append(
-                f"node shape: workload {z.workload} needs {z.cpu_request_cores:g} cores and "
-                f"{_gib(z.memory_request_gib)} in one server; no server has both"
-            )
-    return reasons
-
-
-def explain_infeasible(
-    spec: Spec,
-    catalog: Catalog,
-    envelope: Envelope,
-    sizings: tuple[WorkloadSizing, ...],
-    options: ModelOptions,
-) -> list[str]:
-    """Which requirement no catalogue mix can meet: the room, or rack space (the only
-    finite limit), found by the same search as the sizing (fleets that cannot place
-    their pods after a loss cut off) with the fewest rack units as the objective."""
-    relaxed = ModelOptions(
-        time_limit_s=options.time_limit_s,
-        mip_rel_gap=options.mip_rel_gap,
-        enforce_rack_limits=False,
-        objective="rack_units",
-    )
-    try:
-        found = search_placeable(
-            [(spec, envelope, sizings)],
-            catalog,
-            relaxed,
-            lambda cuts: build_model(spec, catalog, envelope, sizings, relaxed, cuts[0]),
-            lambda model, x: (extract_fleets(model, x, spec, catalog),),
-            lambda: _without_limits(spec, catalog, envelope, sizings, relaxed),
-            "the MILP is infeasible for a reason the planner cannot name",
-        )
-    except (InfeasibleError, SolverError) as exc:
-        return getattr(exc, "reasons", None) or [str(exc)]
-    reasons = []
-    for fleet, site in zip(found.fleets[0], spec.sites, strict=True):
-        used = sum(n * catalog.server(k).rack_units for k, n in fleet.servers.items())
-        if site.max_rack_units is not None and used > site.max_rack_units:
-            servers = ", ".join(
-                f"{n} x {catalog.server(k).rack_units} U {k}" for k, n in fleet.servers.items()
-            )
-            reasons.append(
-                f"rack space (sites.{site.name}.max_rack_units): the fewest rack units that "
-                f"meet the envelope and place every pod after losing {spec.servers_lost} "
-                f"server(s), anti-affinity included, are {used} U ({servers}); the spec "
-                f"allows {site.max_rack_units} U (short by {used - site.max_rack_units} U)"
-            )
-    return reasons or ["the MILP is infeasible for a reason the planner cannot name"]
-
-
-def _without_limits(
-    spec: Spec,
-    catalog: Catalog,
-    envelope: Envelope,
-    sizings: tuple[WorkloadSizing, ...],
-    relaxed: ModelOptions,
-) -> list[str]:
-    """Infeasible without rack limits: the room, if dropping it makes a fleet; else say so."""
-    if spec.power is not None and spec.power.room is not None:
-        no_room = dataclasses.replace(relaxed, enforce_thermal=False)
-        model = build_model(spec, catalog, envelope, sizings, no_room)
-        solved = solve(model, no_room)
-        if solved is not None:
-            fleets = extract_fleets(model, solved[0], spec, catalog)
-            return [explain_room(spec, catalog, envelope, fleet) for fleet in fleets]
-    return ["no mix of catalogue servers and drives meets the envelope, even without limits"]
-
-
-def explain_room(spec: Spec, catalog: Catalog, envelope: Envelope, fleet: SiteFleet) -> str:
-    """The room, named: a fleet that meets every other requirement, every cooling option
-    on its UPS, reaches the inlet limit before the required runtime; and what would do."""
-    from planner.power.thermal import heat_capacity_j_per_k, minutes_to_limit
-    from planner.power.ups import site_required_runtime
-    from planner.sizing.power_chain import ups_load
-
-    assert spec.power is not None
-    assert spec.power.room is not None
-    power, room = spec.power, spec.power.room
-    every = dataclasses.replace(fleet, cooling=tuple(o.name for o in power.cooling_options))
-    heat_w = ups_load(every, catalog, spec, envelope.site(fleet.site).peak_busy_cores).total_w
-    reached = minutes_to_limit(room, heat_w, power.cooling_options)
-    required = site_required_runtime(power).minutes
-    # the heat capacity at which the same heat lasts the required runtime
-    stored_j = sum(o.stored_kwh * 3.6e6 for o in power.cooling_options if o.stored_kwh > 0)
-    net_w = heat_w - room.cooling_on_ups_removes_w
-    need_j_per_k = max(0.0, (net_w * 60.0 * required - stored_j) / (room.limit_c - room.start_c))
-    more_kj_per_k = max(0.0, need_j_per_k - heat_capacity_j_per_k(room)) / 1000.0
-    return (
-        f"room temperature: at {fleet.site} a fleet that meets everything else draws "
-        f"{heat_w / 1000:.1f} kW on the UPS at the worst peak, and with every cooling option "
-        f"on the UPS the room reaches its {room.limit_c:g} C inlet limit after "
-        f"{reached:.1f} min, against a required runtime of {required:.1f} min; feasible "
-        f"with about {more_kj_per_k:,.0f} kJ/K more thermal mass, cooling on the UPS that "
-        f"removes the heat (power.room.cooling_on_ups_removes_w or a cooling option), a "
-        f"higher inlet limit, or a shorter required runtime (power.accepted_risk, "
-        f"power.failover)"
-    )
-
-
-def _gib(value: float) -> str:
-    if value >= 1024:
-        return f"{value / 1024:.2f} TiB".replace(".00 ", " ")
-    return f"{math.ceil(value - 1e-9):d} GiB"

@@ -40,15 +40,13 @@ from planner.power.ups import purchases_over
 from planner.sizing.envelope import Envelope
 from planner.sizing.fleet import SiteFleet
 from planner.sizing.model import (
-    MAX_CANDIDATES,
-    Cuts,
     Model,
     ModelOptions,
     add_part,
     build_model,
     extract_fleets,
-    search_placeable,
 )
+from planner.sizing.search import MAX_CANDIDATES, Cuts, search_placeable
 from planner.sizing.server_power import segments
 from planner.sizing.workloads import WorkloadSizing
 

@@ -18,16 +18,14 @@ from planner.inputs.spec import Spec
 from planner.power.ups import string_options
 from planner.sizing.envelope import Envelope
 from planner.sizing.model import (
-    MAX_CANDIDATES,
-    Cuts,
     Model,
     ModelOptions,
     Solution,
     add_part,
     build_model,
     extract_fleets,
-    search_placeable,
 )
+from planner.sizing.search import MAX_CANDIDATES, Cuts, search_placeable
 from planner.sizing.workloads import WorkloadSizing
 
 
