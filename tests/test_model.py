@@ -661,7 +661,7 @@ def test_an_infeasible_room_is_named_with_its_minutes_and_what_would_do(tmp_path
     assert not (tmp_path / "plan.json").exists()
 
 
-def test_the_node_reservation_follows_the_drive_bays_of_each_model() -> None:
+def test_the_node_reservation_follows_the_drive_bays_of_each_model(tmp_path: Path) -> None:
     """50 cores at ceiling 1, r = 0, on 32-core servers with 4 bays: 2 servers (64) carry
     it with no storage daemons; with 2 cores per drive bay each server keeps 8 cores for
     its OSDs, 2 x 24 = 48 < 50, so a third server is bought. The plan states the
@@ -677,9 +677,22 @@ def test_the_node_reservation_follows_the_drive_bays_of_each_model() -> None:
     assert optimise(plain, cat, envelope(cpu_cores=50), ()).fleets[0].servers == {"s32": 2}
     assert optimise(per_drive, cat, envelope(cpu_cores=50), ()).fleets[0].servers == {"s32": 3}
     assert per_drive.node_cpu_reserved(4) == 8.0
-    from tests.test_example import bundled_result
+    import dataclasses
 
-    plan = bundled_result().plan
+    import yaml
+
+    from planner.jobs.size import SizeInputs, run_size
+
+    inputs = SizeInputs.bundled()
+    doc = yaml.safe_load(inputs.spec.read_text())
+    doc["node_reserved"]["per_drive"] = {
+        "cpu_cores": 1,
+        "memory_gib": 4.66,
+        "source": "IBM Storage Ceph 7: 1 core and 5 GB per OSD",
+    }
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(doc))
+    plan = run_size(dataclasses.replace(inputs, spec=spec_path)).plan
     for site in plan["sites"]:
         for model in site["servers"]:
             assert model["reserved_cpu_cores"] == pytest.approx(2 + model["drive_bays"] * 1)
