@@ -85,7 +85,7 @@ def test_requirements_cover_what_the_issue_names() -> None:
         ("Servers and flash", "CPU throughput of the servers left after losing the 1 with the "
          "highest"),
         ("Servers and flash", "memory of the servers left after losing the 1 with the most, less "
-         "(16 + 4.66 x its drive bays) GiB per server"),
+         "16 GiB per server"),
         ("Servers and flash", "raw flash on the servers left after losing the 1 holding the most"),
         ("Servers and flash", "4 KiB random read IOPS of the drives left after losing the 1 "
          "servers holding the most"),
@@ -235,3 +235,10 @@ def test_the_bid_form_is_the_same_bytes_every_time(tmp_path: Path) -> None:
     time.sleep(1.1)  # a clock-stamped workbook would differ by now
     write_xlsx(tender(), tmp_path / "b.xlsx")
     assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+
+
+def test_the_tender_states_a_per_bay_reservation_for_any_offered_model() -> None:
+    from planner.outputs.tender.functional import _reserved
+
+    assert _reserved(16.0, 0.0) == "16"
+    assert _reserved(16.0, 4.66) == "(16 + 4.66 x its drive bays)"

@@ -108,7 +108,7 @@ def offers(folder: Path) -> dict[str, Path]:
         {**small, "counts": dict.fromkeys(sites, 4)}]}  # fmt: skip
     return {
         "compliant": fill(folder / "a.xlsx", ref, "Compliant A/S"),
-        "memory": fill(folder / "b.xlsx", variant(memory_gib=496.0), "Short Memory ApS"),
+        "memory": fill(folder / "b.xlsx", variant(memory_gib=448.0), "Short Memory ApS"),
         "placement": fill(folder / "c.xlsx", placement, "Big Boxes Ltd"),
         "energy": fill(
             folder / "d.xlsx",
@@ -149,7 +149,7 @@ def test_the_four_offers_rank_and_fail_as_they_should(evaluated: tuple[str, str]
     memory = report.split("## Offer: Short Memory ApS")[1].split("## Offer:")[0]
     assert "memory_gib N+1 at holstebro/lost-skejby" in memory
     assert "short by" in memory
-    # 496 GiB less 90.6 reserved hosts one database pod
+    # 448 GiB less the node reservation (16 GiB) hosts one 396 GiB database pod
     assert "placement epr-db (servers able to host a pod, N+1)" not in memory
     boxes = report.split("## Offer: Big Boxes Ltd")[1].split("## Offer:")[0]
     assert "placement epr-db (servers able to host a pod, N+1) at holstebro: 3.0 servers" in boxes
