@@ -103,13 +103,13 @@ class Board:
         the workloads given at construction to recognise where it has been."""
         return tuple(sorted(self.rows))
 
-    def best_servers(self, pod: QueuedPod) -> list[int]:
-        """Every server the scheduler may pick for ``pod``: those that pass the filters
-        with the highest score (the real scheduler picks one of a tie at random)."""
+    def _passing(self, pod: QueuedPod) -> list[tuple[int, float, float]]:
+        """The servers that pass ``pod``'s filters (resources, anti-affinity, hostname
+        spread), each with the CPU [cores] and memory [GiB] it would have left."""
         n = len(self.free_cpu)
         here = self.counts.get(pod.workload, [0] * n)
         least = min(here, default=0)
-        scored = []
+        out = []
         for b in range(n):
             left_cpu = self.free_cpu[b] - pod.cpu_cores
             left_mem = self.free_mem[b] - pod.memory_gib
@@ -119,7 +119,17 @@ class Board:
                 continue
             if pod.max_skew is not None and here[b] + 1 - least > pod.max_skew:
                 continue
-            scored.append((left_cpu * self.inv_cpu[b] + left_mem * self.inv_mem[b], b))
+            out.append((b, left_cpu, left_mem))
+        return out
+
+    def _score(self, b: int, left_cpu: float, left_mem: float) -> float:
+        """LeastAllocated: the free share of CPU plus that of memory after placing."""
+        return left_cpu * self.inv_cpu[b] + left_mem * self.inv_mem[b]
+
+    def best_servers(self, pod: QueuedPod) -> list[int]:
+        """Every server the scheduler may pick for ``pod``: those that pass the filters
+        with the highest score (the real scheduler picks one of a tie at random)."""
+        scored = [(self._score(b, c, m), b) for b, c, m in self._passing(pod)]
         if not scored:
             return []
         top = max(score for score, _ in scored)
@@ -148,33 +158,17 @@ class Board:
     def place(self, pod: QueuedPod) -> tuple[int, float, int]:
         """Put ``pod`` where the scheduler would: (server or -1 for Pending, the most room
         among the servers that passed the filters, how many passed)."""
-        n = len(self.free_cpu)
-        here = self.counts.setdefault(pod.workload, [0] * n)
-        least = min(here, default=0)
-        cpu, mem = pod.cpu_cores, pod.memory_gib
+        passing = self._passing(pod)
         best, best_score = -1, -1.0
         roomiest = -float("inf")
-        options = 0
-        for b in range(n):
-            left_cpu, left_mem = self.free_cpu[b] - cpu, self.free_mem[b] - mem
-            if left_cpu < -EPS or left_mem < -EPS:
-                continue
-            if pod.anti_affinity and here[b] > 0:
-                continue
-            if pod.max_skew is not None and here[b] + 1 - least > pod.max_skew:
-                continue
-            room = min(left_cpu, left_mem * self.ratio[b])
-            if room > roomiest:
-                roomiest = room
-            options += 1
-            score = left_cpu * self.inv_cpu[b] + left_mem * self.inv_mem[b]
+        for b, left_cpu, left_mem in passing:
+            roomiest = max(roomiest, min(left_cpu, left_mem * self.ratio[b]))
+            score = self._score(b, left_cpu, left_mem)
             if score > best_score + EPS:
                 best, best_score = b, score
         if best >= 0:
-            self.free_cpu[best] -= cpu
-            self.free_mem[best] -= mem
-            here[best] += 1
-        return best, roomiest, options
+            self.put(pod, best)
+        return best, roomiest, len(passing)
 
 
 def schedule(

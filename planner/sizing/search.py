@@ -94,6 +94,27 @@ def search_placeable(
     raise SolverError(give_up)
 
 
+def _search_one(
+    spec: Spec,
+    catalog: Catalog,
+    envelope: Envelope,
+    sizings: tuple[WorkloadSizing, ...],
+    options: ModelOptions,
+    infeasible: Callable[[], list[str]],
+    give_up: str,
+) -> Searched:
+    """:func:`search_placeable` over one spec's model (one part)."""
+    return search_placeable(
+        [(spec, envelope, sizings)],
+        catalog,
+        options,
+        lambda cuts: build_model(spec, catalog, envelope, sizings, options, cuts[0]),
+        lambda model, x: (extract_fleets(model, x, spec, catalog),),
+        infeasible,
+        give_up,
+    )
+
+
 def optimise(
     spec: Spec,
     catalog: Catalog,
@@ -103,12 +124,12 @@ def optimise(
 ) -> Solution:
     """Build, solve and write back the least-TCO fleet; explain infeasibility."""
     options = options or ModelOptions()
-    found = search_placeable(
-        [(spec, envelope, sizings)],
+    found = _search_one(
+        spec,
         catalog,
+        envelope,
+        sizings,
         options,
-        lambda cuts: build_model(spec, catalog, envelope, sizings, options, cuts[0]),
-        lambda model, x: (extract_fleets(model, x, spec, catalog),),
         lambda: explain_infeasible(spec, catalog, envelope, sizings, options),
         f"no fleet both optimal and placeable after {MAX_CANDIDATES} candidates; "
         "the pod sizes or the storage layout need a look",
@@ -201,12 +222,12 @@ def explain_infeasible(
         objective="rack_units",
     )
     try:
-        found = search_placeable(
-            [(spec, envelope, sizings)],
+        found = _search_one(
+            spec,
             catalog,
+            envelope,
+            sizings,
             relaxed,
-            lambda cuts: build_model(spec, catalog, envelope, sizings, relaxed, cuts[0]),
-            lambda model, x: (extract_fleets(model, x, spec, catalog),),
             lambda: _without_limits(spec, catalog, envelope, sizings, relaxed),
             "the MILP is infeasible for a reason the planner cannot name",
         )
